@@ -1,0 +1,56 @@
+# The two front-door commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+SEED   ?= 42
+
+# The MariaDB/MySQL driver compiles against the client library, so it is only
+# installed when DATABASE_URL asks for it.
+ifneq (,$(filter mysql% mariadb%,$(DATABASE_URL)))
+DEPS_STAMP := $(VENV)/.deps-mysql
+else
+DEPS_STAMP := $(VENV)/.deps
+endif
+
+.PHONY: install run test test-e2e migrate load bench clean
+
+install: $(DEPS_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-mysql: requirements.txt requirements-mysql.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-mysql.txt
+	touch $@ $(VENV)/.deps
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Import the sample data, classify, assign, verify: the main job.
+load: migrate
+	$(PY) manage.py import_agents fixtures/agents.csv --rejects var/agents_rejects.csv
+	$(PY) manage.py import_leads fixtures/leads.csv --rejects var/leads_rejects.csv
+	$(PY) manage.py classify_leads
+	$(PY) manage.py assign_leads --seed $(SEED)
+	$(PY) manage.py verify_assignments
+
+run: load
+	$(PY) manage.py ensure_admin
+	@echo "Serving the admin at http://$(HOST):$(PORT)/admin/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var .pytest_cache .hypothesis

@@ -1,0 +1,99 @@
+"""Reading settings from the environment, failing loudly on values that make no sense.
+
+A typo in an environment variable should stop the process at start-up with a
+message naming the variable, not surface later as a confusing runtime error.
+"""
+
+import os
+import zoneinfo
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
+
+
+def env_positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a positive whole number.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip()
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a known time zone (try UTC or Europe/Berlin).") from None
+    return value
+
+
+SQLITE_OPTIONS = {
+    # WAL lets the admin read while a command writes; IMMEDIATE takes the write
+    # lock when a transaction starts, so two writers queue on the busy timeout
+    # instead of failing with "database is locked" on lock upgrade.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
+
+MYSQL_OPTIONS = {
+    "charset": "utf8mb4",
+    "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+    "isolation_level": "read committed",
+}
+
+
+def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict:
+    """Turn a DATABASE_URL into Django's DATABASES entry, with per-engine options."""
+    try:
+        config = dj_database_url.parse(url, conn_max_age=0)
+    except (ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"{name}={url!r} is not a usable database URL: {exc}") from None
+    engine = config.get("ENGINE", "")
+    if engine.endswith("sqlite3"):
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file (use sqlite:////absolute/path.sqlite3).")
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+    elif engine.endswith("postgresql"):
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"{name}={url!r} names no database (postgres://user@host:5432/dbname).")
+    elif engine.endswith("mysql"):
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"{name}={url!r} names no database (mysql://user@host:3306/dbname).")
+        config["OPTIONS"] = {**MYSQL_OPTIONS, **config.get("OPTIONS", {})}
+        config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    else:
+        raise ImproperlyConfigured(f"{name}={url!r}: only sqlite, postgres and mysql URLs are supported.")
+    return config

@@ -1,0 +1,23 @@
+"""Normalization of identifying values, shared by models, look-ups and imports."""
+
+import unicodedata
+
+
+def normalize_email(value: str | None) -> str | None:
+    """Emails identify leads and agents: compare them trimmed and lower-cased."""
+    if value is None:
+        return None
+    return value.strip().lower()
+
+
+def name_key(name: str | None) -> str:
+    """The look-up form of a person's name: accents stripped, case-folded, spaces collapsed.
+
+    "  José   MÜLLER " -> "jose muller". Used for the indexed Lead.name_key column
+    and for the search term, so both sides are normalized the same way.
+    """
+    if not name:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())

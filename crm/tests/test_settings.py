@@ -1,0 +1,104 @@
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from crm import env
+
+
+def test_it_parses_a_postgres_url():
+    config = env.parse_database_url("postgres://postgres@127.0.0.1:5432/crm")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["USER"], config["HOST"], config["PORT"]) == ("crm", "postgres", "127.0.0.1", 5432)
+
+
+def test_it_parses_a_mysql_url_with_utf8mb4():
+    config = env.parse_database_url("mysql://root@127.0.0.1:3306/crm")
+    assert config["ENGINE"] == "django.db.backends.mysql"
+    assert config["OPTIONS"]["charset"] == "utf8mb4"
+    assert config["TEST"]["CHARSET"] == "utf8mb4"
+
+
+def test_it_gives_sqlite_wal_and_a_busy_timeout():
+    config = env.parse_database_url("sqlite:////tmp/x.sqlite3")
+    assert config["NAME"] == "/tmp/x.sqlite3"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["OPTIONS"]["timeout"] >= 5
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_the_default_database_is_sqlite_in_the_project_root(monkeypatch):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','crm.settings');"
+         "from django.conf import settings;print(settings.DATABASES['default']['NAME'])"],
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(settings.BASE_DIR / "db.sqlite3")
+
+
+@pytest.mark.parametrize("url", ["oracle://u@h/db", "not a url", "postgres://u@h:5432/", "mysql://root@h:3306"])
+def test_it_rejects_unusable_database_urls(url):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        env.parse_database_url(url)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)])
+def test_it_reads_booleans(monkeypatch, raw, expected):
+    monkeypatch.setenv("X_FLAG", raw)
+    assert env.env_bool("X_FLAG", not expected) is expected
+
+
+def test_it_refuses_a_boolean_it_cannot_read(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
+        env.env_bool("X_FLAG", True)
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "seven", "1.5"])
+def test_it_refuses_non_positive_or_non_integer_days(monkeypatch, raw):
+    monkeypatch.setenv("X_DAYS", raw)
+    with pytest.raises(ImproperlyConfigured, match="X_DAYS"):
+        env.env_positive_int("X_DAYS", 7)
+
+
+def test_it_refuses_an_unknown_time_zone(monkeypatch):
+    monkeypatch.setenv("TIME_ZONE", "Mars/Olympus")
+    with pytest.raises(ImproperlyConfigured, match="TIME_ZONE"):
+        env.env_time_zone("TIME_ZONE", "UTC")
+
+
+def test_the_settings_use_aware_datetimes():
+    assert settings.USE_TZ is True
+
+
+def run_check(**environ):
+    base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env={**base, **environ},
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"DEBUG": "perhaps"}, "DEBUG"),
+        ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"TIME_ZONE": "Nowhere/Land"}, "TIME_ZONE"),
+        ({"DATABASE_URL": "ftp://x/y"}, "DATABASE_URL"),
+        ({"LEADS_FRESH_DAYS": "30", "LEADS_STALE_DAYS": "7"}, "LEADS_FRESH_DAYS"),
+        ({"LEADS_STALE_DAYS": "0"}, "LEADS_STALE_DAYS"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, named):
+    result = run_check(**environ)
+    assert result.returncode != 0
+    assert named in result.stderr
+
+
+def test_good_settings_start_up():
+    result = run_check(DEBUG="0", SECRET_KEY="x" * 50, TIME_ZONE="Europe/Berlin", ALLOWED_HOSTS="crm.example")
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,150 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from agents.models import Agent
+from crm.fields import NameKeyField, NormalizedEmailField
+from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
+from leads.classification import LeadClass, classification_expression, classify
+
+__all__ = ["Lead", "LeadStatus", "LeadClass", "AssignmentRun", "LeadAssignment", "VerificationRun"]
+
+
+class LeadQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=sorted(OPEN_STATUSES))
+
+    def closed(self):
+        return self.filter(status__in=sorted(CLOSED_STATUSES))
+
+    def unassigned(self):
+        return self.filter(assigned_agent__isnull=True)
+
+    def with_classification(self, as_of=None, thresholds=None, name="lead_class"):
+        """Annotate each lead's class as computed by the database.
+
+        Annotated as `lead_class`, not `classification`, which is the model property.
+        """
+        return self.annotate(**{name: classification_expression(as_of, thresholds)})
+
+    def of_class(self, *lead_classes, as_of=None, thresholds=None):
+        """Leads in any of the given classes, filtered in SQL."""
+        return self.alias(_lead_class=classification_expression(as_of, thresholds)).filter(
+            _lead_class__in=[str(c) for c in lead_classes]
+        )
+
+
+class Lead(models.Model):
+    name = models.CharField(max_length=200)
+    name_key = NameKeyField(max_length=200, source="name", help_text="Name without accents, case or extra spaces.")
+    email = NormalizedEmailField(max_length=254, unique=True)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    created_at = models.DateTimeField(help_text="When the lead was created at its source.")
+    assigned_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", verbose_name="agent"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    added_at = models.DateTimeField("added to the CRM", auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
+            models.Index(fields=["assigned_agent", "status"], name="lead_agent_status_idx"),
+            models.Index(fields=["created_at"], name="lead_created_idx"),
+        ]
+        permissions = [
+            ("import_lead", "Can import leads"),
+            ("export_lead", "Can export leads"),
+            ("assign_lead", "Can assign leads"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+    @property
+    def classification(self) -> LeadClass:
+        return self.classification_at(timezone.now())
+
+    def classification_at(self, as_of) -> LeadClass:
+        return classify(self.status, self.created_at, as_of)
+
+
+class AssignmentRun(models.Model):
+    """One run of the assignment service (command or admin action), for the audit trail."""
+
+    class Source(models.TextChoices):
+        COMMAND = "command", "Command"
+        ADMIN = "admin", "Admin"
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    action = models.CharField(max_length=50, help_text="assign, rebalance, assign-to-agent, unassign ...")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    seed = models.BigIntegerField(null=True, blank=True)
+    flags = models.JSONField(default=dict, blank=True)
+    assigned = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    unassigned = models.PositiveIntegerField(default=0, help_text="Leads taken away from an agent.")
+    unassigned_left = models.PositiveIntegerField(default=0, help_text="Open leads that could not be placed.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"Run {self.pk} ({self.action}, {self.started_at:%Y-%m-%d %H:%M})"
+
+
+class LeadAssignment(models.Model):
+    """One change of a lead's agent."""
+
+    class Reason(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        REBALANCED = "rebalanced", "Rebalanced"
+        RECLAIMED_FROM_INACTIVE = "reclaimed-from-inactive", "Reclaimed from inactive agent"
+        RECLAIMED_OVER_CAPACITY = "reclaimed-over-capacity", "Reclaimed above capacity"
+        MANUAL = "manual", "Manual"
+        UNASSIGNED = "unassigned", "Unassigned"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignment_history")
+    # Agents referenced by the audit trail are protected: deactivate them instead.
+    from_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="changes")
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["lead", "changed_at"], name="leadassignment_lead_idx")]
+
+    def __str__(self):
+        return f"{self.lead_id}: {self.from_agent_id} -> {self.to_agent_id} ({self.reason})"
+
+
+class VerificationRun(models.Model):
+    """The stored result of a verification of assignments, shown on the dashboard."""
+
+    checked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=20, default="command")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    ok = models.BooleanField()
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        get_latest_by = "checked_at"
+
+    def __str__(self):
+        return f"Verification {self.checked_at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'problems'}"
