@@ -2,6 +2,10 @@
 
 import unicodedata
 
+# Letters that Unicode does not decompose into a base letter plus an accent,
+# folded the way people type them on a plain keyboard (after case-folding).
+_FOLD_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"})
+
 
 def normalize_email(value: str | None) -> str | None:
     """Emails identify leads and agents: compare them trimmed and lower-cased."""
@@ -13,11 +17,11 @@ def normalize_email(value: str | None) -> str | None:
 def name_key(name: str | None) -> str:
     """The look-up form of a person's name: accents stripped, case-folded, spaces collapsed.
 
-    "  José   MÜLLER " -> "jose muller". Used for the indexed Lead.name_key column
+    "  José   MÜLLER " -> "jose muller", "Søren Łukasz" -> "soren lukasz". Used for the indexed Lead.name_key column
     and for the search term, so both sides are normalized the same way.
     """
     if not name:
         return ""
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    return " ".join(stripped.casefold().translate(_FOLD_LETTERS).split())
