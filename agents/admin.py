@@ -1,13 +1,13 @@
 from django.contrib import admin
 
+from agents.admin_login import AgentLoginAdminMixin
 from agents.models import Agent
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(AgentLoginAdminMixin, admin.ModelAdmin):
     list_display = ["name", "email", "is_active", "capacity", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "email"]
     ordering = ["name", "email"]
     readonly_fields = ["created_at", "updated_at"]
-    raw_id_fields = ["user"]

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
+from leads.scoping import AgentScopedAdminMixin
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(AgentScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "email", "company", "status", "created_at", "assigned_agent"]
     list_filter = ["status"]
     list_select_related = ["assigned_agent"]
