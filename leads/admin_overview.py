@@ -1,0 +1,132 @@
+"""The admin's "Lead overview" page and its "Verify assignments" button.
+
+Installed on an AdminSite by install_lead_overview() (called from crm/urls.py), which adds two URLs to the
+site (`admin:lead_overview`, `admin:lead_overview_verify`) and a link on the admin index.
+
+Who sees it: managers, superusers and any other staff login with `leads.view_lead` that is not scoped to
+its own leads. Agents get a 403 and no link: their lead list already is their summary. The button needs
+`leads.assign_lead` as well: whoever answers for the assignments may check them.
+"""
+
+from functools import partial
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_POST
+
+from crm.roles import is_scoped_agent
+from leads.classification import LeadClass
+from leads.dashboard import lead_overview
+
+
+def can_view_overview(user) -> bool:
+    return (
+        user.is_active and user.is_staff and user.has_perm("leads.view_lead") and not is_scoped_agent(user)
+    )
+
+
+def can_verify_assignments(user) -> bool:
+    return can_view_overview(user) and user.has_perm("leads.assign_lead")
+
+
+def install_lead_overview(site) -> None:
+    site_get_urls = site.get_urls
+    site_each_context = site.each_context
+
+    def get_urls():
+        return [
+            path("lead-overview/", site.admin_view(partial(overview_view, site=site)), name="lead_overview"),
+            path(
+                "lead-overview/verify/",
+                site.admin_view(partial(verify_view, site=site)),
+                name="lead_overview_verify",
+            ),
+        ] + site_get_urls()
+
+    def each_context(request):
+        context = site_each_context(request)
+        # Lazy, so only the pages that show the link pay for the permission check.
+        context["lead_overview_url"] = SimpleLazyObject(
+            lambda: reverse("admin:lead_overview", current_app=site.name)
+            if can_view_overview(request.user)
+            else ""
+        )
+        return context
+
+    site.get_urls = get_urls
+    site.each_context = each_context
+    site.index_template = "admin/leads/index.html"
+
+
+def overview_view(request, *, site):
+    if not can_view_overview(request.user):
+        raise PermissionDenied
+    overview = lead_overview()
+    changelist = reverse("admin:leads_lead_changelist", current_app=site.name)
+    context = {
+        **site.each_context(request),
+        "title": "Lead overview",
+        "overview": overview,
+        "class_bars": _class_bars(overview, changelist),
+        "agent_bars": _agent_bars(overview, changelist),
+        "unassigned_url": f"{changelist}?agent=none",
+        "verification": overview.latest_verification,
+        "can_verify": can_verify_assignments(request.user),
+    }
+    return TemplateResponse(request, "admin/leads/lead_overview.html", context)
+
+
+@require_POST
+def verify_view(request, *, site):
+    if not can_verify_assignments(request.user):
+        raise PermissionDenied
+    # Imported here: the verification service belongs to the assignment work, the page only calls it.
+    from leads.verification import record_verification, verify_assignments
+
+    report = verify_assignments()
+    record_verification(report, source="admin", user=request.user)
+    if report.ok:
+        messages.success(request, "Assignments verified: every check holds.")
+    else:
+        messages.warning(request, f"Assignments verified: {len(report.problems)} problem(s), listed below.")
+    return redirect(reverse("admin:lead_overview", current_app=site.name))
+
+
+def _percent(value: int, scale: int) -> str:
+    # A string with a dot whatever the locale, for inline CSS.
+    return f"{100 * value / scale:.1f}" if scale else "0.0"
+
+
+def _class_bars(overview, changelist: str) -> list[dict]:
+    scale = max(overview.by_class.values(), default=0)
+    return [
+        {
+            "key": lead_class.value,
+            "label": lead_class.label,
+            "count": overview.by_class[lead_class.value],
+            "width": _percent(overview.by_class[lead_class.value], scale),
+            "url": f"{changelist}?lead_class={lead_class.value}",
+        }
+        for lead_class in LeadClass
+    ]
+
+
+def _agent_bars(overview, changelist: str) -> list[dict]:
+    # One scale for loads and capacities, so a capacity mark sits where that load would end.
+    scale = max(
+        [a.open_leads for a in overview.agents] + [a.capacity for a in overview.agents if a.capacity is not None],
+        default=0,
+    )
+    return [
+        {
+            "agent": agent,
+            "width": _percent(agent.open_leads, scale),
+            "capacity_at": None if agent.capacity is None else _percent(agent.capacity, scale),
+            "url": f"{changelist}?agent={agent.id}",
+        }
+        for agent in overview.agents
+    ]

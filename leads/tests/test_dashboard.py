@@ -1,0 +1,213 @@
+"""The admin's Lead overview: its numbers, its links, its query count, and the Verify button."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from agents.tests.factories import AgentFactory
+from leads.dashboard import lead_overview
+from leads.models import LeadStatus, VerificationRun
+from leads.tests.factories import LeadFactory
+from leads.tests.roles import make_agent_login, make_manager, make_user
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+OVERVIEW = reverse("admin:lead_overview")
+VERIFY = reverse("admin:lead_overview_verify")
+CHANGELIST = reverse("admin:leads_lead_changelist")
+
+
+def days_ago(n):
+    return NOW - timedelta(days=n)
+
+
+@pytest.fixture
+def board():
+    ann = AgentFactory(name="Ann", capacity=3)
+    bob = AgentFactory(name="Bob", capacity=None)
+    gone = AgentFactory(name="Gone", is_active=False)
+    AgentFactory(name="Idle inactive", is_active=False)  # holds nothing: not shown
+    LeadFactory.create_batch(2, assigned_agent=ann, created_at=days_ago(1))  # fresh
+    LeadFactory.create_batch(2, assigned_agent=ann, created_at=days_ago(10))  # urgent (new, 7-30 days)
+    LeadFactory(assigned_agent=bob, status=LeadStatus.CONTACTED, created_at=days_ago(10))  # active
+    LeadFactory(assigned_agent=bob, status=LeadStatus.CONVERTED, created_at=days_ago(10))  # closed
+    LeadFactory(assigned_agent=gone, created_at=days_ago(40))  # stale
+    LeadFactory.create_batch(3, created_at=days_ago(12))  # urgent, unassigned
+    LeadFactory(status=LeadStatus.LOST, created_at=days_ago(12))  # closed, unassigned
+    return {"ann": ann, "bob": bob, "gone": gone}
+
+
+def test_it_counts_leads_by_class(board):
+    overview = lead_overview(as_of=NOW)
+    assert overview.by_class == {"fresh": 2, "urgent": 5, "active": 1, "stale": 1, "closed": 2}
+    assert (overview.total_leads, overview.open_leads) == (11, 9)
+
+
+def test_it_counts_open_leads_per_agent_and_the_unassigned_ones(board):
+    overview = lead_overview(as_of=NOW)
+    loads = {a.name: (a.open_leads, a.capacity, a.is_active) for a in overview.agents}
+    assert loads == {"Ann": (4, 3, True), "Bob": (1, None, True), "Gone": (1, None, False)}
+    assert overview.unassigned_open == 3
+    assert [a.name for a in overview.agents if a.over_capacity] == ["Ann"]
+
+
+def test_it_shows_active_agents_without_leads(board):
+    AgentFactory(name="Newbie")
+    assert "Newbie" in [a.name for a in lead_overview(as_of=NOW).agents]
+
+
+def test_it_reports_the_latest_verification(board):
+    VerificationRun.objects.create(ok=True, checked_at=days_ago(2), report={"problems": []})
+    latest = VerificationRun.objects.create(ok=False, checked_at=days_ago(1), report={"problems": ["x"]})
+    VerificationRun.objects.create(ok=True, checked_at=days_ago(3), report={"problems": []})
+    assert lead_overview(as_of=NOW).latest_verification == latest
+
+
+def test_it_works_on_an_empty_database():
+    overview = lead_overview(as_of=NOW)
+    assert overview.by_class == dict.fromkeys(["fresh", "urgent", "active", "stale", "closed"], 0)
+    assert (overview.agents, overview.unassigned_open, overview.latest_verification) == ([], 0, None)
+
+
+def test_it_takes_four_queries_whatever_the_size(board, django_assert_num_queries):
+    with django_assert_num_queries(4):
+        lead_overview(as_of=NOW)
+    for n in range(20):
+        LeadFactory.create_batch(3, assigned_agent=AgentFactory(capacity=n))
+    with django_assert_num_queries(4):
+        lead_overview(as_of=NOW)
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager_client(client):
+    client.force_login(make_manager())
+    return client
+
+
+def bar_hrefs(content):
+    return set(re.findall(r'<a class="bar[^"]*" href="([^"]+)"', content))
+
+
+def test_every_bar_links_to_the_filtered_lead_list(manager_client, board):
+    content = manager_client.get(OVERVIEW).content.decode()
+    expected = {f"{CHANGELIST}?lead_class={c}" for c in ("fresh", "urgent", "active", "stale", "closed")}
+    expected |= {f"{CHANGELIST}?agent={board[name].pk}" for name in ("ann", "bob", "gone")}
+    assert bar_hrefs(content) == expected
+    assert f'href="{CHANGELIST}?agent=none">3</a>' in content
+
+
+def test_the_bars_are_drawn_to_scale_with_capacity_marks(manager_client, board):
+    content = manager_client.get(OVERVIEW).content.decode()
+    # Class chart: urgent (5) is the longest bar, fresh (2) is 40% of it.
+    assert re.search(r'class="bar urgent" href="[^"]+" style="width: 100.0%"', content)
+    assert re.search(r'class="bar fresh" href="[^"]+" style="width: 40.0%"', content)
+    # Agent chart, scaled to the largest load or capacity (4): Ann is above her capacity of 3.
+    ann = re.search(rf'<li data-agent="{board["ann"].pk}".*?</li>', content, re.S).group(0)
+    assert 'class="bar over"' in ann and "width: 100.0%" in ann
+    assert 'class="cap" style="left: 75.0%"' in ann
+    bob = re.search(rf'<li data-agent="{board["bob"].pk}".*?</li>', content, re.S).group(0)
+    assert "width: 25.0%" in bob and 'class="cap"' not in bob
+    gone = re.search(rf'<li data-agent="{board["gone"].pk}"[^>]*>', content).group(0)
+    assert 'class="inactive"' in gone
+
+
+def test_the_page_uses_no_external_assets(manager_client, board):
+    content = manager_client.get(OVERVIEW).content.decode()
+    assert not re.search(r'(src|href)="(https?:)?//', content)
+    assert "<script" not in content.split('id="content-main"')[1]
+
+
+def test_the_page_shows_the_last_verification_and_its_problems(manager_client, board):
+    VerificationRun.objects.create(
+        ok=False, source="command", report={"problems": ["Ann is above capacity (4 > 3)"], "spread": 3}
+    )
+    content = manager_client.get(OVERVIEW).content.decode()
+    assert "Problems found" in content
+    assert "Ann is above capacity (4 &gt; 3)" in content
+
+
+def test_the_page_says_when_nothing_was_verified_yet(manager_client):
+    assert "No verification has run yet." in manager_client.get(OVERVIEW).content.decode()
+
+
+def test_the_page_costs_the_same_number_of_queries_for_a_bigger_team(manager_client, board, django_assert_max_num_queries):
+    manager_client.get(OVERVIEW)  # warm the session and the permission caches the way a browser would
+    with django_assert_max_num_queries(12) as small:
+        manager_client.get(OVERVIEW)
+    for _ in range(15):
+        LeadFactory.create_batch(2, assigned_agent=AgentFactory(capacity=5))
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        manager_client.get(OVERVIEW)
+
+
+def test_the_admin_index_links_to_the_overview_for_a_manager(manager_client):
+    assert f'href="{OVERVIEW}"' in manager_client.get(reverse("admin:index")).content.decode()
+
+
+def test_a_staff_login_with_view_permission_only_sees_the_page_without_the_button(client, board):
+    from django.contrib.auth.models import Permission
+
+    viewer = make_user("viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_lead"))
+    client.force_login(viewer)
+    response = client.get(OVERVIEW)
+    assert response.status_code == 200
+    assert "Verify assignments" not in response.content.decode()
+    assert client.post(VERIFY).status_code == 403
+
+
+def test_a_staff_login_without_lead_permissions_gets_403(client):
+    client.force_login(make_user("nobody"))
+    assert client.get(OVERVIEW).status_code == 403
+
+
+def test_an_agent_gets_403_for_the_page_and_the_button(client, board):
+    client.force_login(make_agent_login(board["ann"], "ann"))
+    assert client.get(OVERVIEW).status_code == 403
+    assert client.post(VERIFY).status_code == 403
+    assert not VerificationRun.objects.exists()
+
+
+def test_anonymous_visitors_are_sent_to_the_login(client):
+    response = client.get(OVERVIEW)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --- the Verify button ---------------------------------------------------------------------------------
+
+
+def test_verify_assignments_records_a_run_by_the_user_and_shows_it(manager_client, board):
+    response = manager_client.post(VERIFY, follow=True)
+    assert response.status_code == 200
+    run = VerificationRun.objects.get()
+    assert (run.source, run.user.username, run.ok) == ("admin", "manager", False)
+    content = response.content.decode()
+    assert "problem(s), listed below" in content
+    for problem in run.report["problems"]:
+        assert problem.replace(">", "&gt;") in content or problem in content
+
+
+def test_verify_assignments_says_ok_when_everything_holds(manager_client):
+    AgentFactory(name="Solo")
+    response = manager_client.post(VERIFY, follow=True)
+    assert VerificationRun.objects.get().ok is True
+    assert "every check holds" in response.content.decode()
+
+
+def test_verify_assignments_answers_only_to_post(manager_client):
+    assert manager_client.get(VERIFY).status_code == 405
+    assert not VerificationRun.objects.exists()
+
+
+def test_verify_assignments_needs_the_csrf_token(board):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_manager())
+    assert client.post(VERIFY).status_code == 403
+    assert not VerificationRun.objects.exists()
