@@ -49,6 +49,10 @@ run: load
 test: install
 	$(PY) -m pytest
 
+# Only the browser tests; E2E_SCREENSHOTS=docs/screenshots refreshes the screenshots in README.md.
+test-e2e: install
+	$(PY) -m pytest -m e2e tests/e2e
+
 bench: install
 	$(PY) bench/run.py
 

@@ -26,7 +26,7 @@ def is_scoped_agent(user) -> bool:
     """
     if not user.is_authenticated or is_manager(user):
         return False
-    return AGENTS in _group_names(user) or _has_agent(user)
+    return AGENTS in _group_names(user) or agent_id_of(user) is not None
 
 
 def _group_names(user) -> frozenset[str]:
@@ -36,9 +36,10 @@ def _group_names(user) -> frozenset[str]:
     return user._crm_group_names
 
 
-def _has_agent(user) -> bool:
-    if not hasattr(user, "_crm_has_agent"):
+def agent_id_of(user) -> int | None:
+    """The id of the Agent linked to this login, if any (cached on the user object)."""
+    if not hasattr(user, "_crm_agent_id"):
         from agents.models import Agent
 
-        user._crm_has_agent = Agent.objects.filter(user=user).exists()
-    return user._crm_has_agent
+        user._crm_agent_id = Agent.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+    return user._crm_agent_id

@@ -8,7 +8,7 @@ those leads is refused.
 
 from django.http import Http404
 
-from crm.roles import is_scoped_agent
+from crm.roles import agent_id_of, is_scoped_agent
 
 # What an agent may change on their own lead; every other field is shown read-only.
 AGENT_EDITABLE_FIELDS = ("name", "email", "phone", "company", "status")
@@ -80,8 +80,7 @@ class AgentScopedAdminMixin:
 def _may_touch(user, lead) -> bool:
     if not is_scoped_agent(user):
         return True
-    agent = lead.assigned_agent
-    return agent is not None and agent.user_id == user.pk
+    return lead.assigned_agent_id is not None and lead.assigned_agent_id == agent_id_of(user)
 
 
 def _is_agent_filter(list_filter_entry) -> bool:

@@ -325,3 +325,17 @@ def test_unlinking_an_agent_login_in_the_agents_group_leaves_it_seeing_nothing(c
     Agent.objects.filter(pk=team.ann_agent.pk).update(user=None)
     client.force_login(team.ann)
     assert list(client.get(url("leads_lead_changelist")).context["cl"].result_list) == []
+
+
+def test_an_agent_has_no_permission_on_another_agents_lead_object(rf, team):
+    # Defence in depth for pages that fetch a lead without the admin's queryset (inlines, custom views).
+    from django.contrib import admin
+
+    request = rf.get("/")
+    request.user = team.ann
+    lead_admin = admin.site._registry[Lead]
+    assert lead_admin.has_change_permission(request, team.ann_lead)
+    assert not lead_admin.has_change_permission(request, team.bob_lead)
+    assert not lead_admin.has_view_permission(request, team.loose_lead)
+    request.user = team.manager
+    assert lead_admin.has_change_permission(request, team.bob_lead)
