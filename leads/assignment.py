@@ -272,7 +272,7 @@ def assign_leads(
         ranked = _ranked(candidates, as_of)[:wanted]
         if pool:  # reclaimed leads compete with the unassigned ones on the same priority
             reclaimed = {lead_id: (from_id, reason) for lead_id, from_id, reason in pool}
-            ranked_pool = list(_ranked(Lead.objects.filter(id__in=list(reclaimed)), as_of))
+            ranked_pool = _ranked(Lead.objects.filter(id__in=list(reclaimed)), as_of)
             merged = sorted(
                 [(key, lead_id, None, REASON.ASSIGNED) for key, lead_id in _keyed(ranked)]
                 + [(key, lead_id, *reclaimed[lead_id]) for key, lead_id in _keyed(ranked_pool)]
