@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(LeadAssignmentAdminMixin, admin.ModelAdmin):
     list_display = ["name", "email", "company", "status", "created_at", "assigned_agent"]
     list_filter = ["status"]
     list_select_related = ["assigned_agent"]
@@ -15,13 +16,13 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(AssignmentRun)
-class AssignmentRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left"]
+class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link]
     list_filter = ["source", "action"]
 
 
 @admin.register(LeadAssignment)
-class LeadAssignmentAdmin(admin.ModelAdmin):
+class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
     list_display = ["changed_at", "lead", "from_agent", "to_agent", "reason", "run"]
     list_filter = ["reason"]
     list_select_related = ["lead", "from_agent", "to_agent", "run"]
