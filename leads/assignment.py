@@ -302,12 +302,11 @@ def assign_leads(
     pool = _shed_leads(active, net_shed, rng) + pool  # moved leads are always placed (they free their own room)
 
     placed = sum(net_give)
-    order = rng.permutation(placed)
-    to_agents = np.repeat([a.id for a in active], net_give)
-    mapping = []
-    for k, pool_index in enumerate(order.tolist()):
-        lead_id, from_id, reason = pool[pool_index]
-        mapping.append((lead_id, from_id, int(to_agents[k]), reason))
+    # Deal: the k-th lead of a random permutation of the placed leads goes to the k-th slot of the agents'
+    # counts. Kept in pool order (lead id order when nothing is reclaimed), which the writes prefer.
+    to_agents = np.empty(placed, dtype=np.int64)
+    to_agents[rng.permutation(placed)] = np.repeat(np.array([a.id for a in active], dtype=np.int64), net_give)
+    mapping = [(lead_id, from_id, to_id, reason) for (lead_id, from_id, reason), to_id in zip(pool, to_agents.tolist())]
     for lead_id, from_id, reason in pool[placed:]:
         if from_id is not None:  # reclaimed and nowhere to go: it is still taken away
             mapping.append((lead_id, from_id, None, reason))
