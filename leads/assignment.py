@@ -255,8 +255,9 @@ def assign_leads(
 
     # The pool: (lead id, from agent id, reason) of every lead that needs an agent.
     pool: list[tuple[int, int | None, str]] = []
+    keys: dict[int, tuple] = {}  # priority sort keys of the reclaimed leads
     if rebalance:
-        pool += _reclaim(agents, rng)
+        pool, keys = _reclaim(agents, rng, as_of)
 
     candidates = Lead.objects.open().unassigned()
     if classes is not None:
@@ -271,13 +272,11 @@ def assign_leads(
     if limit is not None or (total_room is not None and total_room < wanted + len(pool)):
         ranked = _ranked(candidates, as_of)[:wanted]
         if pool:  # reclaimed leads compete with the unassigned ones on the same priority
-            reclaimed = {lead_id: (from_id, reason) for lead_id, from_id, reason in pool}
-            ranked_pool = _ranked(Lead.objects.filter(id__in=list(reclaimed)), as_of)
             merged = sorted(
-                [(key, lead_id, None, REASON.ASSIGNED) for key, lead_id in _keyed(ranked)]
-                + [(key, lead_id, *reclaimed[lead_id]) for key, lead_id in _keyed(ranked_pool)]
+                [(key, (lead_id, None, REASON.ASSIGNED)) for key, lead_id in _keyed(ranked)]
+                + [(keys[entry[0]], entry) for entry in pool]
             )
-            pool = [(lead_id, from_id, reason) for _, lead_id, from_id, reason in merged]
+            pool = [entry for _, entry in merged]
         else:
             pool = [(lead_id, None, REASON.ASSIGNED) for lead_id in ranked.values_list("id", flat=True)]
     else:
@@ -299,7 +298,7 @@ def assign_leads(
     net_give = [max(0, g - s) for s, g in zip(shed, gives)]
     for a, s in zip(active, shed):
         a.load += s
-    pool = _shed_leads(active, net_shed, rng) + pool  # moved leads are always placed (they free their own room)
+    pool = _shed_leads(active, net_shed, rng, reclaimed=keys) + pool  # moved leads are always placed (they free their own room)
 
     placed = sum(net_give)
     # Deal: the k-th lead of a random permutation of the placed leads goes to the k-th slot of the agents'
@@ -464,42 +463,45 @@ def _keyed(ranked) -> list[tuple[tuple, int]]:
     return [((rank, created, lead_id), lead_id) for lead_id, rank, created in ranked.values_list("id", "_rank", "created_at")]
 
 
-def _reclaim(agents: dict[int, AgentLoad], rng) -> list[tuple[int, int | None, str]]:
+def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, int | None, str]], dict[int, tuple]]:
     """Take back (in the plan) every open lead of an inactive agent and every lead above an agent's capacity.
 
     Above capacity, `new` leads go first (chosen at random), then worked ones, most recently created first.
+    Returns the pool entries and their priority sort keys (for when capacity cannot take them all).
     """
-    pool = []
+    pool, keys = [], {}
     inactive = [a.id for a in agents.values() if not a.active and a.load]
     if inactive:
-        rows = Lead.objects.open().filter(assigned_agent_id__in=inactive).order_by("id")
-        for lead_id, agent_id in rows.values_list("id", "assigned_agent_id"):
+        rows = _ranked(Lead.objects.open().filter(assigned_agent_id__in=inactive), as_of).order_by("id")
+        for lead_id, agent_id, rank, created in rows.values_list("id", "assigned_agent_id", "_rank", "created_at"):
             pool.append((lead_id, agent_id, REASON.RECLAIMED_FROM_INACTIVE))
+            keys[lead_id] = (rank, created, lead_id)
             agents[agent_id].load -= 1
             agents[agent_id].new = 0
     over = {a.id: a.load - a.capacity for a in agents.values() if a.active and a.capacity is not None and a.load > a.capacity}
     if over:
         rows = (
-            Lead.objects.open()
-            .filter(assigned_agent_id__in=list(over))
-            .values_list("assigned_agent_id", "id", "status")
+            _ranked(Lead.objects.open().filter(assigned_agent_id__in=list(over)), as_of)
+            .values_list("assigned_agent_id", "id", "status", "_rank", "created_at")
             .order_by("assigned_agent_id", "-created_at", "-id")
         )
-        by_agent = defaultdict(lambda: ([], []))
-        for agent_id, lead_id, status in rows:
+        by_agent, row_keys = defaultdict(lambda: ([], [])), {}
+        for agent_id, lead_id, status, rank, created in rows:
             by_agent[agent_id][0 if status == LeadStatus.NEW else 1].append(lead_id)
+            row_keys[lead_id] = (rank, created, lead_id)
         for agent_id in sorted(over):
             new, worked = by_agent[agent_id]
             new = [new[i] for i in rng.permutation(len(new)).tolist()]
             taken = (new + worked)[: over[agent_id]]
             pool += [(lead_id, agent_id, REASON.RECLAIMED_OVER_CAPACITY) for lead_id in taken]
+            keys.update((lead_id, row_keys[lead_id]) for lead_id in taken)
             agents[agent_id].load -= len(taken)
             agents[agent_id].new -= len(set(taken) & set(new))
-    return pool
+    return pool, keys
 
 
-def _shed_leads(active: list[AgentLoad], net_shed: list[int], rng) -> list[tuple[int, int | None, str]]:
-    """Pick, at random, the `new` leads each agent gives up in a rebalance."""
+def _shed_leads(active: list[AgentLoad], net_shed: list[int], rng, *, reclaimed) -> list[tuple[int, int | None, str]]:
+    """Pick, at random, the `new` leads each agent gives up in a rebalance (not those already reclaimed)."""
     shedding = [a.id for a, s in zip(active, net_shed) if s]
     if not shedding:
         return []
@@ -510,7 +512,8 @@ def _shed_leads(active: list[AgentLoad], net_shed: list[int], rng) -> list[tuple
         .values_list("assigned_agent_id", "id")
     )
     for agent_id, lead_id in rows:
-        by_agent[agent_id].append(lead_id)
+        if lead_id not in reclaimed:
+            by_agent[agent_id].append(lead_id)
     moved = []
     for a, s in zip(active, net_shed):
         if s:

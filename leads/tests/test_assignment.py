@@ -398,3 +398,13 @@ def test_assigned_at_is_the_time_of_the_run():
     lead = Lead.objects.get()
     run = AssignmentRun.objects.get()
     assert abs(lead.assigned_at - run.started_at) < timedelta(seconds=1)
+
+
+def test_rebalance_never_moves_a_lead_it_already_took_back_above_capacity():
+    idle, crowded = make_agents([(True, None), (True, 6)])
+    make_leads(9, agent=crowded)
+    result = assign_leads(seed=0, rebalance=True, as_of=AS_OF)
+    assert sorted(loads().values()) == [4, 5]
+    reasons = sorted(LeadAssignment.objects.filter(run_id=result.run_id).values_list("reason", flat=True))
+    assert reasons == ["rebalanced"] * (loads()[idle.id] - 3) + ["reclaimed-over-capacity"] * 3
+    assert LeadAssignment.objects.values("lead").distinct().count() == loads()[idle.id]
