@@ -109,10 +109,15 @@ class LeadAssignmentInline(admin.TabularInline):
 
 
 class LeadAssignmentAdminMixin:
-    """Wire into LeadAdmin: the assignment actions, the permission behind them, the history inline."""
+    """Wire into LeadAdmin: the assignment actions, the permission behind them, the history inline, and the
+    agent made read-only on the form."""
 
     actions = [assign_evenly, assign_to_one_agent, unassign]
     inlines = [LeadAssignmentInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The agent changes only through the actions, so that every change is audited (LeadAssignment).
+        return [*super().get_readonly_fields(request, obj), "assigned_agent"]
 
     def has_assign_permission(self, request):
         opts = self.opts

@@ -241,6 +241,8 @@ def assign_leads(
     classes = _check_classes(classifications)
     if limit is not None and limit < 1:
         raise AssignmentError(f"--limit must be at least 1, not {limit}.")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise AssignmentError(f"--seed must be a non-negative integer below 2**63, not {seed}.")
     if seed is None:
         seed = secrets.randbelow(2**31)
     rng = np.random.default_rng(seed)
@@ -267,7 +269,9 @@ def assign_leads(
     active = sorted((a for a in agents.values() if a.active), key=lambda a: a.id)
     rooms = [a.room for a in active]
     total_room = None if any(r is None for r in rooms) else sum(rooms)
-    wanted = candidates.count() if limit is None else min(limit, candidates.count())
+    wanted = candidates.count()
+    if limit is not None:
+        wanted = min(limit, wanted)
     # Capacity short (or a limit): the most urgent leads first. Otherwise every candidate, in id order.
     if limit is not None or (total_room is not None and total_room < wanted + len(pool)):
         ranked = _ranked(candidates, as_of)[:wanted]

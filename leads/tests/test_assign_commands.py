@@ -51,7 +51,13 @@ def test_assign_leads_exits_one_without_an_active_agent_and_changes_nothing():
 
 @pytest.mark.parametrize(
     "args",
-    [["--classification", "closed"], ["--classification", "warm"], ["--limit", "0"], ["--as-of", "yesterday"]],
+    [
+        ["--classification", "closed"],
+        ["--classification", "warm"],
+        ["--limit", "0"],
+        ["--seed", "-1"],
+        ["--as-of", "yesterday"],
+    ],
 )
 def test_assign_leads_exits_two_on_bad_arguments(args):
     make_agents([(True, None)])

@@ -191,3 +191,21 @@ def test_agents_can_be_deactivated_and_activated_in_bulk(admin_client):
     response = admin_client.post(url, {"action": "activate", ACTION_CHECKBOX_NAME: ids}, follow=True)
     assert b"Activated 2 agents" in response.content
     assert Agent.objects.filter(is_active=True).count() == 2
+
+
+def test_the_change_form_does_not_change_the_agent_behind_the_audit_trail(admin_client):
+    first, second = make_agents([(True, None), (True, None)])
+    make_leads(1, agent=first)
+    lead = Lead.objects.get()
+    url = reverse("admin:leads_lead_change", args=[lead.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="assigned_agent"' not in page
+    data = {
+        "name": "Renamed", "email": lead.email, "phone": "", "company": "", "source": "", "status": "new",
+        "created_at_0": "2026-11-20", "created_at_1": "10:00:00", "assigned_agent": second.pk,
+        "assignment_history-TOTAL_FORMS": "0", "assignment_history-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert (lead.name, lead.assigned_agent) == ("Renamed", first)
