@@ -20,7 +20,9 @@ from leads.models import Lead
 @admin.action(description="Activate the selected agents", permissions=["change"])
 def activate(modeladmin, request, queryset):
     changed = queryset.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
-    modeladmin.message_user(request, f"Activated {changed} agents. Run the assignment to give them leads.", messages.SUCCESS)
+    modeladmin.message_user(
+        request, f"Activated {changed} agents. Run the assignment to give them leads.", messages.SUCCESS
+    )
 
 
 @admin.action(description="Deactivate the selected agents", permissions=["change"])
@@ -80,8 +82,5 @@ class AgentLoadAdminMixin:
         return format_html_join(
             " · ",
             '<a href="{}">{} {}</a>',
-            (
-                (lead_list_url(agent=agent.pk, lead_class=c.value), c.value, counts.get(c.value, 0))
-                for c in PRIORITY
-            ),
+            ((lead_list_url(agent=agent.pk, lead_class=c.value), c.value, counts.get(c.value, 0)) for c in PRIORITY),
         )

@@ -25,7 +25,13 @@ def load_data(n_leads: int) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("leads_leadassignment", "leads_assignmentrun", "leads_verificationrun", "leads_lead", "agents_agent"):
+        for table in (
+            "leads_leadassignment",
+            "leads_assignmentrun",
+            "leads_verificationrun",
+            "leads_lead",
+            "agents_agent",
+        ):
             cursor.execute(f"DELETE FROM {table}")
         cursor.executemany(
             "INSERT INTO agents_agent (name, email, is_active, capacity, created_at, updated_at) "
@@ -99,7 +105,9 @@ def main() -> int:
         assert code == 0 and assigned == updated, (code, assigned, updated)
         Agent.objects.filter(pk__in=Agent.objects.order_by("id").values("pk")[:DEACTIVATED]).update(is_active=False)
         with timed("assign_leads --rebalance") as rebalance:
-            code, out = command("assign_leads", "--rebalance", "--seed", "7", "--json", "--as-of", "2026-11-24T09:00:00+00:00")
+            code, out = command(
+                "assign_leads", "--rebalance", "--seed", "7", "--json", "--as-of", "2026-11-24T09:00:00+00:00"
+            )
         moved = json.loads(out)["moved"]
         assert code == 0, out
         with timed("verify_assignments") as verify:
@@ -108,7 +116,12 @@ def main() -> int:
         rows += [
             [f"{n:,}", "raw single-statement UPDATE (baseline)", f"{updated:,} leads", raw.seconds],
             [f"{n:,}", "`assign_leads --seed 42`", f"{assigned:,} leads", assign.seconds],
-            [f"{n:,}", f"`assign_leads --rebalance` ({DEACTIVATED} agents deactivated)", f"{moved:,} moved", rebalance.seconds],
+            [
+                f"{n:,}",
+                f"`assign_leads --rebalance` ({DEACTIVATED} agents deactivated)",
+                f"{moved:,} moved",
+                rebalance.seconds,
+            ],
             [f"{n:,}", "`verify_assignments`", "ok", verify.seconds],
         ]
     print("## Assignment and verification (bench/bench_assign.py)\n")

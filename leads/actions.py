@@ -31,7 +31,9 @@ def assign_evenly(modeladmin, request, queryset):
     modeladmin.message_user(request, text, messages.SUCCESS)
     if result.unassigned_left:
         modeladmin.message_user(
-            request, f"{result.unassigned_left} leads could not be placed: no active agent has room left.", messages.WARNING
+            request,
+            f"{result.unassigned_left} leads could not be placed: no active agent has room left.",
+            messages.WARNING,
         )
     for note in result.notes:
         modeladmin.message_user(request, note, messages.WARNING)
@@ -55,7 +57,9 @@ def assign_to_one_agent(modeladmin, request, queryset):
             after = result.after.get(agent.email, 0)
             if capacity is not None and after > capacity:
                 modeladmin.message_user(
-                    request, f"{agent.email} now holds {after} open leads, above its capacity of {capacity}.", messages.WARNING
+                    request,
+                    f"{agent.email} now holds {after} open leads, above its capacity of {capacity}.",
+                    messages.WARNING,
                 )
             return None
     opts = modeladmin.model._meta

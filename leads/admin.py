@@ -17,7 +17,9 @@ class LeadAdmin(LeadAssignmentAdminMixin, admin.ModelAdmin):
 
 @admin.register(AssignmentRun)
 class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link]
+    list_display = [
+        "id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link
+    ]
     list_filter = ["source", "action"]
 
 

@@ -97,7 +97,9 @@ class AssignmentResult:
 
     @property
     def after(self) -> dict[str, int]:
-        return {email: load - self.taken.get(email, 0) + self.added.get(email, 0) for email, load in self.before.items()}
+        return {
+            email: load - self.taken.get(email, 0) + self.added.get(email, 0) for email, load in self.before.items()
+        }
 
     @property
     def per_agent(self) -> dict[str, int]:
@@ -302,7 +304,9 @@ def assign_leads(
     net_give = [max(0, g - s) for s, g in zip(shed, gives)]
     for a, s in zip(active, shed):
         a.load += s
-    pool = _shed_leads(active, net_shed, rng, reclaimed=keys) + pool  # moved leads are always placed (they free their own room)
+    pool = (
+        _shed_leads(active, net_shed, rng, reclaimed=keys) + pool
+    )  # moved leads are always placed (they free their own room)
 
     placed = sum(net_give)
     # Deal: the k-th lead of a random permutation of the placed leads goes to the k-th slot of the agents'
@@ -464,7 +468,10 @@ def _ranked(queryset, as_of):
 
 
 def _keyed(ranked) -> list[tuple[tuple, int]]:
-    return [((rank, created, lead_id), lead_id) for lead_id, rank, created in ranked.values_list("id", "_rank", "created_at")]
+    return [
+        ((rank, created, lead_id), lead_id)
+        for lead_id, rank, created in ranked.values_list("id", "_rank", "created_at")
+    ]
 
 
 def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, int | None, str]], dict[int, tuple]]:
@@ -482,7 +489,11 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
             keys[lead_id] = (rank, created, lead_id)
             agents[agent_id].load -= 1
             agents[agent_id].new = 0
-    over = {a.id: a.load - a.capacity for a in agents.values() if a.active and a.capacity is not None and a.load > a.capacity}
+    over = {
+        a.id: a.load - a.capacity
+        for a in agents.values()
+        if a.active and a.capacity is not None and a.load > a.capacity
+    }
     if over:
         rows = (
             _ranked(Lead.objects.open().filter(assigned_agent_id__in=list(over)), as_of)
@@ -522,7 +533,9 @@ def _shed_leads(active: list[AgentLoad], net_shed: list[int], rng, *, reclaimed)
     for a, s in zip(active, net_shed):
         if s:
             ids = by_agent[a.id]
-            moved += [(ids[i], a.id, REASON.REBALANCED) for i in sorted(rng.choice(len(ids), size=s, replace=False).tolist())]
+            moved += [
+                (ids[i], a.id, REASON.REBALANCED) for i in sorted(rng.choice(len(ids), size=s, replace=False).tolist())
+            ]
     return moved
 
 
@@ -584,7 +597,9 @@ def _apply_mapping(mapping, *, run_id: int, now: datetime) -> None:
     leads, history, tmp = qn(Lead._meta.db_table), qn(LeadAssignment._meta.db_table), qn(MAPPING_TABLE)
     adapt = connection.ops.adapt_datetimefield_value
     stamp = adapt(now)
-    columns = "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL"
+    columns = (
+        "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL"
+    )
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {tmp} ({columns}) ON COMMIT DROP")

@@ -1,6 +1,7 @@
 """Build assignment scenarios quickly (bulk inserts) and read the state back, for the assignment tests."""
 
-from datetime import datetime, timedelta, timezone as tz
+from datetime import datetime, timedelta
+from datetime import timezone as tz
 from itertools import count
 
 from django.db.models import Count, Q
@@ -20,7 +21,9 @@ def make_agents(specs) -> list[Agent]:
         Agent(name=f"Agent {start + i}", email=f"agent{start + i}@sales.test", is_active=active, capacity=capacity)
         for i, (active, capacity) in enumerate(specs)
     )
-    return list(Agent.objects.filter(email__in=[f"agent{start + i}@sales.test" for i in range(len(specs))]).order_by("id"))
+    return list(
+        Agent.objects.filter(email__in=[f"agent{start + i}@sales.test" for i in range(len(specs))]).order_by("id")
+    )
 
 
 def make_leads(n: int, *, agent=None, status=LeadStatus.NEW, age_days: float = 1, as_of=AS_OF) -> None:
@@ -41,7 +44,9 @@ def make_leads(n: int, *, agent=None, status=LeadStatus.NEW, age_days: float = 1
 def loads() -> dict[int, int]:
     """Open leads per agent id, every agent included."""
     return dict(
-        Agent.objects.annotate(n=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES)))).values_list("id", "n")
+        Agent.objects.annotate(n=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES)))).values_list(
+            "id", "n"
+        )
     )
 
 

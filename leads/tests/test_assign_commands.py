@@ -126,7 +126,15 @@ def test_verify_assignments_json_shape_and_exit_one_on_problems():
     data = json.loads(out)
     assert code == 1 and "Verification failed" in err
     assert set(data) == {
-        "ok", "total_leads", "open_leads", "unassigned", "on_inactive", "over_capacity", "spread", "per_agent", "problems"
+        "ok",
+        "total_leads",
+        "open_leads",
+        "unassigned",
+        "on_inactive",
+        "over_capacity",
+        "spread",
+        "per_agent",
+        "problems",
     }
     assert data["ok"] is False and data["unassigned"] == 2 and len(data["per_agent"]) == 1
     assert VerificationRun.objects.get().report == data

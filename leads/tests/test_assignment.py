@@ -8,13 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leads.assignment import (
+    AgentLoad,
     AssignmentError,
     NoActiveAgentError,
     assign_leads,
     assign_to_agent,
     fill_counts,
     plan_counts,
-    AgentLoad,
     unassign_leads,
 )
 from leads.models import AssignmentRun, Lead, LeadAssignment, LeadStatus

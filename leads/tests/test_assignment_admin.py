@@ -14,7 +14,9 @@ CHANGELIST = reverse("admin:leads_lead_changelist")
 
 
 def post_action(client, action, ids, **extra):
-    return client.post(CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [str(i) for i in ids], **extra}, follow=True)
+    return client.post(
+        CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [str(i) for i in ids], **extra}, follow=True
+    )
 
 
 def staff(client, *codenames):
@@ -83,7 +85,9 @@ def test_assign_to_agent_acts_on_the_second_post_and_records_manual_changes(admi
 def test_assign_to_agent_refuses_an_inactive_agent(admin_client):
     (gone,) = make_agents([(False, None)])
     make_leads(1)
-    response = post_action(admin_client, "assign_to_one_agent", Lead.objects.values_list("id", flat=True), post="yes", agent=str(gone.pk))
+    response = post_action(
+        admin_client, "assign_to_one_agent", Lead.objects.values_list("id", flat=True), post="yes", agent=str(gone.pk)
+    )
     assert b"Choose an active agent" in response.content
     assert Lead.objects.unassigned().count() == 1
 
@@ -93,13 +97,20 @@ def test_assign_to_agent_keeps_a_select_across_selection(admin_client):
     make_leads(3)
     ticked = Lead.objects.first().pk  # the page's boxes are ticked, then "select all 3" is clicked
     response = admin_client.post(
-        CHANGELIST, {"action": "assign_to_one_agent", "index": "0", "select_across": "1", ACTION_CHECKBOX_NAME: [ticked]}
+        CHANGELIST,
+        {"action": "assign_to_one_agent", "index": "0", "select_across": "1", ACTION_CHECKBOX_NAME: [ticked]},
     )
     assert b"3 leads selected" in response.content
     assert b'name="select_across" value="1"' in response.content
     admin_client.post(
         CHANGELIST,
-        {"action": "assign_to_one_agent", "select_across": "1", ACTION_CHECKBOX_NAME: [ticked], "post": "yes", "agent": agent.pk},
+        {
+            "action": "assign_to_one_agent",
+            "select_across": "1",
+            ACTION_CHECKBOX_NAME: [ticked],
+            "post": "yes",
+            "agent": agent.pk,
+        },
     )
     assert loads() == {agent.id: 3}
 
@@ -201,9 +212,17 @@ def test_the_change_form_does_not_change_the_agent_behind_the_audit_trail(admin_
     page = admin_client.get(url).content.decode()
     assert 'name="assigned_agent"' not in page
     data = {
-        "name": "Renamed", "email": lead.email, "phone": "", "company": "", "source": "", "status": "new",
-        "created_at_0": "2026-11-20", "created_at_1": "10:00:00", "assigned_agent": second.pk,
-        "assignment_history-TOTAL_FORMS": "0", "assignment_history-INITIAL_FORMS": "0",
+        "name": "Renamed",
+        "email": lead.email,
+        "phone": "",
+        "company": "",
+        "source": "",
+        "status": "new",
+        "created_at_0": "2026-11-20",
+        "created_at_1": "10:00:00",
+        "assigned_agent": second.pk,
+        "assignment_history-TOTAL_FORMS": "0",
+        "assignment_history-INITIAL_FORMS": "0",
     }
     response = admin_client.post(url, data)
     assert response.status_code == 302

@@ -11,7 +11,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone as tz
+from datetime import datetime, timedelta
+from datetime import timezone as tz
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,7 +43,8 @@ def lead_rows():
 def seed_with_sql(db: sqlite3.Connection):
     stamp = NOW.strftime("%Y-%m-%d %H:%M:%S")
     db.executemany(
-        "INSERT INTO agents_agent (name, email, is_active, capacity, created_at, updated_at) VALUES (?, ?, 1, NULL, ?, ?)",
+        "INSERT INTO agents_agent (name, email, is_active, capacity, created_at, updated_at) "
+        "VALUES (?, ?, 1, NULL, ?, ?)",
         [(name, email, stamp, stamp) for name, email, _ in AGENTS],
     )
     ids = dict(db.execute("SELECT email, id FROM agents_agent"))
@@ -50,7 +52,16 @@ def seed_with_sql(db: sqlite3.Connection):
         "INSERT INTO leads_lead (name, name_key, email, phone, company, source, status, created_at, "
         "assigned_agent_id, assigned_at, added_at, updated_at) VALUES (?, ?, ?, '', '', '', ?, ?, ?, NULL, ?, ?)",
         [
-            (name, name, f"{name}@example.org", status, created.strftime("%Y-%m-%d %H:%M:%S"), ids.get(agent), stamp, stamp)
+            (
+                name,
+                name,
+                f"{name}@example.org",
+                status,
+                created.strftime("%Y-%m-%d %H:%M:%S"),
+                ids.get(agent),
+                stamp,
+                stamp,
+            )
             for name, status, created, agent in lead_rows()
         ],
     )
@@ -63,7 +74,14 @@ def seed_with_orm():
 
     agents = {email: Agent.objects.create(name=name, email=email) for name, email, _ in AGENTS}
     Lead.objects.bulk_create(
-        Lead(name=name, name_key=name, email=f"{name}@example.org", status=status, created_at=created, assigned_agent=agents.get(agent))
+        Lead(
+            name=name,
+            name_key=name,
+            email=f"{name}@example.org",
+            status=status,
+            created_at=created,
+            assigned_agent=agents.get(agent),
+        )
         for name, status, created, agent in lead_rows()
     )
 
@@ -72,14 +90,21 @@ def start(url: str, *args) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.Popen(
         [sys.executable, "manage.py", "assign_leads", "--json", "--as-of", NOW.isoformat(), *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def race(url: str, hold_lock) -> list[dict]:
     """Start both runs while hold_lock() keeps the lock, give them time to block on it, then release."""
     with hold_lock():
-        procs = [start(url, "--seed", "1", "--classification", "fresh"), start(url, "--seed", "2", "--classification", "stale")]
+        procs = [
+            start(url, "--seed", "1", "--classification", "fresh"),
+            start(url, "--seed", "2", "--classification", "stale"),
+        ]
         time.sleep(4)
         assert all(p.poll() is None for p in procs), "a run did not wait for the assignment lock"
     results = []
@@ -105,7 +130,10 @@ def test_two_processes_on_a_sqlite_file_never_give_a_lead_twice(tmp_path):
     url = f"sqlite:///{path}"
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
     )
     assert migrate.returncode == 0, migrate.stderr
     db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -124,13 +152,20 @@ def test_two_processes_on_a_sqlite_file_never_give_a_lead_twice(tmp_path):
         "SELECT l.id, l.assigned_agent_id, (SELECT COUNT(*) FROM leads_leadassignment h WHERE h.lead_id = l.id) "
         "FROM leads_lead l"
     ).fetchall()
-    loads = dict(db.execute("SELECT a.email, COUNT(l.id) FROM agents_agent a LEFT JOIN leads_lead l ON l.assigned_agent_id = a.id GROUP BY a.email"))
+    loads = dict(
+        db.execute(
+            "SELECT a.email, COUNT(l.id) FROM agents_agent a "
+            "LEFT JOIN leads_lead l ON l.assigned_agent_id = a.id GROUP BY a.email"
+        )
+    )
     assert db.execute("SELECT COUNT(*) FROM leads_assignmentrun").fetchone() == (2,)
     db.close()
     check(results, rows, loads)
 
 
-@pytest.mark.skipif(connection.vendor == "sqlite", reason="needs a server database: run with DATABASE_URL=postgres/mysql")
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="needs a server database: run with DATABASE_URL=postgres/mysql"
+)
 def test_two_processes_on_the_server_database_never_give_a_lead_twice():
     from django.db.models import Count
 

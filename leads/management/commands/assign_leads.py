@@ -12,7 +12,9 @@ def parse_as_of(value: str | None):
         return None
     moment = parse_datetime(value)
     if moment is None:
-        raise CommandError(f"--as-of {value!r} is not a date and time (use 2026-11-24T09:00 or ISO 8601).", returncode=2)
+        raise CommandError(
+            f"--as-of {value!r} is not a date and time (use 2026-11-24T09:00 or ISO 8601).", returncode=2
+        )
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
@@ -26,8 +28,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, help="Seed of the random tie-breaks and shuffle (default: a new one, reported).")
-        parser.add_argument("--dry-run", action="store_true", help="Print the plan (leads per agent before/after), write nothing.")
+        parser.add_argument(
+            "--seed", type=int, help="Seed of the random tie-breaks and shuffle (default: a new one, reported)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print the plan (leads per agent before/after), write nothing."
+        )
         parser.add_argument(
             "--classification",
             help=f"Only leads of these classes, comma-separated ({','.join(c.value for c in PRIORITY)}).",

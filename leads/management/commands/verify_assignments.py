@@ -43,7 +43,10 @@ def render_report(report) -> str:
         )
     if report.unassigned:
         lines += ["", f"Unassigned open leads: {report.unassigned} (first {len(report.first_unassigned)}):"]
-        lines += [f"  #{lead['id']} {lead['name']} <{lead['email']}> ({lead['lead_class']})" for lead in report.first_unassigned]
+        lines += [
+            f"  #{lead['id']} {lead['name']} <{lead['email']}> ({lead['lead_class']})"
+            for lead in report.first_unassigned
+        ]
     if report.unassigned_closed:
         lines += ["", f"Closed leads without an agent (not a failure): {report.unassigned_closed}."]
     lines += [""] + ([f"PROBLEM: {p}" for p in report.problems] or ["OK: every check holds."])
