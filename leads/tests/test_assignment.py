@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leads.assignment import (
+    PRIORITY,
     AgentLoad,
     AssignmentError,
     NoActiveAgentError,
@@ -17,6 +18,7 @@ from leads.assignment import (
     plan_counts,
     unassign_leads,
 )
+from leads.classification import classify
 from leads.models import AssignmentRun, Lead, LeadAssignment, LeadStatus
 from leads.tests.scenarios import AS_OF, holders, loads, make_agents, make_leads, spread
 
@@ -408,3 +410,32 @@ def test_rebalance_never_moves_a_lead_it_already_took_back_above_capacity():
     reasons = sorted(LeadAssignment.objects.filter(run_id=result.run_id).values_list("reason", flat=True))
     assert reasons == ["rebalanced"] * (loads()[idle.id] - 3) + ["reclaimed-over-capacity"] * 3
     assert LeadAssignment.objects.values("lead").distinct().count() == loads()[idle.id]
+
+
+@property_settings
+@given(
+    leads=st.lists(
+        st.tuples(st.sampled_from(sorted(LeadStatus.values)), st.floats(0, 60, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    ),
+    limit=st.integers(1, 30),
+    room=st.one_of(st.none(), st.integers(0, 30)),
+)
+def test_limit_and_short_capacity_place_the_most_urgent_leads_first(leads, limit, room):
+    def example():
+        make_agents([(True, room)])
+        for status, age in leads:
+            make_leads(1, status=status, age_days=age)
+        result = assign_leads(seed=1, limit=limit, as_of=AS_OF)
+        rank = {c: i for i, c in enumerate(PRIORITY)}
+        ordered = sorted(
+            (rank[classify(lead.status, lead.created_at, AS_OF)], lead.created_at, lead.pk)
+            for lead in Lead.objects.open()
+        )
+        expected = min(limit, len(ordered), room if room is not None else len(ordered))
+        placed = set(Lead.objects.filter(assigned_agent__isnull=False).values_list("id", flat=True))
+        assert placed == {pk for _, _, pk in ordered[:expected]}
+        assert result.unassigned_left == min(limit, len(ordered)) - expected
+
+    in_rollback(example)
