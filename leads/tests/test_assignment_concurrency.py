@@ -2,7 +2,8 @@
 
 The test holds the assignment lock itself while it starts both processes, so that both are ready and
 waiting on it when it is released: they then race for real. One places the fresh leads, the other the
-stale ones; each must read the loads left by the other, or the final spread goes above 1.
+stale ones; each must read the loads left by the other, or the final spread goes above 1. On PostgreSQL and
+MariaDB the same race is also run between a command and the admin action.
 """
 
 import json
@@ -10,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from datetime import timezone as tz
@@ -163,33 +165,85 @@ def test_two_processes_on_a_sqlite_file_never_give_a_lead_twice(tmp_path):
     check(results, rows, loads)
 
 
-@pytest.mark.skipif(
+server_only = pytest.mark.skipif(
     connection.vendor == "sqlite", reason="needs a server database: run with DATABASE_URL=postgres/mysql"
 )
-def test_two_processes_on_the_server_database_never_give_a_lead_twice():
+
+
+class HeldLock:
+    """Hold the assignment lock on the test's own connection (PostgreSQL advisory lock, MariaDB row locks)."""
+
+    def __enter__(self):
+        self.atomic = transaction.atomic()
+        self.atomic.__enter__()
+        lock_assignments()
+
+    def __exit__(self, *exc):
+        self.atomic.__exit__(None, None, None)
+
+
+def server_url() -> str:
+    """DATABASE_URL pointed at the test database, which a transactional test commits to."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+def server_state():
     from django.db.models import Count
 
     from agents.models import Agent
+    from leads.models import Lead
+
+    rows = list(Lead.objects.annotate(n=Count("assignment_history")).values_list("id", "assigned_agent_id", "n"))
+    loads = dict(Agent.objects.annotate(n=Count("leads")).values_list("email", "n"))
+    return rows, loads
+
+
+@server_only
+def test_two_processes_on_the_server_database_never_give_a_lead_twice():
+    from leads.models import AssignmentRun
+
+    seed_with_orm()
+    results = race(server_url(), HeldLock)
+    assert AssignmentRun.objects.count() == 2
+    check(results, *server_state())
+
+
+@server_only
+def test_a_command_and_an_admin_action_at_the_same_time_never_give_a_lead_twice():
+    from django.contrib.auth.models import User
+    from django.db import connection as thread_connection
+    from django.test import Client
+    from django.urls import reverse
+
     from leads.models import AssignmentRun, Lead
 
     seed_with_orm()
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    boss = User.objects.create_superuser("boss", "boss@sales.test", "pw")
+    fresh = [str(pk) for pk in Lead.objects.filter(name__startswith="fresh").values_list("id", flat=True)]
+    statuses = []
 
-    def held_lock():
-        class Hold:
-            def __enter__(self):
-                self.atomic = transaction.atomic()
-                self.atomic.__enter__()
-                lock_assignments()
+    def admin_action():  # runs in its own thread, so on its own database connection
+        try:
+            client = Client()
+            client.force_login(boss)
+            response = client.post(
+                reverse("admin:leads_lead_changelist"), {"action": "assign_evenly", "_selected_action": fresh}
+            )
+            statuses.append(response.status_code)
+        finally:
+            thread_connection.close()
 
-            def __exit__(self, *exc):
-                self.atomic.__exit__(None, None, None)
-
-        return Hold()
-
-    results = race(url, held_lock)
-    rows = list(Lead.objects.annotate(n=Count("assignment_history")).values_list("id", "assigned_agent_id", "n"))
-    loads = dict(Agent.objects.annotate(n=Count("leads")).values_list("email", "n"))
-    assert AssignmentRun.objects.count() == 2
-    check(results, rows, loads)
+    with HeldLock():
+        command = start(server_url(), "--seed", "2", "--classification", "stale")
+        action = threading.Thread(target=admin_action)
+        action.start()
+        time.sleep(4)
+        assert command.poll() is None and action.is_alive(), "a run did not wait for the assignment lock"
+    out, err = command.communicate(timeout=120)
+    action.join(timeout=120)
+    assert command.returncode == 0, err
+    assert statuses == [302]
+    runs = {run.source: run for run in AssignmentRun.objects.all()}
+    assert (runs["admin"].assigned, runs["command"].assigned, json.loads(out)["assigned"]) == (FRESH, STALE, STALE)
+    check([{"assigned": FRESH}, {"assigned": STALE}], *server_state())
