@@ -607,6 +607,7 @@ def _apply_mapping(mapping, *, run_id: int, now: datetime) -> None:
             with cursor.cursor.copy(f"COPY {tmp} (lead_id, from_agent_id, to_agent_id, reason) FROM STDIN") as copy:
                 for row in mapping:
                     copy.write_row(row)
+            cursor.execute(f"ANALYZE {tmp}")  # a temporary table has no statistics: let the planner see its size
         else:
             drop = "DROP TEMPORARY TABLE" if vendor == "mysql" else "DROP TABLE"
             create = "CREATE TEMPORARY TABLE"
