@@ -57,6 +57,7 @@ def test_assign_leads_exits_one_without_an_active_agent_and_changes_nothing():
         ["--limit", "0"],
         ["--seed", "-1"],
         ["--as-of", "yesterday"],
+        ["--as-of", "2026-02-30"],
     ],
 )
 def test_assign_leads_exits_two_on_bad_arguments(args):
@@ -155,3 +156,10 @@ def test_assign_then_verify_passes():
     make_leads(20)
     assert run("assign_leads", "--seed", "1")[0] == 0
     assert run("verify_assignments")[0] == 0
+
+
+def test_as_of_accepts_a_bare_date_as_midnight():
+    make_agents([(True, None)])
+    make_leads(1, age_days=7.2)  # fresh until 2026-11-24 04:12, urgent at 09:00 (AS_OF)
+    code, out, _ = run("assign_leads", "--classification", "fresh", "--as-of", "2026-11-24", "--json")
+    assert code == 0 and json.loads(out)["assigned"] == 1

@@ -1,8 +1,9 @@
 import json
+from datetime import datetime, time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from leads.assignment import PRIORITY, AssignmentError, assign_leads
 
@@ -10,10 +11,15 @@ from leads.assignment import PRIORITY, AssignmentError, assign_leads
 def parse_as_of(value: str | None):
     if value is None:
         return None
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(value)
+        if moment is None and (day := parse_date(value)) is not None:
+            moment = datetime.combine(day, time.min)
+    except ValueError:  # well-formed but impossible, such as 2026-02-30
+        moment = None
     if moment is None:
         raise CommandError(
-            f"--as-of {value!r} is not a date and time (use 2026-11-24T09:00 or ISO 8601).", returncode=2
+            f"--as-of {value!r} is not a date and time (use 2026-11-24 or 2026-11-24T09:00, ISO 8601).", returncode=2
         )
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
