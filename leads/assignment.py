@@ -78,7 +78,7 @@ class AgentLoad:
 
 @dataclass
 class AssignmentResult:
-    seed: int
+    seed: int | None  # None for the manual admin actions, which involve no chance
     dry_run: bool
     action: str
     assigned: int = 0  # unassigned leads given an agent
@@ -343,8 +343,7 @@ def assign_to_agent(*, lead_ids, agent: Agent, source: str = AssignmentRun.Sourc
     """Give the selected open leads to one agent, whatever the balance (a manager's decision, reason `manual`)."""
     lock_assignments()
     agents = load_agents()
-    result = AssignmentResult(seed=0, dry_run=False, action="assign-to-agent")
-    result.seed = None
+    result = AssignmentResult(seed=None, dry_run=False, action="assign-to-agent")
     _describe_before(result, agents)
     selected = Lead.objects.filter(id__in=lead_ids)
     rows = list(selected.open().exclude(assigned_agent=agent).values_list("id", "assigned_agent_id").order_by("id"))
@@ -360,8 +359,7 @@ def unassign_leads(*, lead_ids, source: str = AssignmentRun.Source.ADMIN, user=N
     """Take the selected open leads away from their agents (reason `unassigned`)."""
     lock_assignments()
     agents = load_agents()
-    result = AssignmentResult(seed=0, dry_run=False, action="unassign")
-    result.seed = None
+    result = AssignmentResult(seed=None, dry_run=False, action="unassign")
     _describe_before(result, agents)
     selected = Lead.objects.filter(id__in=lead_ids)
     rows = list(selected.open().filter(assigned_agent__isnull=False).values_list("id", "assigned_agent_id"))

@@ -21,6 +21,7 @@ from leads.assignment import (
 from leads.classification import classify
 from leads.models import AssignmentRun, Lead, LeadAssignment, LeadStatus
 from leads.tests.scenarios import AS_OF, holders, loads, make_agents, make_leads, spread
+from leads.verification import verify_assignments
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,11 @@ def test_assignment_is_balanced_within_capacity_and_skips_inactive_agents(specs,
             if after[agent.id] > before[agent.id] and active_below:
                 assert after[agent.id] <= min(active_below) + 1
         assert result.assigned == unassigned - left
+        clean_start = all(
+            before[a.id] == 0 if not a.is_active else a.capacity is None or before[a.id] <= a.capacity for a in agents
+        )
+        if clean_start and room_for(agents, before, unassigned) and balance_reachable(agents, before, unassigned):
+            assert verify_assignments(as_of=AS_OF).ok
         assert LeadAssignment.objects.filter(run_id=result.run_id, reason="assigned").count() == result.assigned
 
     in_rollback(example)
