@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from agents.actions import AgentLoadAdminMixin
 from agents.admin_login import AgentLoginAdminMixin
 from agents.models import Agent
 
 
 @admin.register(Agent)
-class AgentAdmin(AgentLoginAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "email", "is_active", "capacity", "updated_at"]
+class AgentAdmin(AgentLoginAdminMixin, AgentLoadAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "email", "is_active", "capacity", "open_leads", "open_leads_by_class", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "email"]
     ordering = ["name", "email"]

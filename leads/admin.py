@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
 from leads.scoping import AgentScopedAdminMixin
 
 
 @admin.register(Lead)
-class LeadAdmin(AgentScopedAdminMixin, admin.ModelAdmin):
+class LeadAdmin(AgentScopedAdminMixin, LeadAssignmentAdminMixin, admin.ModelAdmin):
     list_display = ["name", "email", "company", "status", "created_at", "assigned_agent"]
     list_filter = ["status"]
     list_select_related = ["assigned_agent"]
@@ -16,13 +17,15 @@ class LeadAdmin(AgentScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AssignmentRun)
-class AssignmentRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left"]
+class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link
+    ]
     list_filter = ["source", "action"]
 
 
 @admin.register(LeadAssignment)
-class LeadAssignmentAdmin(admin.ModelAdmin):
+class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
     list_display = ["changed_at", "lead", "from_agent", "to_agent", "reason", "run"]
     list_filter = ["reason"]
     list_select_related = ["lead", "from_agent", "to_agent", "run"]
