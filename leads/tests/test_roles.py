@@ -339,3 +339,35 @@ def test_an_agent_has_no_permission_on_another_agents_lead_object(rf, team):
     assert not lead_admin.has_view_permission(request, team.loose_lead)
     request.user = team.manager
     assert lead_admin.has_change_permission(request, team.bob_lead)
+
+
+# --- import, export, assignment actions ----------------------------------------------------------------
+
+
+def test_a_manager_gets_the_assignment_actions(client, team):
+    client.force_login(team.manager)
+    response = client.get(url("leads_lead_changelist"))
+    actions = {name for name, _ in response.context["action_form"].fields["action"].choices}
+    assert {"assign_evenly", "assign_to_one_agent", "unassign"} <= actions
+
+
+def test_a_manager_assigns_evenly_from_the_changelist(client, team):
+    client.force_login(team.manager)
+    client.post(url("leads_lead_changelist"), {"action": "assign_evenly", "_selected_action": [team.loose_lead.pk]})
+    team.loose_lead.refresh_from_db()
+    assert team.loose_lead.assigned_agent is not None
+
+
+def test_an_agent_cannot_assign_by_posting_the_action(client, team):
+    from leads.models import AssignmentRun
+
+    client.force_login(team.ann)
+    for action in ("assign_evenly", "unassign"):
+        client.post(
+            url("leads_lead_changelist"),
+            {"action": action, "_selected_action": [team.loose_lead.pk, team.ann_lead.pk]},
+        )
+    team.loose_lead.refresh_from_db()
+    team.ann_lead.refresh_from_db()
+    assert team.loose_lead.assigned_agent is None and team.ann_lead.assigned_agent == team.ann_agent
+    assert not AssignmentRun.objects.exists()
