@@ -48,7 +48,7 @@ def test_an_agent_sees_and_updates_only_their_own_leads(page):
     assert page.goto("/admin/agents/agent/").status == 403
 
 
-def test_a_manager_opens_the_lead_overview_from_the_admin_index(page, screenshots):
+def test_a_manager_opens_the_lead_overview_from_the_admin_index(page):
     now = timezone.now()
     make_manager(password=PASSWORD)
     agents = [AgentFactory(name=name, capacity=cap) for name, cap in [("Ann", 6), ("Bob", 4), ("Cleo", None)]]
@@ -63,7 +63,6 @@ def test_a_manager_opens_the_lead_overview_from_the_admin_index(page, screenshot
     bob_row = page.locator(f'li[data-agent="{agents[1].pk}"]')
     expect(bob_row.locator(".bar")).to_have_class("bar over")
     expect(bob_row.locator(".cap")).to_have_count(1)
-    page.screenshot(path=screenshots / "dashboard-before.png", full_page=True)
 
     page.click('li[data-class="urgent"] .bar')
     expect(page).to_have_url(f"{page.url.split('?')[0]}?lead_class=urgent")
