@@ -1,0 +1,73 @@
+"""Finding leads by name: the query and the stored key are normalized the same way (crm.normalize.name_key).
+
+The match is "the name contains the query", run in SQL on the indexed name_key
+column, so no name is ever normalized in Python at look-up time.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.normalize import name_key, normalize_email
+from leads.classification import Explanation, explain
+from leads.models import Lead
+
+
+def name_contains(query: str) -> Q:
+    """Leads whose name contains the query, ignoring case, accents and extra spaces."""
+    return Q(name_key__contains=name_key(query))
+
+
+def name_or_email_matches(term: str) -> Q:
+    """The admin search: the name contains the term, or the email is exactly the term (unique index)."""
+    condition = Q(email=normalize_email(term))
+    if name_key(term):
+        condition |= name_contains(term)
+    return condition
+
+
+@dataclass(frozen=True)
+class LookupMatch:
+    lead: Lead
+    explanation: Explanation
+
+    def to_dict(self) -> dict:
+        lead = self.lead
+        return {
+            "id": lead.pk,
+            "name": lead.name,
+            "email": lead.email,
+            "phone": lead.phone,
+            "company": lead.company,
+            "status": lead.status,
+            "created_at": lead.created_at.isoformat(),
+            **self.explanation.to_dict(),
+            "agent": lead.assigned_agent.email if lead.assigned_agent else None,
+        }
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    query: str
+    key: str  # the query as matched against Lead.name_key
+    as_of: datetime
+    matches: list[LookupMatch]  # most recent first, at most `limit`
+    total: int  # every match, also those beyond the limit
+
+
+def lookup_leads(query: str, *, as_of: datetime | None = None, limit: int = 50) -> LookupResult:
+    """Leads whose name contains the query, most recent first, at most `limit` of them, with the total."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    as_of = as_of or timezone.now()
+    key = name_key(query)
+    if not key:
+        return LookupResult(query, key, as_of, [], 0)
+    found = Lead.objects.filter(name_contains(query)).select_related("assigned_agent").order_by("-created_at", "-id")
+    leads = list(found[:limit])
+    # Counting costs a second pass over the index: only needed when the page is full.
+    total = len(leads) if len(leads) < limit else found.count()
+    matches = [LookupMatch(lead, explain(lead.status, lead.created_at, as_of)) for lead in leads]
+    return LookupResult(query, key, as_of, matches, total)
