@@ -5,7 +5,7 @@
 """
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 
 from agents.models import Agent
@@ -27,11 +27,12 @@ class LeadClassListFilter(admin.SimpleListFilter):
         return LeadClass.choices
 
     def queryset(self, request, queryset):
+        # A bad value sends the admin back to the unfiltered list with "?e=1".
         value = self.value()
         if value is None:
             return queryset
         if value not in LeadClass.values:
-            raise ValidationError(f"unknown class {value!r}")
+            raise IncorrectLookupParameters(f"unknown class {value!r}")
         return queryset.of_class(value, as_of=request_as_of(request))
 
 
@@ -55,5 +56,5 @@ class AgentListFilter(admin.SimpleListFilter):
         if value == self.UNASSIGNED:
             return queryset.filter(assigned_agent__isnull=True)
         if not value.isdigit():
-            raise ValidationError(f"agent must be an agent id or {self.UNASSIGNED!r}, not {value!r}")
+            raise IncorrectLookupParameters(f"agent must be an agent id or {self.UNASSIGNED!r}, not {value!r}")
         return queryset.filter(assigned_agent_id=int(value))
