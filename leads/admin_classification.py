@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -40,18 +40,39 @@ def class_badge_html(lead_class: str, title: str = ""):
 
 
 class ProbedDatesQuerySetMixin:
-    """datetimes() for the date hierarchy, answered by one indexed EXISTS per year/month/day.
+    """The date hierarchy's queries, answered from the created_at index.
 
-    Django's own datetimes() truncates every row of the list (on SQLite in a
-    Python function), which takes seconds at a million leads; the buckets of
-    one level are at most a few dozen, and each probe is an index seek.
+    Django's date hierarchy asks for MIN and MAX together, which SQLite answers
+    with a full scan (it seeks the index only for a lone MIN or MAX), and for
+    datetimes(), which truncates every row of the list (on SQLite in a Python
+    function): seconds at a million leads. Here the bounds are two ordered
+    LIMIT 1 queries, and each year/month/day of one level (a few dozen at most)
+    is one EXISTS on an index range.
     """
+
+    def aggregate(self, *args, **kwargs):
+        if not args and set(kwargs) == {"first", "last"}:
+            first, last = kwargs["first"], kwargs["last"]
+            if isinstance(first, Min) and isinstance(last, Max) and _field(first) == _field(last) is not None:
+                return self._bounds(_field(first))
+        return super().aggregate(*args, **kwargs)
+
+    def _bounds(self, field_name: str) -> dict:
+        # Cached: the date hierarchy asks for the bounds, then datetimes() needs them again.
+        cache = self.__dict__.setdefault("_probed_bounds", {})
+        if field_name not in cache:
+            values = self.order_by().values_list(field_name, flat=True)
+            cache[field_name] = {
+                "first": values.order_by(field_name).first(),
+                "last": values.order_by(f"-{field_name}").first(),
+            }
+        return cache[field_name]
 
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
         if kind not in ("year", "month", "day"):
             return super().datetimes(field_name, kind, order, tzinfo)
         tz = tzinfo or timezone.get_current_timezone()
-        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        bounds = self._bounds(field_name)
         if bounds["first"] is None:
             return []
         first, last = (timezone.localtime(bounds[k], tz) for k in ("first", "last"))
@@ -59,10 +80,20 @@ class ProbedDatesQuerySetMixin:
         buckets = []
         while start <= last:
             end = _next_bucket(start, kind, tz)
-            if self.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end}).exists():
+            # The bucket's range goes first: SQLite seeks the index with the first range it meets,
+            # and the list itself may already be filtered to a wider one (a month, for days).
+            bucket = self.model._default_manager.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+            if (bucket & self).exists():
                 buckets.append(start)
             start = end
         return buckets if order == "ASC" else buckets[::-1]
+
+
+def _field(aggregate) -> str | None:
+    expressions = [e for e in aggregate.get_source_expressions() if e is not None]  # the filter slot is None
+    if len(expressions) == 1 and isinstance(expressions[0], F) and aggregate.filter is None:
+        return expressions[0].name
+    return None
 
 
 def _bucket_start(day: date, kind: str, tz) -> datetime:

@@ -70,6 +70,19 @@ class Rule:
             q &= Q(created_at__lte=as_of - getattr(thresholds, self.at_least))
         return q
 
+    def q_not(self, as_of: datetime, thresholds: Thresholds) -> Q:
+        """The leads this rule does not match, with an age condition turned around rather than negated.
+
+        `created_at <= t` instead of `NOT (created_at > t)` (created_at is never NULL),
+        because SQLite only uses an index for the plain comparison.
+        """
+        conditions = [self.statuses, self.younger_than, self.at_least]
+        if sum(c is not None for c in conditions) != 1 or self.statuses is not None:
+            return ~self.q(as_of, thresholds)
+        if self.younger_than is not None:
+            return Q(created_at__lte=as_of - getattr(thresholds, self.younger_than))
+        return Q(created_at__gt=as_of - getattr(thresholds, self.at_least))
+
 
 # First match wins.
 RULES: tuple[Rule, ...] = (
@@ -162,8 +175,8 @@ def class_condition(
     earlier = []
     for rule in RULES:
         if rule.lead_class == lead_class:
-            return reduce(and_, [~q for q in earlier], rule.q(as_of, thresholds))
-        earlier.append(rule.q(as_of, thresholds))
+            return reduce(and_, earlier, rule.q(as_of, thresholds))
+        earlier.append(rule.q_not(as_of, thresholds))
     raise ValueError(f"unknown lead class {lead_class!r}")
 
 

@@ -24,21 +24,22 @@ def name_contains(query: str) -> Q:
     return Q(name_key__contains=name_key(query))
 
 
-def name_matches(query: str) -> tuple[Q, int]:
+def name_matches(query: str) -> tuple[Q, int | None]:
     """The condition for "name contains the query" that reads fastest, and how many leads match.
 
     A contains match cannot seek in an index, but it can scan the small name-key
-    index instead of the table, which is what the count does. A page "most recent
-    first" then goes two ways: for few matches, `pk IN (that scan)` and a sort of
-    the matches; for many, walking the created_at index finds a page of them at
-    once. Given only the plain condition, SQLite walks created_at for every query
-    and visits every row when a name is rare (or missing).
+    index instead of the table. That one scan collects the ids of the matches;
+    when they are few (FEW_MATCHES), every later query (a page "most recent first",
+    the paginator's count, the date hierarchy's probes) is a primary-key look-up
+    of those ids instead of another scan. When they are many, the plain condition
+    is better: walking the created_at index finds a page of them at once. The
+    count is None then (not counted yet).
     """
-    condition = name_contains(query)
-    total = Lead.objects.filter(condition).count()
-    if total <= FEW_MATCHES:
-        condition = Q(pk__in=Lead.objects.filter(condition).values("pk"))
-    return condition, total
+    contains = name_contains(query)
+    ids = list(Lead.objects.filter(contains).order_by().values_list("pk", flat=True)[: FEW_MATCHES + 1])
+    if len(ids) <= FEW_MATCHES:
+        return Q(pk__in=ids), len(ids)
+    return contains, None
 
 
 def name_or_email_matches(term: str) -> Q:
@@ -87,8 +88,10 @@ def lookup_leads(query: str, *, as_of: datetime | None = None, limit: int = 50) 
     if not key:
         return LookupResult(query, key, as_of, [], 0)
     condition, total = name_matches(query)
-    if not total:
+    if total == 0:
         return LookupResult(query, key, as_of, [], 0)
+    if total is None:
+        total = Lead.objects.filter(condition).count()
     found = Lead.objects.filter(condition).select_related("assigned_agent").order_by("-created_at", "-id")
     leads = list(found[:limit])
     matches = [LookupMatch(lead, explain(lead.status, lead.created_at, as_of)) for lead in leads]

@@ -61,15 +61,20 @@ def test_the_report_counts_by_class_and_by_agent_including_agents_without_leads(
     }
 
 
-def test_the_counts_come_from_one_query_over_the_leads():
+def test_the_counts_come_from_one_query_and_the_per_agent_counts_from_one_more():
     agents = [AgentFactory() for _ in range(3)]
     for i in range(12):
-        LeadFactory(assigned_agent=agents[i % 3], created_at=AS_OF - i * 3 * DAY)
+        LeadFactory(assigned_agent=agents[i % 3] if i % 4 else None, created_at=AS_OF - i * 3 * DAY,
+                    status=[LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.LOST][i % 3])
     with CaptureQueriesContext(connection) as queries:
         report = classification_report(as_of=AS_OF)
+    on_leads = [q["sql"] for q in queries.captured_queries if "leads_lead" in q["sql"]]
+    assert len(on_leads) == 2 and "UNION ALL" in on_leads[0]
+    assert len(queries.captured_queries) == 3  # plus the agents' emails
+    # The two queries classify the same way: the per-agent counts add up to the counts.
     assert report.total == 12
-    assert len([q for q in queries.captured_queries if "leads_lead" in q["sql"]]) == 1
-    assert len(queries.captured_queries) == 2  # plus the agents' emails
+    for lead_class, n in report.counts.items():
+        assert sum(counts[lead_class] for counts in report.per_agent.values()) == n
 
 
 def test_a_date_as_of_means_midnight_in_the_configured_time_zone(settings):
