@@ -26,7 +26,12 @@ class ClassificationReport:
     per_agent: dict[str, dict[str, int]]  # agent email (or UNASSIGNED) -> counts like above
 
     def to_dict(self) -> dict:
-        return {"as_of": self.as_of.isoformat(), "counts": self.counts, "total": self.total, "per_agent": self.per_agent}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "counts": self.counts,
+            "total": self.total,
+            "per_agent": self.per_agent,
+        }
 
 
 def classification_report(*, as_of: datetime | None = None) -> ClassificationReport:

@@ -32,7 +32,8 @@ def leads():
     result = {"ada": ada, "grace": grace}
     for lead_class, rows in made.items():
         result[lead_class] = [
-            LeadFactory(status=status, created_at=now - days * DAY, assigned_agent=agent) for status, days, agent in rows
+            LeadFactory(status=status, created_at=now - days * DAY, assigned_agent=agent)
+            for status, days, agent in rows
         ]
     return result
 

@@ -95,7 +95,9 @@ def test_the_json_output_is_a_list_with_the_documented_keys():
     agent = AgentFactory(email="grace@sales.test")
     LeadFactory(name="Zoë Øberg", email="zoe@example.org", status=LeadStatus.QUALIFIED,
                 created_at=AS_OF - timedelta(days=12), assigned_agent=agent)
-    LeadFactory(name="Zoe Oberg", email="zoe2@example.org", status=LeadStatus.LOST, created_at=AS_OF - timedelta(days=40))
+    LeadFactory(
+        name="Zoe Oberg", email="zoe2@example.org", status=LeadStatus.LOST, created_at=AS_OF - timedelta(days=40)
+    )
     out, _ = run("zoe oberg", "--json")
     data = json.loads(out)
     assert isinstance(data, list) and len(data) == 2

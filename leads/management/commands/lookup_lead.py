@@ -49,7 +49,8 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"  {why.lead_class.value}: {why.reason}")
         if result.total:
-            self.stdout.write(f"{result.total} match{'' if result.total == 1 else 'es'} as of {as_of:%Y-%m-%d %H:%M %Z}.")
+            matches = "match" if result.total == 1 else "matches"
+            self.stdout.write(f"{result.total} {matches} as of {as_of:%Y-%m-%d %H:%M %Z}.")
 
 
 def _days(age) -> str:
