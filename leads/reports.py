@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, F, Func, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.models import Agent
@@ -49,16 +50,17 @@ def classification_report(*, as_of: datetime | None = None) -> ClassificationRep
     rows = (
         Lead.objects.with_classification(as_of, thresholds)
         .order_by()
-        # Class first: grouping by agent first leads SQLite to walk the agent index
-        # and fetch every row out of order, twice as slow as scanning the table.
-        .values("lead_class", "assigned_agent_id")
+        # Grouping on the bare agent column leads SQLite to walk the agent index and
+        # fetch every row out of order, 2-3 times slower than one pass over the table.
+        .annotate(agent=Coalesce("assigned_agent_id", Value(0)))
+        .values("lead_class", "agent")
         .annotate(n=Count("*"))
-        .values_list("lead_class", "assigned_agent_id", "n")
+        .values_list("lead_class", "agent", "n")
     )
     emails = dict(Agent.objects.order_by("email").values_list("pk", "email"))
     per_agent = {email: zero_counts() for email in emails.values()}
     for lead_class, agent_id, n in rows:
-        key = emails[agent_id] if agent_id is not None else UNASSIGNED
+        key = emails[agent_id] if agent_id else UNASSIGNED
         per_agent.setdefault(key, zero_counts())[lead_class] += n
     return ClassificationReport(as_of, counts, sum(counts.values()), per_agent)
 
