@@ -45,7 +45,7 @@ class ProbedDatesQuerySetMixin:
     Django's date hierarchy asks for MIN and MAX together, which SQLite answers
     with a full scan (it seeks the index only for a lone MIN or MAX), and for
     datetimes(), which truncates every row of the list (on SQLite in a Python
-    function): seconds at a million leads. Here the bounds are two ordered
+    function): about a second at a million leads. Here the bounds are two ordered
     LIMIT 1 queries, and each year/month/day of one level (a few dozen at most)
     is one EXISTS on an index range.
     """
