@@ -5,7 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from leads.classification import RULES, LeadClass, Thresholds, class_condition, classify, explain
+from leads.classification import (
+    RULES,
+    LeadClass,
+    Thresholds,
+    class_condition,
+    classification_expression,
+    classify,
+    explain,
+)
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
 
@@ -168,6 +176,8 @@ class PythonAndSqlAgree(HypothesisTestCase):
             expected[lead.pk] = classify(status, as_of - age, as_of, limits)
         annotated = dict(Lead.objects.with_classification(as_of, limits).values_list("pk", "lead_class"))
         assert annotated == expected
+        numbers = Lead.objects.annotate(number=classification_expression(as_of, limits, as_number=True))
+        assert {pk: list(LeadClass)[n] for pk, n in numbers.values_list("pk", "number")} == expected
         for lead_class in LeadClass:
             filtered = Lead.objects.of_class(lead_class, as_of=as_of, thresholds=limits)
             assert set(filtered.values_list("pk", flat=True)) == {pk for pk, c in expected.items() if c == lead_class}
