@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from agents.actions import AgentLoadAdminMixin
 from agents.models import Agent
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "is_active", "capacity", "updated_at"]
+class AgentAdmin(AgentLoadAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "email", "is_active", "capacity", "open_leads", "open_leads_by_class", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "email"]
     ordering = ["name", "email"]

@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
 from leads.admin_classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, LeadClassListFilter
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadClassificationAdminMixin, admin.ModelAdmin):
+class LeadAdmin(LeadClassificationAdminMixin, LeadAssignmentAdminMixin, admin.ModelAdmin):
     list_display = ["name", "email", "company", "status", "class_badge", "created_at", "assigned_agent"]
     list_filter = [LeadClassListFilter, "status", AgentListFilter]
     list_select_related = ["assigned_agent"]
@@ -20,13 +21,15 @@ class LeadAdmin(LeadClassificationAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AssignmentRun)
-class AssignmentRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left"]
+class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link
+    ]
     list_filter = ["source", "action"]
 
 
 @admin.register(LeadAssignment)
-class LeadAssignmentAdmin(admin.ModelAdmin):
+class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
     list_display = ["changed_at", "lead", "from_agent", "to_agent", "reason", "run"]
     list_filter = ["reason"]
     list_select_related = ["lead", "from_agent", "to_agent", "run"]
