@@ -166,9 +166,18 @@ def bench(n: int) -> list[list]:
         ("changelist", page(client, changelist), "raw first page", raw(
             "SELECT * FROM leads_lead ORDER BY created_at DESC, id DESC LIMIT 100")),
     ]
+    case_sql, case_params = raw_case_sql(False)
+    case_expression = case_sql.split("SELECT ", 1)[1].split(" AS c", 1)[0]
     for lead_class in ("fresh", "urgent", "active", "stale", "closed"):
+        # Baseline: the naive filter on the CASE expression, the count and the first page only.
+        where = f"WHERE {case_expression} = %s"
+        naive = [
+            raw(f"SELECT COUNT(*) FROM leads_lead {where}", [*case_params, lead_class]),
+            raw(f"SELECT * FROM leads_lead {where} ORDER BY created_at DESC, id DESC LIMIT 100",
+                [*case_params, lead_class]),
+        ]
         cases.append((f"changelist ?lead_class={lead_class}", page(client, f"{changelist}?lead_class={lead_class}"),
-                      "", None))
+                      "raw count + page WHERE CASE = class", lambda naive=naive: [q() for q in naive]))
     cases += [
         ("changelist ?agent=none", page(client, f"{changelist}?agent=none"), "", None),
         ("changelist ?lead_class=urgent&agent=none", page(client, f"{changelist}?lead_class=urgent&agent=none"),
