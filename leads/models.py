@@ -50,8 +50,15 @@ class Lead(models.Model):
     source = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     created_at = models.DateTimeField(help_text="When the lead was created at its source.")
+    # No single-column index: the (agent, status) and (agent, created_at) indexes below lead with it.
     assigned_agent = models.ForeignKey(
-        Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", verbose_name="agent"
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        verbose_name="agent",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     added_at = models.DateTimeField("added to the CRM", auto_now_add=True)
@@ -64,6 +71,8 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
             models.Index(fields=["assigned_agent", "status"], name="lead_agent_status_idx"),
+            # An agent's (or the unassigned) leads, newest first: the changelist's ?agent= filter.
+            models.Index(fields=["assigned_agent", "created_at"], name="lead_agent_created_idx"),
             models.Index(fields=["created_at"], name="lead_created_idx"),
         ]
         permissions = [
