@@ -70,7 +70,8 @@ class Lead(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
-            models.Index(fields=["assigned_agent", "status"], name="lead_agent_status_idx"),
+            # Loads per agent and status, and the per-agent class counts, read from the index alone.
+            models.Index(fields=["assigned_agent", "status", "created_at"], name="lead_agent_status_created_idx"),
             # An agent's (or the unassigned) leads, newest first: the changelist's ?agent= filter.
             models.Index(fields=["assigned_agent", "created_at"], name="lead_agent_created_idx"),
             models.Index(fields=["created_at"], name="lead_created_idx"),
