@@ -1,18 +1,23 @@
 from django.contrib import admin
 
 from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
+from leads.admin_classification import LeadClassificationAdminMixin
+from leads.filters import AgentListFilter, LeadClassListFilter
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
 from leads.scoping import AgentScopedAdminMixin
 
 
 @admin.register(Lead)
-class LeadAdmin(AgentScopedAdminMixin, LeadAssignmentAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "email", "company", "status", "created_at", "assigned_agent"]
-    list_filter = ["status"]
+class LeadAdmin(AgentScopedAdminMixin, LeadClassificationAdminMixin, LeadAssignmentAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "email", "company", "status", "class_badge", "created_at", "assigned_agent"]
+    list_filter = [LeadClassListFilter, "status", AgentListFilter]
     list_select_related = ["assigned_agent"]
+    # Searched through the normalized name key and the exact email (see get_search_results).
     search_fields = ["name_key", "=email"]
+    search_help_text = "Part of a name (accents and case ignored) or an exact email."
+    date_hierarchy = "created_at"
     raw_id_fields = ["assigned_agent"]
-    readonly_fields = ["name_key", "assigned_at", "added_at", "updated_at"]
+    readonly_fields = ["classification_reason", "name_key", "assigned_at", "added_at", "updated_at"]
     show_full_result_count = False
 
 

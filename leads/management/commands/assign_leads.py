@@ -1,27 +1,9 @@
 import json
-from datetime import datetime, time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
+from crm.clock import AS_OF_HELP, parse_as_of
 from leads.assignment import PRIORITY, AssignmentError, assign_leads
-
-
-def parse_as_of(value: str | None):
-    if value is None:
-        return None
-    try:
-        moment = parse_datetime(value)
-        if moment is None and (day := parse_date(value)) is not None:
-            moment = datetime.combine(day, time.min)
-    except ValueError:  # well-formed but impossible, such as 2026-02-30
-        moment = None
-    if moment is None:
-        raise CommandError(
-            f"--as-of {value!r} is not a date and time (use 2026-11-24 or 2026-11-24T09:00, ISO 8601).", returncode=2
-        )
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
 class Command(BaseCommand):
@@ -52,7 +34,7 @@ class Command(BaseCommand):
             "to the least loaded agents until balanced, then assign the rest.",
         )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
-        parser.add_argument("--as-of", help="Classify leads as of this moment (ISO 8601; default: now).")
+        parser.add_argument("--as-of", help=AS_OF_HELP)
 
     def handle(self, *args, **options):
         classes = options["classification"].split(",") if options["classification"] is not None else None

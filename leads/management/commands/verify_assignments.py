@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.assignment import PRIORITY
-from leads.management.commands.assign_leads import parse_as_of
+from crm.clock import AS_OF_HELP, parse_as_of
 from leads.verification import record_verification, verify_assignments
 
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
-        parser.add_argument("--as-of", help="Classify leads as of this moment (ISO 8601; default: now).")
+        parser.add_argument("--as-of", help=AS_OF_HELP)
 
     def handle(self, *args, **options):
         report = verify_assignments(as_of=parse_as_of(options["as_of"]))
