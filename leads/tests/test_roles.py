@@ -341,6 +341,17 @@ def test_an_agent_has_no_permission_on_another_agents_lead_object(rf, team):
     assert lead_admin.has_change_permission(request, team.bob_lead)
 
 
+def test_an_agent_filters_their_own_leads_by_class(client, team):
+    from django.utils import timezone
+
+    old = timezone.now() - timezone.timedelta(days=12)
+    mine = LeadFactory(name="Ann Urgent", assigned_agent=team.ann_agent, created_at=old)
+    LeadFactory(name="Bob Urgent", assigned_agent=team.bob_agent, created_at=old)
+    client.force_login(team.ann)
+    response = client.get(url("leads_lead_changelist"), {"lead_class": "urgent"})
+    assert list(response.context["cl"].result_list) == [mine]
+
+
 # --- import, export, assignment actions ----------------------------------------------------------------
 
 
