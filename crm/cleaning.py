@@ -1,0 +1,570 @@
+"""The rules for reading and cleaning lead and agent files: the one place every import path uses.
+
+Reading: encoding (UTF-8 with or without BOM, UTF-16 with BOM, else cp1252), delimiter (, ; tab |),
+header aliases, refusal of files that cannot be processed at all (`RefusedFile`, a one-line message).
+Cleaning: vectorized over pyarrow-backed pandas strings, chunk by chunk, so a million rows stream through
+in bounded memory. Each chunk splits into valid rows (cleaned values, missing = <NA>) and rejected rows
+(the original cells plus `line` and a `reason` naming the column and the value).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crm.normalize import name_key
+
+STRING = pd.StringDtype("pyarrow")
+DELIMITERS = [",", ";", "\t", "|"]
+MISSING_MARKERS = frozenset({"", "null", "n/a", "na", "nan", "none", "-"})
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+class RefusedFile(Exception):
+    """A file that cannot be processed at all: nothing is imported and the command exits 2."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Headers
+
+
+def header_key(header: str) -> str:
+    """Headers match case-insensitively, trimmed, with spaces, hyphens and underscores alike."""
+    return re.sub(r"[\s_\-]+", " ", str(header).strip().lower()).strip()
+
+
+def _aliases(*names: str) -> tuple[str, ...]:
+    return tuple(header_key(n) for n in names)
+
+
+EMAIL_ALIASES = _aliases("email", "e-mail", "email address")
+FIRST_NAME_ALIASES = _aliases("first name")
+LAST_NAME_ALIASES = _aliases("last name")
+
+LEAD_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": _aliases("name", "full name", "lead name", "contact name"),
+    "email": EMAIL_ALIASES,
+    "phone": _aliases("phone", "phone number", "mobile", "telephone"),
+    "company": _aliases("company", "company name", "organization", "account name"),
+    "source": _aliases("source", "lead source"),
+    "status": _aliases("status", "lead status", "work status"),
+    "created_at": _aliases("created_at", "created", "created date", "create date", "date created", "creation date"),
+}
+AGENT_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": _aliases("name", "full name", "agent", "agent name"),
+    "email": EMAIL_ALIASES,
+    "active": _aliases("active", "is active", "enabled"),
+    "capacity": _aliases("capacity", "max leads", "max open leads"),
+}
+
+# Longest values the database columns hold (leads.Lead, agents.Agent).
+LEAD_MAX_LENGTHS = {"name": 200, "email": 254, "phone": 50, "company": 200, "source": 100}
+AGENT_MAX_LENGTHS = {"name": 200, "email": 254}
+CAPACITY_MAX = 2_147_483_647
+
+# ---------------------------------------------------------------------------------------------------------
+# Values
+
+STATUS_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "new": ("new", "open", "open - not contacted", "not contacted", "unworked"),
+    "contacted": (
+        "contacted", "working", "working - contacted", "attempted", "attempting contact", "in progress", "worked",
+        "attempted to contact", "connected",
+    ),
+    "qualified": ("qualified", "nurturing", "open deal"),
+    "converted": ("converted", "closed - converted", "won", "closed won"),
+    "lost": ("lost", "closed - not converted", "unqualified", "disqualified", "closed lost", "junk"),
+}
+STATUS_BY_WORD = {word: status for status, words in STATUS_SYNONYMS.items() for word in words}
+
+ACTIVE_WORDS = {
+    **dict.fromkeys(["yes", "true", "y", "1", "active", "enabled"], True),
+    **dict.fromkeys(["no", "false", "n", "0", "inactive", "disabled"], False),
+}
+
+_ISO_DATE = re.compile(
+    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
+    r"\s*(?P<z>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_SLASH_DATE = re.compile(
+    r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})"
+    r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\s*(?P<p>[AaPp][Mm]))?)?$"
+)
+_DOT_DATE = re.compile(
+    r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+)
+# Exact formats parsed in C before any regex: the bulk of real files.
+_FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+_EMAIL = r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading the file
+
+
+@dataclass
+class SourceFile:
+    """A readable file, its encoding and delimiter, and how its headers map to our fields."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    columns: dict[str, str]  # field -> header as written in the file
+    first_last: tuple[str | None, str | None] = (None, None)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def column_label(self, field_name: str) -> str:
+        if field_name == "name" and "name" not in self.columns:
+            return "/".join(h for h in self.first_last if h)
+        return self.columns.get(field_name, field_name)
+
+
+def detect_encoding(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    if head.startswith(b"PK\x03\x04"):
+        raise RefusedFile(f"{path}: this is a zip/Excel (.xlsx) file, not text: save it as CSV and import that.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RefusedFile(f"{path}: this is an Excel (.xls) file, not text: save it as CSV and import that.")
+    is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not is_utf16 and b"\x00" in head:
+        raise RefusedFile(f"{path}: not a text file (it contains binary data).")
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The candidate that splits the header into the most fields, consistently over the first rows."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (1, 0)
+    text = "\n".join(lines)
+    for delimiter in DELIMITERS:
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for row in rows[1:] if len(row) == width)
+        score = (width, consistent)
+        if width > 1 and score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], list[str]]:
+    columns: dict[str, str] = {}
+    used: set[str] = set()
+    for header in headers:
+        key = header_key(header)
+        for field_name, names in aliases.items():
+            if key in names and field_name not in columns:
+                columns[field_name] = header
+                used.add(header)
+                break
+    return columns, [h for h in headers if h not in used]
+
+
+def open_source(path: str | Path, *, kind: str) -> SourceFile:
+    """Check that the file can be read at all and map its headers; raise RefusedFile if not."""
+    path = Path(path)
+    if not path.exists():
+        raise RefusedFile(f"{path}: no such file.")
+    if path.is_dir():
+        raise RefusedFile(f"{path}: is a folder, not a file.")
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    if not head.strip():
+        raise RefusedFile(f"{path}: the file is empty.")
+    _refuse_binary(path, head)
+    encoding = detect_encoding(path)
+    sample = head.decode(encoding, errors="ignore")
+    if sample.startswith("\ufeff"):
+        sample = sample[1:]
+    if not sample.strip():
+        raise RefusedFile(f"{path}: the file is empty.")
+    delimiter = sniff_delimiter(sample)
+    try:
+        headers = list(
+            pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", nrows=0, dtype=STRING)
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
+        raise RefusedFile(f"{path}: cannot read the header line ({_one_line(exc)}).") from None
+    headers = [str(h) for h in headers]
+    aliases = LEAD_HEADERS if kind == "lead" else AGENT_HEADERS
+    all_aliases = {**aliases}
+    if "name" in aliases:
+        all_aliases = {**aliases, "_first": FIRST_NAME_ALIASES, "_last": LAST_NAME_ALIASES}
+    columns, ignored = map_headers(headers, all_aliases)
+    first, last = columns.pop("_first", None), columns.pop("_last", None)
+    if "name" in columns:  # a full-name column wins; first/last are then extra columns
+        ignored = [h for h in headers if h in ignored or h in (first, last)]
+        first = last = None
+    required = ["name", "email", "created_at"] if kind == "lead" else ["email"]
+    missing = []
+    for field_name in required:
+        if field_name == "name":
+            if "name" not in columns and not (first or last):
+                missing.append("name (or first name + last name)")
+        elif field_name not in columns:
+            missing.append(field_name)
+    if missing:
+        found = ", ".join(headers) if headers else "none"
+        raise RefusedFile(f"{path}: missing required column(s): {', '.join(missing)} (found headers: {found}).")
+    return SourceFile(path, encoding, delimiter, headers, columns, (first, last), ignored)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The file's rows as all-string frames, with `line` (the header is line 1) as the index.
+
+    Blank lines stay in the stream as empty rows so line numbers are right; cleaning drops them.
+    """
+    reader = pd.read_csv(
+        source.path, sep=source.delimiter, encoding=source.encoding, encoding_errors="replace", dtype=STRING,
+        na_filter=False, keep_default_na=False, skip_blank_lines=False, chunksize=chunk_rows, engine="c",
+        quotechar='"', doublequote=True,
+    )
+    next_line = 2
+    try:
+        for chunk in reader:
+            chunk.columns = [str(c) for c in chunk.columns]
+            chunk = chunk.fillna("")
+            # A quoted cell holding a newline spans lines: the next record starts that much later.
+            newlines = np.zeros(len(chunk), dtype=np.int64)
+            for column in chunk.columns:
+                newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
+            starts = next_line + np.arange(len(chunk), dtype=np.int64) + np.concatenate(([0], np.cumsum(newlines)[:-1]))
+            next_line = int(starts[-1] + newlines[-1] + 1) if len(chunk) else next_line
+            chunk.index = pd.Index(starts, name="line")
+            yield chunk
+    except pd.errors.ParserError as exc:
+        raise RefusedFile(f"{source.path}: {_one_line(exc)}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cleaning values
+
+
+def missing_to_na(values: pd.Series) -> pd.Series:
+    """Trim, and turn empty cells and NULL/N/A/NA/nan/None/- markers into <NA>."""
+    trimmed = values.astype(STRING).str.strip()
+    return trimmed.mask(trimmed.str.lower().isin(MISSING_MARKERS))
+
+
+def collapse_spaces(values: pd.Series) -> pd.Series:
+    return values.str.replace(r"\s+", " ", regex=True)
+
+
+_ASCII_WHITESPACE = "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ]+"
+
+
+def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
+    """`crm.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
+    names = names.astype(STRING)
+    ascii_only = names.str.fullmatch(r"[\x00-\x7f]*").fillna(False).astype(bool)
+    keys = (
+        names.where(ascii_only).str.lower().str.replace(_ASCII_WHITESPACE, " ", regex=True)
+        .str.strip("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
+    )
+    others = names[~ascii_only & names.notna()]
+    if len(others):
+        distinct = others.unique()
+        mapping = dict(zip(distinct, (name_key(n) for n in distinct), strict=True))
+        keys = keys.mask(~ascii_only & names.notna(), others.map(mapping).astype(STRING))
+    return keys.fillna("").str.slice(0, max_length).astype(STRING)
+
+
+def normalize_status(values: pd.Series) -> pd.Series:
+    key = collapse_spaces(values.str.lower()).str.replace(r"\s*-\s*", " - ", regex=True)
+    return key.map(STATUS_BY_WORD).astype(STRING)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    return pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
+
+
+def _floats(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan), index=values.index)
+
+
+def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
+    """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
+
+    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM), MM/DD/YYYY with an optional time
+    (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
+    """
+    values = values.astype(STRING)
+    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    offset = pd.Series(np.nan, index=values.index)
+    todo = values.notna()
+    for fmt in _FAST_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+        naive.loc[parsed.index] = naive.loc[parsed.index].fillna(parsed)
+        todo &= naive.isna()
+    if todo.any():
+        rest = values[todo]
+        parts = rest.str.extract(_ISO_DATE)
+        slash = rest.str.extract(_SLASH_DATE)
+        dot = rest.str.extract(_DOT_DATE)
+        month_col, day_col = ("b", "a") if dayfirst else ("a", "b")
+        year = _numbers(parts, "y").fillna(_numbers(slash, "y")).fillna(_numbers(dot, "y"))
+        month = _numbers(parts, "m").fillna(_numbers(slash, month_col)).fillna(_numbers(dot, "m"))
+        day = _numbers(parts, "d").fillna(_numbers(slash, day_col)).fillna(_numbers(dot, "d"))
+        hour = _numbers(parts, "H").fillna(_numbers(slash, "H")).fillna(_numbers(dot, "H"))
+        minute = _numbers(parts, "M").fillna(_numbers(slash, "M")).fillna(_numbers(dot, "M"))
+        second = _numbers(parts, "S").fillna(_numbers(slash, "S")).fillna(_numbers(dot, "S"))
+        meridiem = slash["p"].str.lower()
+        is_pm = (meridiem == "pm").fillna(False).to_numpy(dtype=bool)
+        is_am = (meridiem == "am").fillna(False).to_numpy(dtype=bool)
+        bad_clock = (is_pm | is_am) & ((hour < 1) | (hour > 12)).to_numpy(dtype=bool)
+        hour = hour.where(~(is_pm & (hour != 12)), hour + 12)
+        hour = hour.where(~(is_am & (hour == 12)), 0)
+        fraction = parts["f"].str.pad(9, side="right", fillchar="0").str.slice(0, 6)
+        micros = _numbers(pd.DataFrame({"f": fraction}), "f").fillna(0)
+        stamp = pd.to_datetime(
+            pd.DataFrame({
+                "year": year, "month": month, "day": day,
+                "hour": hour.fillna(0), "minute": minute.fillna(0), "second": second.fillna(0),
+            }),
+            errors="coerce",
+        )
+        stamp = stamp.astype("datetime64[us]") + pd.to_timedelta(micros, unit="us")
+        stamp = stamp.mask(bad_clock | (hour > 23) | (minute > 59) | (second > 59))
+        naive.loc[rest.index] = stamp
+        zone = parts["z"].str.upper()
+        sign = _floats(zone.str.slice(0, 1).map({"+": 1.0, "-": -1.0, "Z": 0.0}))
+        digits = pd.DataFrame({
+            "h": zone.str.slice(1, 3), "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
+        })
+        minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
+        offset.loc[rest.index] = (sign * minutes).to_numpy()
+    has_zone = offset.notna()
+    local = naive.where(~has_zone).dt.tz_localize(
+        zoneinfo.ZoneInfo(time_zone) if time_zone != "UTC" else "UTC",
+        ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward",
+    ).dt.tz_convert("UTC")
+    if has_zone.any():
+        zoned = (naive - pd.to_timedelta(offset.fillna(0), unit="min")).dt.tz_localize("UTC")
+        local = local.where(~has_zone, zoned)
+    return local.astype("datetime64[us, UTC]")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows
+
+
+@dataclass
+class CleanChunk:
+    valid: pd.DataFrame  # index: line; cleaned columns, <NA> for missing
+    rejects: pd.DataFrame  # index: line; the original columns plus `reason`
+    skipped_blank: int = 0
+    raw_valid: pd.DataFrame | None = None  # the original cells of the valid rows (agents: checked again later)
+
+
+class _Reasons:
+    """Collects, per row, every rule a row breaks, vectorized: one message column per rule."""
+
+    def __init__(self, index: pd.Index):
+        self.text = pd.Series(pd.NA, index=index, dtype=STRING)
+
+    def add(self, mask: pd.Series, message: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        if isinstance(message, str):
+            message = pd.Series(message, index=self.text.index, dtype=STRING)
+        message = message.astype(STRING).where(mask)
+        self.text = (self.text + "; " + message).fillna(self.text).fillna(message)
+
+    @property
+    def rejected(self) -> pd.Series:
+        return self.text.notna()
+
+
+def _quoted(values: pd.Series) -> pd.Series:
+    return "'" + values.astype(STRING).fillna("") + "'"
+
+
+def _drop_blank_lines(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    if raw.empty:
+        return raw, 0
+    blank = np.ones(len(raw), dtype=bool)
+    for column in raw.columns:
+        blank &= (raw[column].str.strip() == "").to_numpy(dtype=bool, na_value=True)
+    return raw[~blank], int(blank.sum())
+
+
+def _name_column(raw: pd.DataFrame, source: SourceFile) -> pd.Series:
+    if "name" in source.columns:
+        names = missing_to_na(raw[source.columns["name"]])
+    else:
+        first, last = source.first_last
+        parts = [missing_to_na(raw[h]).fillna("") for h in (first, last) if h]
+        names = parts[0] if len(parts) == 1 else (parts[0] + " " + parts[1])
+        names = names.str.strip().replace("", pd.NA)
+    return collapse_spaces(names)
+
+
+def _clean_email(raw: pd.DataFrame, source: SourceFile, reasons: _Reasons) -> pd.Series:
+    label = source.column_label("email")
+    original = raw[label]
+    email = missing_to_na(original).str.lower()
+    reasons.add(email.isna(), f"{label}: missing (every row needs an email)")
+    plausible = email.str.fullmatch(_EMAIL).fillna(False).astype(bool)
+    reasons.add(email.notna() & ~plausible, label + ": " + _quoted(original.str.strip()) + " is not a valid email address")
+    return email
+
+
+def _check_lengths(frame: pd.DataFrame, source: SourceFile, limits: dict[str, int], reasons: _Reasons) -> None:
+    for field_name, limit in limits.items():
+        if field_name not in frame:
+            continue
+        too_long = frame[field_name].str.len() > limit
+        reasons.add(too_long, f"{source.column_label(field_name)}: longer than {limit} characters")
+
+
+def clean_lead_chunk(
+    raw: pd.DataFrame, source: SourceFile, *, now: datetime, dayfirst: bool = False, time_zone: str = "UTC"
+) -> CleanChunk:
+    raw, blank = _drop_blank_lines(raw)
+    reasons = _Reasons(raw.index)
+    out = pd.DataFrame(index=raw.index)
+    out["email"] = _clean_email(raw, source, reasons)
+    out["name"] = _name_column(raw, source)
+    reasons.add(out["name"].isna(), f"{source.column_label('name')}: missing (every lead needs a name)")
+    for field_name in ("phone", "company", "source"):
+        if field_name in source.columns:
+            out[field_name] = missing_to_na(raw[source.columns[field_name]])
+        else:
+            out[field_name] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    if "status" in source.columns:
+        label = source.columns["status"]
+        given = missing_to_na(raw[label])
+        out["status"] = normalize_status(given)
+        reasons.add(
+            given.notna() & out["status"].isna(),
+            label + ": " + _quoted(given) + " is not a known status (new, contacted, qualified, converted, lost)",
+        )
+    else:
+        out["status"] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    label = source.columns["created_at"]
+    given = missing_to_na(raw[label])
+    created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
+    reasons.add(given.isna(), f"{label}: missing (every lead needs a creation date)")
+    reasons.add(given.notna() & created.isna(), label + ": " + _quoted(given) + " is not a readable date")
+    reasons.add(created > pd.Timestamp(now).tz_convert("UTC"), label + ": " + _quoted(given) + " is in the future")
+    out["created_at"] = created
+    _check_lengths(out, source, LEAD_MAX_LENGTHS, reasons)
+    rejected = reasons.rejected.to_numpy(dtype=bool)
+    valid = out[~rejected].copy()
+    valid["name_key"] = name_keys(valid["name"])
+    rejects = raw[rejected].copy()
+    rejects["reason"] = reasons.text[rejected]
+    return CleanChunk(valid, rejects, blank)
+
+
+def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> CleanChunk:
+    raw, blank = _drop_blank_lines(raw)
+    reasons = _Reasons(raw.index)
+    out = pd.DataFrame(index=raw.index)
+    out["email"] = _clean_email(raw, source, reasons)
+    out["name"] = _name_column(raw, source) if ("name" in source.columns or any(source.first_last)) else (
+        pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    )
+    if "active" in source.columns:
+        label = source.columns["active"]
+        given = missing_to_na(raw[label])
+        out["is_active"] = given.str.lower().map(ACTIVE_WORDS).astype("boolean")
+        reasons.add(
+            given.notna() & out["is_active"].isna(),
+            label + ": " + _quoted(given) + " is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled",
+        )
+    else:
+        out["is_active"] = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    if "capacity" in source.columns:
+        label = source.columns["capacity"]
+        given = missing_to_na(raw[label])
+        whole = given.str.fullmatch(r"\d+(?:\.0*)?").fillna(False).astype(bool)
+        number = pd.to_numeric(given.where(whole).str.replace(r"\.0*$", "", regex=True), errors="coerce")
+        too_big = number > CAPACITY_MAX
+        reasons.add(given.notna() & (~whole | too_big), label + ": " + _quoted(given) + " is not a whole number 0 or more")
+        out["capacity"] = number.where(~too_big).astype("Int64")
+    else:
+        out["capacity"] = pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    _check_lengths(out, source, AGENT_MAX_LENGTHS, reasons)
+    rejected = reasons.rejected.to_numpy(dtype=bool)
+    rejects = raw[rejected].copy()
+    rejects["reason"] = reasons.text[rejected]
+    return CleanChunk(out[~rejected].copy(), rejects, blank, raw_valid=raw[~rejected])
+
+
+def merge_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows sharing an email become one record: later (higher line) non-empty values win.
+
+    The merged record keeps the first line of its email as its index.
+    """
+    if rows.empty:
+        return rows
+    ordered = rows.sort_index(kind="stable").reset_index()
+    grouped = ordered.groupby("email", sort=False)
+    merged = grouped.last()  # last() skips <NA>, so a later empty cell never wins over an earlier value
+    merged["line"] = grouped["line"].min()
+    return merged.reset_index().set_index("line").sort_index()[list(rows.columns)]
+
+
+def read_clean(
+    path: str | Path,
+    *,
+    kind: str,
+    now: datetime,
+    dayfirst: bool = False,
+    time_zone: str = "UTC",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> tuple[SourceFile, Iterator[CleanChunk]]:
+    """Open a file (refusing it if unreadable) and return its cleaned chunks, lazily."""
+    source = open_source(path, kind=kind)
+    clean = clean_lead_chunk if kind == "lead" else clean_agent_chunk
+
+    def chunks():
+        for raw in iter_raw_chunks(source, chunk_rows):
+            yield clean(raw, source, now=now, dayfirst=dayfirst, time_zone=time_zone)
+
+    return source, chunks()
