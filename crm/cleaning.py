@@ -92,21 +92,28 @@ ACTIVE_WORDS = {
     **dict.fromkeys(["no", "false", "n", "0", "inactive", "disabled"], False),
 }
 
-_ISO_DATE = re.compile(
-    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
-    r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
-    r"\s*(?P<z>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+# Regexes are written for RE2 (pyarrow) so they run vectorized: pandas falls back to Python's re, one call per
+# value, for \s, \d on non-ASCII data and other constructs RE2 treats differently.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # Python's whitespace, as literals
+_WS = f"[{WHITESPACE}]"
+_NOT_WS_OR_AT = f"[^@{WHITESPACE}]"
+
+_ISO_DATE = (
+    r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:[T ](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<f>[0-9]{1,9}))?)?)?"
+    r" *(?P<z>Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
-_SLASH_DATE = re.compile(
-    r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})"
-    r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\s*(?P<p>[AaPp][Mm]))?)?$"
+_SLASH_DATE = (
+    r"^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>[0-9]{4})"
+    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?(?: *(?P<p>[AaPp][Mm]))?)?$"
 )
-_DOT_DATE = re.compile(
-    r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+_DOT_DATE = (
+    r"^(?P<d>[0-9]{1,2})\.(?P<m>[0-9]{1,2})\.(?P<y>[0-9]{4})"
+    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?)?$"
 )
 # Exact formats parsed in C before any regex: the bulk of real files.
-_FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
-_EMAIL = r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+"
+_FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"]
+_EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -285,16 +292,17 @@ def missing_to_na(values: pd.Series) -> pd.Series:
 
 
 def collapse_spaces(values: pd.Series) -> pd.Series:
-    return values.str.replace(r"\s+", " ", regex=True)
+    return values.str.replace(_WS + "+", " ", regex=True)
 
 
 _ASCII_WHITESPACE = "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ]+"
+_PLAIN_ASCII = "[ -~\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f]*"  # printable ASCII and ASCII whitespace
 
 
 def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
     """`crm.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
     names = names.astype(STRING)
-    ascii_only = names.str.fullmatch(r"[\x00-\x7f]*").fillna(False).astype(bool)
+    ascii_only = names.str.fullmatch(_PLAIN_ASCII).fillna(False).astype(bool)
     keys = (
         names.where(ascii_only).str.lower().str.replace(_ASCII_WHITESPACE, " ", regex=True)
         .str.strip("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
@@ -308,7 +316,7 @@ def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
 
 
 def normalize_status(values: pd.Series) -> pd.Series:
-    key = collapse_spaces(values.str.lower()).str.replace(r"\s*-\s*", " - ", regex=True)
+    key = collapse_spaces(values.str.lower()).str.replace(" ?- ?", " - ", regex=True)
     return key.map(STATUS_BY_WORD).astype(STRING)
 
 
@@ -333,7 +341,7 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
     naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     offset = pd.Series(np.nan, index=values.index)
     todo = values.notna()
-    for fmt in _FAST_FORMATS:
+    for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
         if not todo.any():
             break
         parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
@@ -400,27 +408,34 @@ class CleanChunk:
 
 
 class _Reasons:
-    """Collects, per row, every rule a row breaks, vectorized: one message column per rule."""
+    """Collects, per row, every rule a row breaks. Messages are built only for the rows that break a rule."""
 
     def __init__(self, index: pd.Index):
-        self.text = pd.Series(pd.NA, index=index, dtype=STRING)
+        self.index = index
+        self.messages: list[pd.Series] = []
 
-    def add(self, mask: pd.Series, message: pd.Series | str) -> None:
-        mask = mask.fillna(False).astype(bool)
+    def add(self, mask: pd.Series, text: str, values: pd.Series | None = None) -> None:
+        """`text` names the column; with `values`, its `{}` becomes the quoted original value."""
+        mask = np.asarray(pd.Series(mask, index=self.index).fillna(False), dtype=bool)
         if not mask.any():
             return
-        if isinstance(message, str):
-            message = pd.Series(message, index=self.text.index, dtype=STRING)
-        message = message.astype(STRING).where(mask)
-        self.text = (self.text + "; " + message).fillna(self.text).fillna(message)
+        if values is None:
+            message = pd.Series(text, index=self.index[mask], dtype=object)
+        else:
+            before, after = text.split("{}")
+            message = before + "'" + values[mask].astype(object).fillna("") + "'" + after
+        self.messages.append(message.astype(object))
 
     @property
-    def rejected(self) -> pd.Series:
-        return self.text.notna()
+    def text(self) -> pd.Series:
+        if not self.messages:
+            return pd.Series(dtype=object)
+        joined = pd.concat(self.messages).groupby(level=0, sort=False).agg("; ".join)
+        return joined
 
-
-def _quoted(values: pd.Series) -> pd.Series:
-    return "'" + values.astype(STRING).fillna("") + "'"
+    @property
+    def rejected(self) -> np.ndarray:
+        return self.index.isin(self.text.index) if self.messages else np.zeros(len(self.index), dtype=bool)
 
 
 def _drop_blank_lines(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -449,7 +464,7 @@ def _clean_email(raw: pd.DataFrame, source: SourceFile, reasons: _Reasons) -> pd
     email = missing_to_na(original).str.lower()
     reasons.add(email.isna(), f"{label}: missing (every row needs an email)")
     plausible = email.str.fullmatch(_EMAIL).fillna(False).astype(bool)
-    reasons.add(email.notna() & ~plausible, label + ": " + _quoted(original.str.strip()) + " is not a valid email address")
+    reasons.add(email.notna() & ~plausible, f"{label}: {{}} is not a valid email address", original.str.strip())
     return email
 
 
@@ -481,7 +496,7 @@ def clean_lead_chunk(
         out["status"] = normalize_status(given)
         reasons.add(
             given.notna() & out["status"].isna(),
-            label + ": " + _quoted(given) + " is not a known status (new, contacted, qualified, converted, lost)",
+            f"{label}: {{}} is not a known status (new, contacted, qualified, converted, lost)", given,
         )
     else:
         out["status"] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
@@ -489,15 +504,15 @@ def clean_lead_chunk(
     given = missing_to_na(raw[label])
     created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
     reasons.add(given.isna(), f"{label}: missing (every lead needs a creation date)")
-    reasons.add(given.notna() & created.isna(), label + ": " + _quoted(given) + " is not a readable date")
-    reasons.add(created > pd.Timestamp(now).tz_convert("UTC"), label + ": " + _quoted(given) + " is in the future")
+    reasons.add(given.notna() & created.isna(), f"{label}: {{}} is not a readable date", given)
+    reasons.add(created > pd.Timestamp(now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
     out["created_at"] = created
     _check_lengths(out, source, LEAD_MAX_LENGTHS, reasons)
-    rejected = reasons.rejected.to_numpy(dtype=bool)
+    rejected = reasons.rejected
     valid = out[~rejected].copy()
     valid["name_key"] = name_keys(valid["name"])
     rejects = raw[rejected].copy()
-    rejects["reason"] = reasons.text[rejected]
+    rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
     return CleanChunk(valid, rejects, blank)
 
 
@@ -515,24 +530,24 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
         out["is_active"] = given.str.lower().map(ACTIVE_WORDS).astype("boolean")
         reasons.add(
             given.notna() & out["is_active"].isna(),
-            label + ": " + _quoted(given) + " is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled",
+            f"{label}: {{}} is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled", given,
         )
     else:
         out["is_active"] = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     if "capacity" in source.columns:
         label = source.columns["capacity"]
         given = missing_to_na(raw[label])
-        whole = given.str.fullmatch(r"\d+(?:\.0*)?").fillna(False).astype(bool)
+        whole = given.str.fullmatch(r"[0-9]+(?:[.]0*)?").fillna(False).astype(bool)
         number = pd.to_numeric(given.where(whole).str.replace(r"\.0*$", "", regex=True), errors="coerce")
         too_big = number > CAPACITY_MAX
-        reasons.add(given.notna() & (~whole | too_big), label + ": " + _quoted(given) + " is not a whole number 0 or more")
+        reasons.add(given.notna() & (~whole | too_big), f"{label}: {{}} is not a whole number 0 or more", given)
         out["capacity"] = number.where(~too_big).astype("Int64")
     else:
         out["capacity"] = pd.Series(pd.NA, index=raw.index, dtype="Int64")
     _check_lengths(out, source, AGENT_MAX_LENGTHS, reasons)
-    rejected = reasons.rejected.to_numpy(dtype=bool)
+    rejected = reasons.rejected
     rejects = raw[rejected].copy()
-    rejects["reason"] = reasons.text[rejected]
+    rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
     return CleanChunk(out[~rejected].copy(), rejects, blank, raw_valid=raw[~rejected])
 
 
