@@ -1,10 +1,16 @@
 from django.contrib import admin
 
+from agents.importing import import_agents
 from agents.models import Agent
+from agents.resources import AgentResource
+from crm.admin_import import CleanImportExportMixin
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(CleanImportExportMixin, admin.ModelAdmin):
+    resource_classes = [AgentResource]
+    import_service = staticmethod(import_agents)
+    command_name = "import_agents"
     list_display = ["name", "email", "is_active", "capacity", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "email"]

@@ -1,10 +1,16 @@
 from django.contrib import admin
 
+from crm.admin_import import CleanImportExportMixin
+from leads.importing import import_leads
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
+from leads.resources import LeadResource
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(CleanImportExportMixin, admin.ModelAdmin):
+    resource_classes = [LeadResource]
+    import_service = staticmethod(import_leads)
+    command_name = "import_leads"
     list_display = ["name", "email", "company", "status", "created_at", "assigned_agent"]
     list_filter = ["status"]
     list_select_related = ["assigned_agent"]
