@@ -27,17 +27,31 @@ COLUMNS = ["name", "name_key", "email", "phone", "company", "source", "status", 
            "assigned_at", "added_at", "updated_at"]
 
 
+def _high_water_mb(pid: int) -> float:
+    """The process's own peak RSS (VmHWM): unlike getrusage, not inflated by the parent's size at fork."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_command(args: list[str], database_url: str) -> tuple[float, float, str]:
     """Run a manage.py command in its own process: (seconds, peak RSS in MB, stdout)."""
     env = {**os.environ, "DATABASE_URL": database_url}
     start = time.perf_counter()
     process = subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    stdout = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, _high_water_mb(process.pid))
+        time.sleep(0.05)
     seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    stdout = process.stdout.read()
+    if process.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed")
-    return seconds, usage.ru_maxrss / 1024, stdout
+    return seconds, peak, stdout
 
 
 def fresh_sqlite(path: Path) -> str:

@@ -554,15 +554,19 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
 def merge_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows sharing an email become one record: later (higher line) non-empty values win.
 
-    The merged record keeps the first line of its email as its index.
+    The merged record keeps the first line of its email as its index. Only the duplicated emails are grouped.
     """
     if rows.empty:
         return rows
-    ordered = rows.sort_index(kind="stable").reset_index()
+    duplicated = rows["email"].duplicated(keep=False).to_numpy(dtype=bool)
+    if not duplicated.any():
+        return rows
+    ordered = rows[duplicated].sort_index(kind="stable").reset_index()
     grouped = ordered.groupby("email", sort=False)
     merged = grouped.last()  # last() skips <NA>, so a later empty cell never wins over an earlier value
     merged["line"] = grouped["line"].min()
-    return merged.reset_index().set_index("line").sort_index()[list(rows.columns)]
+    merged = merged.reset_index().set_index("line")[list(rows.columns)]
+    return pd.concat([rows[~duplicated], merged]).sort_index(kind="stable")
 
 
 def read_clean(

@@ -171,6 +171,8 @@ class Staging:
                 row = cursor.fetchone()
                 collation = row[0] if row else None
             defs = ", ".join(f"{c.name} {_sql_type(c, self.vendor, collation)}" for c in self.columns)
+            if self.vendor == "sqlite":  # the line is the rowid: duplicates are fetched and deleted by line
+                defs = defs.replace("line BIGINT", "line INTEGER PRIMARY KEY", 1)
             if self.vendor == "postgresql":
                 cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({defs}) ON COMMIT DROP")
             elif self.vendor == "mysql":
@@ -308,23 +310,24 @@ def _scalar(sql: str, params=()):
 
 
 def _merge_duplicates(staging: Staging, emails: pd.Series) -> int:
-    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away."""
-    duplicated = emails[emails.duplicated(keep=False)].unique()
-    if len(duplicated) == 0:
+    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away.
+
+    `emails` holds every staged row's email, indexed by line: the duplicated rows are found in memory, fetched
+    and deleted by line (SQLite's staging rowid), merged by the cleaning rules and staged again.
+    """
+    dup_lines = emails.index[emails.duplicated(keep=False).to_numpy(dtype=bool)]
+    if len(dup_lines) == 0:
         return 0
     merged_away = int(emails.duplicated().sum())
     marker = f"{staging.name}_dups"
     with connection.cursor() as cursor:
-        if staging.vendor == "mysql":
-            # Same type and collation as the staged emails.
-            cursor.execute(f"CREATE TEMPORARY TABLE {marker} SELECT email FROM {staging.name} WHERE 1 = 0")
-        elif staging.vendor == "postgresql":
-            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (email TEXT PRIMARY KEY) ON COMMIT DROP")
+        if staging.vendor == "postgresql":
+            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (line BIGINT PRIMARY KEY) ON COMMIT DROP")
         else:
-            cursor.execute(f"CREATE TEMP TABLE {marker} (email TEXT PRIMARY KEY)")
-        cursor.cursor.executemany(f"INSERT INTO {marker} (email) VALUES (%s)", [(e,) for e in duplicated])
-    rows = staging.fetch(f"s.email IN (SELECT email FROM {marker})")
-    staging.delete(f"email IN (SELECT email FROM {marker})")
+            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (line BIGINT PRIMARY KEY)")
+        cursor.cursor.executemany(f"INSERT INTO {marker} (line) VALUES (%s)", [(int(n),) for n in dup_lines])
+    rows = staging.fetch(f"s.line IN (SELECT line FROM {marker})")
+    staging.delete(f"line IN (SELECT line FROM {marker})")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP {'TEMPORARY ' if staging.vendor == 'mysql' else ''}TABLE {marker}")
     rows = rows.map(lambda v: None if _is_missing(v) else v)
@@ -436,6 +439,39 @@ def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bo
             cursor.execute(sql)
 
 
+def _load_through_staging(chunks, target, result, rejects, now, batch_size, sample_size, progress, *, empty_target):
+    emails: list[pd.Series] = []
+    kept_raw: list[pd.DataFrame] = []
+    staging = Staging(target)
+    staging.create()
+    for chunk in prefetched(chunks):
+        result.rows += len(chunk.valid) + len(chunk.rejects)
+        rejects.append(chunk.rejects)
+        emails.append(chunk.valid["email"])
+        staging.insert(chunk.valid, batch_size)
+        if target.name_required_for_new:
+            kept_raw.append(chunk.raw_valid)
+        if progress:
+            progress(result.rows)
+    all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
+    result.merged_duplicates = _merge_duplicates(staging, all_emails)
+    if target.name_required_for_new:
+        late, merged_back = _reject_new_without_name(staging, target, kept_raw, all_emails)
+        if len(late):
+            rejects.append(late)
+            result.merged_duplicates -= merged_back
+    if empty_target:  # every record is new: nothing to compare
+        result.created = _scalar(f"SELECT COUNT(*) FROM {staging.name}")
+    else:
+        result.created, result.updated, result.unchanged = _counts(staging, target)
+    if sample_size:
+        result.samples = _samples(staging, target, sample_size)
+    if result.created or result.updated:
+        _upsert(staging, target, now, empty_target=empty_target, update=bool(result.updated),
+                insert=bool(result.created))
+    staging.drop()
+
+
 def load_file(
     path: str | Path,
     target: Target,
@@ -463,32 +499,9 @@ def load_file(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(target.table.encode())])
-        staging = Staging(target)
-        staging.create()
-        for chunk in prefetched(chunks):
-            result.rows += len(chunk.valid) + len(chunk.rejects)
-            rejects.append(chunk.rejects)
-            emails.append(chunk.valid["email"])
-            staging.insert(chunk.valid, batch_size)
-            if target.name_required_for_new:
-                kept_raw.append(chunk.raw_valid)
-            if progress:
-                progress(result.rows)
-        all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
-        result.merged_duplicates = _merge_duplicates(staging, all_emails)
-        if target.name_required_for_new:
-            late, merged_back = _reject_new_without_name(staging, target, kept_raw, all_emails)
-            if len(late):
-                rejects.append(late)
-                result.merged_duplicates -= merged_back
         empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(target.table)})")
-        result.created, result.updated, result.unchanged = _counts(staging, target)
-        if sample_size:
-            result.samples = _samples(staging, target, sample_size)
-        if result.created or result.updated:
-            _upsert(staging, target, now, empty_target=empty_target, update=bool(result.updated),
-                    insert=bool(result.created))
-        staging.drop()
+        _load_through_staging(chunks, target, result, rejects, now, batch_size, sample_size, progress,
+                              empty_target=empty_target)
         if dry_run:
             transaction.set_rollback(True)
     frames = [r for r in rejects if len(r)]
