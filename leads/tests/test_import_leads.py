@@ -241,3 +241,17 @@ def test_every_input_row_is_counted_exactly_once(tmp_path, rows):
     counted = result.created + result.updated + result.unchanged + result.merged_duplicates + result.rejected
     assert result.rows == counted == sum(1 for row in rows if row is not None)
     assert result.rejected == len(result.rejects)
+
+
+def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    missing = tmp_path / "missing.csv"
+    process = subprocess.run([sys.executable, "manage.py", "import_leads", str(missing), "--json"], cwd=root,
+                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
+                                                                  "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert process.returncode == 2
+    assert process.stdout == ""
+    assert process.stderr.strip() == f"CommandError: {missing}: no such file."
