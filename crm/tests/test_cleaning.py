@@ -368,3 +368,16 @@ def test_vectorized_name_keys_agree_with_name_key(names):
 def test_name_keys_fold_accents_and_letters_like_name_key():
     keys = cleaning.name_keys(pd.Series(["  José   MÜLLER ", "Søren Łukasz", "Ada"], dtype=cleaning.STRING))
     assert keys.tolist() == ["jose muller", "soren lukasz", "ada"]
+
+
+def test_excel_unicode_text_utf16_with_tabs_is_read(tmp_path):
+    path = write(tmp_path, "Name\tEmail\tCreated\nJosé\tjose@example.org\t2026-01-02\n", encoding="utf-16")
+    source, valid, _, _ = clean(path)
+    assert (source.encoding, source.delimiter) == ("utf-16", "\t")
+    assert valid["name"].tolist() == ["José"]
+
+
+def test_a_row_with_more_cells_than_the_header_refuses_the_file_naming_the_line(tmp_path):
+    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
+    with pytest.raises(cleaning.RefusedFile, match="line 3"):
+        clean(path)
