@@ -338,15 +338,17 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
     (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
     """
     values = values.astype(STRING)
-    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     offset = pd.Series(np.nan, index=values.index)
-    todo = values.notna()
+    todo = values.notna().to_numpy(dtype=bool).copy()
     for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
         if not todo.any():
             break
-        parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
-        naive.loc[parsed.index] = naive.loc[parsed.index].fillna(parsed)
-        todo &= naive.isna()
+        positions = np.flatnonzero(todo)
+        parsed = pd.to_datetime(values.iloc[positions], format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]", copy=True)
+        stamps[positions] = parsed
+        todo[positions] = np.isnat(parsed)
+    naive = pd.Series(stamps, index=values.index)
     if todo.any():
         rest = values[todo]
         parts = rest.str.extract(_ISO_DATE)
@@ -385,10 +387,12 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
         minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
         offset.loc[rest.index] = (sign * minutes).to_numpy()
     has_zone = offset.notna()
-    local = naive.where(~has_zone).dt.tz_localize(
-        zoneinfo.ZoneInfo(time_zone) if time_zone != "UTC" else "UTC",
-        ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward",
-    ).dt.tz_convert("UTC")
+    if time_zone == "UTC":
+        local = naive.dt.tz_localize("UTC")
+    else:
+        local = naive.where(~has_zone).dt.tz_localize(
+            zoneinfo.ZoneInfo(time_zone), ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward",
+        ).dt.tz_convert("UTC")
     if has_zone.any():
         zoned = (naive - pd.to_timedelta(offset.fillna(0), unit="min")).dt.tz_localize("UTC")
         local = local.where(~has_zone, zoned)
@@ -428,14 +432,21 @@ class _Reasons:
 
     @property
     def text(self) -> pd.Series:
+        """One reason per rejected row: its messages in rule order, joined by "; "."""
         if not self.messages:
             return pd.Series(dtype=object)
-        joined = pd.concat(self.messages).groupby(level=0, sort=False).agg("; ".join)
-        return joined
+        messages = pd.concat(self.messages)
+        several = messages.index.duplicated(keep=False)
+        if not several.any():
+            return messages
+        joined = messages[several].groupby(level=0, sort=False).agg("; ".join)
+        return pd.concat([messages[~several], joined])
 
     @property
     def rejected(self) -> np.ndarray:
-        return self.index.isin(self.text.index) if self.messages else np.zeros(len(self.index), dtype=bool)
+        if not self.messages:
+            return np.zeros(len(self.index), dtype=bool)
+        return self.index.isin(pd.concat([m.index.to_series() for m in self.messages]).index)
 
 
 def _drop_blank_lines(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
