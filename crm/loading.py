@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import queue
-import threading
 import uuid
 import zlib
 from collections.abc import Callable
@@ -267,42 +265,6 @@ def _datetime_text(values: pd.Series, vendor: str) -> pd.Series:
 # The load
 
 
-def prefetched(chunks, depth: int = 2):
-    """Clean the next chunks in a thread while this one is written: pandas, pyarrow and the database
-    drivers release the GIL for their heavy work, so reading and writing overlap."""
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def work():
-        try:
-            for chunk in chunks:
-                if stop.is_set():
-                    return
-                items.put(chunk)
-            items.put(done)
-        except BaseException as exc:  # handed over to the caller's thread
-            items.put(exc)
-
-    thread = threading.Thread(target=work, name="import-cleaning", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = items.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            try:
-                items.get(timeout=0.1)
-            except queue.Empty:
-                pass
-
-
 def _scalar(sql: str, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -444,7 +406,7 @@ def _load_through_staging(chunks, target, result, rejects, now, batch_size, samp
     kept_raw: list[pd.DataFrame] = []
     staging = Staging(target)
     staging.create()
-    for chunk in prefetched(chunks):
+    for chunk in chunks:
         result.rows += len(chunk.valid) + len(chunk.rejects)
         rejects.append(chunk.rejects)
         emails.append(chunk.valid["email"])

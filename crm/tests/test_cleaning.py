@@ -381,3 +381,18 @@ def test_a_row_with_more_cells_than_the_header_refuses_the_file_naming_the_line(
     path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
     with pytest.raises(cleaning.RefusedFile, match="line 3"):
         clean(path)
+
+
+def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
+    expected = clean(FIXTURES / "leads.csv")
+    source, chunks = cleaning.read_clean(FIXTURES / "leads.csv", kind="lead", now=NOW, chunk_rows=100, in_process=True)
+    chunks = list(chunks)
+    pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
+    pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
+
+
+def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp_path):
+    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
+    _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
+    with pytest.raises(cleaning.RefusedFile, match="line 3"):
+        list(chunks)
