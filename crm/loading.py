@@ -467,7 +467,8 @@ def load_file(
         if dry_run:
             transaction.set_rollback(True)
     frames = [r for r in rejects if len(r)]
-    result.rejects = pd.concat(frames).sort_index() if frames else pd.DataFrame(columns=source.headers + ["reason"])
+    result.rejects = pd.concat(frames).sort_index() if frames else pd.DataFrame(
+        columns=source.headers + ["reason"], index=pd.Index([], name="line", dtype="int64"))
     result.rejected = len(result.rejects)
     if rejects_path:
         result.write_rejects(rejects_path)

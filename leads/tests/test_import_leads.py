@@ -255,3 +255,9 @@ def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path
     assert process.returncode == 2
     assert process.stdout == ""
     assert process.stderr.strip() == f"CommandError: {missing}: no such file."
+
+
+def test_a_file_without_rejected_rows_writes_a_rejects_file_with_only_the_header(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    run(write(tmp_path, "Name,Email,Created\nAda,ada@example.org,2026-01-02\n"), "--rejects", rejects)
+    assert rejects.read_text() == "Name,Email,Created,line,reason\n"
