@@ -39,6 +39,11 @@ def test_the_default_database_is_sqlite_in_the_project_root(monkeypatch):
     assert result.stdout.strip() == str(settings.BASE_DIR / "db.sqlite3")
 
 
+def test_an_empty_variable_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert env.env_str("DATABASE_URL", "sqlite:////x.sqlite3") == "sqlite:////x.sqlite3"
+
+
 @pytest.mark.parametrize("url", ["oracle://u@h/db", "not a url", "postgres://u@h:5432/", "mysql://root@h:3306"])
 def test_it_rejects_unusable_database_urls(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):

@@ -1,0 +1,147 @@
+"""Admin pieces for assignment: the lead actions, the lead's assignment history, read-only audit admins.
+
+The actions only translate between the admin and leads.assignment (the same service as the command);
+each is gated by the `leads.assign_lead` permission and recorded as an AssignmentRun.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_permission_codename
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from agents.models import Agent
+from leads.assignment import AssignmentError, assign_leads, assign_to_agent, preview_assign_to_agent, unassign_leads
+from leads.models import AssignmentRun, LeadAssignment
+
+
+@admin.action(description="Assign evenly to active agents", permissions=["assign"])
+def assign_evenly(modeladmin, request, queryset):
+    selected = queryset.count()
+    try:
+        result = assign_leads(lead_ids=queryset.values("id"), source=AssignmentRun.Source.ADMIN, user=request.user)
+    except AssignmentError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return None
+    skipped = selected - result.assigned - result.unassigned_left
+    text = f"Assigned {result.assigned} leads evenly to active agents (run {result.run_id}, seed {result.seed})."
+    if skipped:
+        text += f" {skipped} selected leads were already assigned or closed and were left alone."
+    modeladmin.message_user(request, text, messages.SUCCESS)
+    if result.unassigned_left:
+        modeladmin.message_user(
+            request,
+            f"{result.unassigned_left} leads could not be placed: no active agent has room left.",
+            messages.WARNING,
+        )
+    for note in result.notes:
+        modeladmin.message_user(request, note, messages.WARNING)
+    return None
+
+
+@admin.action(description="Assign to agent...", permissions=["assign"])
+def assign_to_one_agent(modeladmin, request, queryset):
+    """Two steps, like delete_selected: the first POST shows the choice of agent, the second acts."""
+    if request.POST.get("post") == "yes":
+        agent = Agent.objects.active().filter(pk=request.POST.get("agent") or None).first()
+        if agent is None:
+            modeladmin.message_user(request, "Choose an active agent.", messages.ERROR)
+        else:
+            result = assign_to_agent(lead_ids=queryset.values("id"), agent=agent, user=request.user)
+            text = f"Gave {result.assigned + result.moved} leads to {agent} (run {result.run_id})."
+            if result.skipped:
+                text += f" {result.skipped} selected leads were closed or already theirs and were left alone."
+            modeladmin.message_user(request, text, messages.SUCCESS)
+            capacity = agent.capacity
+            after = result.after.get(agent.email, 0)
+            if capacity is not None and after > capacity:
+                modeladmin.message_user(
+                    request,
+                    f"{agent.email} now holds {after} open leads, above its capacity of {capacity}.",
+                    messages.WARNING,
+                )
+            return None
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Assign the selected leads to one agent",
+        "opts": opts,
+        "queryset": queryset,
+        "count": queryset.count(),
+        "open_count": queryset.open().count(),
+        "rows": preview_assign_to_agent(lead_ids=queryset.values("id")),
+        # Re-post what the changelist posted: the ticked ids, and select_across for "all N leads".
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across") == "1",
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/leads/lead/assign_to_agent.html", context)
+
+
+@admin.action(description="Unassign", permissions=["assign"])
+def unassign(modeladmin, request, queryset):
+    result = unassign_leads(lead_ids=queryset.values("id"), user=request.user)
+    text = f"Took {result.unassigned} open leads away from their agents (run {result.run_id})."
+    if result.skipped:
+        text += f" {result.skipped} selected leads were closed or unassigned and were left alone."
+    modeladmin.message_user(request, text, messages.SUCCESS)
+
+
+class LeadAssignmentInline(admin.TabularInline):
+    """A lead's assignment history, newest first, read-only."""
+
+    model = LeadAssignment
+    fk_name = "lead"
+    fields = ["changed_at", "from_agent", "to_agent", "reason", "run"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "assignment history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("from_agent", "to_agent", "run")
+
+
+class LeadAssignmentAdminMixin:
+    """Wire into LeadAdmin: the assignment actions, the permission behind them, the history inline, and the
+    agent made read-only on the form."""
+
+    actions = [assign_evenly, assign_to_one_agent, unassign]
+    inlines = [LeadAssignmentInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The agent changes only through the actions, so that every change is audited (LeadAssignment).
+        return [*super().get_readonly_fields(request, obj), "assigned_agent"]
+
+    def has_assign_permission(self, request):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('assign', opts)}")
+
+
+class ReadOnlyAuditAdminMixin:
+    """The audit trail is written by the assignment service only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.display(description="changes")
+def run_changes_link(run: AssignmentRun) -> str:
+    url = reverse("admin:leads_leadassignment_changelist") + f"?run__id__exact={run.pk}"
+    return format_html('<a href="{}">changes</a>', url)

@@ -1,0 +1,98 @@
+"""Finding leads by name: the query and the stored key are normalized the same way (crm.normalize.name_key).
+
+The match is "the name contains the query", run in SQL on the indexed name_key
+column, so no name is ever normalized in Python at look-up time.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.normalize import name_key, normalize_email
+from leads.classification import Explanation, explain
+from leads.models import Lead
+
+
+# Up to this many matches, fetch them through the name-key index (see name_matches).
+FEW_MATCHES = 5000
+
+
+def name_contains(query: str) -> Q:
+    """Leads whose name contains the query, ignoring case, accents and extra spaces."""
+    return Q(name_key__contains=name_key(query))
+
+
+def name_matches(query: str) -> tuple[Q, int | None]:
+    """The condition for "name contains the query" that reads fastest, and how many leads match.
+
+    A contains match cannot seek in an index, but it can scan the small name-key
+    index instead of the table. That one scan collects the ids of the matches;
+    when they are few (FEW_MATCHES), every later query (a page "most recent first",
+    the paginator's count, the date hierarchy's probes) is a primary-key look-up
+    of those ids instead of another scan. When they are many, the plain condition
+    is better: walking the created_at index finds a page of them at once. The
+    count is None then (not counted yet).
+    """
+    contains = name_contains(query)
+    ids = list(Lead.objects.filter(contains).order_by().values_list("pk", flat=True)[: FEW_MATCHES + 1])
+    if len(ids) <= FEW_MATCHES:
+        return Q(pk__in=ids), len(ids)
+    return contains, None
+
+
+def name_or_email_matches(term: str) -> Q:
+    """The admin search: the name contains the term, or the email is exactly the term (unique index)."""
+    condition = Q(email=normalize_email(term))
+    if name_key(term):
+        condition |= name_matches(term)[0]
+    return condition
+
+
+@dataclass(frozen=True)
+class LookupMatch:
+    lead: Lead
+    explanation: Explanation
+
+    def to_dict(self) -> dict:
+        lead = self.lead
+        return {
+            "id": lead.pk,
+            "name": lead.name,
+            "email": lead.email,
+            "phone": lead.phone,
+            "company": lead.company,
+            "status": lead.status,
+            "created_at": lead.created_at.isoformat(),
+            **self.explanation.to_dict(),
+            "agent": lead.assigned_agent.email if lead.assigned_agent else None,
+        }
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    query: str
+    key: str  # the query as matched against Lead.name_key
+    as_of: datetime
+    matches: list[LookupMatch]  # most recent first, at most `limit`
+    total: int  # every match, also those beyond the limit
+
+
+def lookup_leads(query: str, *, as_of: datetime | None = None, limit: int = 50) -> LookupResult:
+    """Leads whose name contains the query, most recent first, at most `limit` of them, with the total."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    as_of = as_of or timezone.now()
+    key = name_key(query)
+    if not key:
+        return LookupResult(query, key, as_of, [], 0)
+    condition, total = name_matches(query)
+    if total == 0:
+        return LookupResult(query, key, as_of, [], 0)
+    if total is None:
+        total = Lead.objects.filter(condition).count()
+    found = Lead.objects.filter(condition).select_related("assigned_agent").order_by("-created_at", "-id")
+    leads = list(found[:limit])
+    matches = [LookupMatch(lead, explain(lead.status, lead.created_at, as_of)) for lead in leads]
+    return LookupResult(query, key, as_of, matches, total)

@@ -1,0 +1,53 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from leads.assignment import PRIORITY
+from crm.clock import AS_OF_HELP, parse_as_of
+from leads.verification import record_verification, verify_assignments
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
+        "is above capacity and that the loads are balanced (spread <= 1). Prints the agents' loads by class "
+        "and the first unassigned open leads; unassigned closed leads are reported but are not a failure. "
+        "The result is stored as a VerificationRun. Exit 0 when everything holds, 1 otherwise."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        parser.add_argument("--as-of", help=AS_OF_HELP)
+
+    def handle(self, *args, **options):
+        report = verify_assignments(as_of=parse_as_of(options["as_of"]))
+        record_verification(report, source="command")
+        self.stdout.write(json.dumps(report.to_dict(), indent=2) if options["json"] else render_report(report))
+        if not report.ok:
+            raise CommandError(f"Verification failed: {len(report.problems)} problems.", returncode=1)
+
+
+def render_report(report) -> str:
+    classes = [c.value for c in PRIORITY]
+    lines = [
+        f"{report.total_leads} leads, {report.open_leads} open, {report.unassigned} open unassigned, "
+        f"{report.on_inactive} open with inactive agents, spread {report.spread}.",
+        "",
+        f"{'agent':<40} {'active':>6} {'capacity':>8} {'load':>7} " + " ".join(f"{c:>7}" for c in classes),
+    ]
+    for row in report.agents:
+        capacity = "-" if row.capacity is None else row.capacity
+        lines.append(
+            f"{row.email:<40} {'yes' if row.active else 'no':>6} {capacity:>8} {row.load:>7} "
+            + " ".join(f"{row.by_class[c]:>7}" for c in classes)
+        )
+    if report.unassigned:
+        lines += ["", f"Unassigned open leads: {report.unassigned} (first {len(report.first_unassigned)}):"]
+        lines += [
+            f"  #{lead['id']} {lead['name']} <{lead['email']}> ({lead['lead_class']})"
+            for lead in report.first_unassigned
+        ]
+    if report.unassigned_closed:
+        lines += ["", f"Closed leads without an agent (not a failure): {report.unassigned_closed}."]
+    lines += [""] + ([f"PROBLEM: {p}" for p in report.problems] or ["OK: every check holds."])
+    return "\n".join(lines)
