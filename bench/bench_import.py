@@ -5,8 +5,8 @@
 
 For each size, on an empty SQLite database: the first import, a re-import of the same file (everything
 unchanged), each in its own process (wall time; peak RSS of the command plus its cleaning process); then, on
-the rows the import stored, (a) sqlite3.executemany in one transaction into a table with the same indexes and (b) the same into an
-unindexed table with the indexes built afterwards. On PostgreSQL (BENCH_POSTGRES_URL, default
+the rows the import stored, (a) sqlite3.executemany in one transaction into a table with the same indexes
+and (b) the same into an unindexed table with the indexes built afterwards. On PostgreSQL (BENCH_POSTGRES_URL, default
 postgres://postgres@127.0.0.1:5432/crm_import_bench; skipped when unreachable) the import beside a raw COPY of
 the same rows into a table with the same indexes.
 """

@@ -347,7 +347,8 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
         if not todo.any():
             break
         positions = np.flatnonzero(todo)
-        parsed = pd.to_datetime(values.iloc[positions], format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]", copy=True)
+        parsed = pd.to_datetime(values.iloc[positions], format=fmt, errors="coerce")
+        parsed = parsed.to_numpy(dtype="datetime64[us]", copy=True)
         stamps[positions] = parsed
         todo[positions] = np.isnat(parsed)
     naive = pd.Series(stamps, index=values.index)

@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from crm import cleaning
 
-SAMPLE_COLUMNS = ["line", "email", "name"]
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,9 @@ class Staging:
         names = [c.name for c in self.columns]
         if self.vendor == "postgresql":
             buffer = io.StringIO()
-            prepared.to_csv(buffer, index=False, header=False, na_rep="", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+            prepared.to_csv(
+                buffer, index=False, header=False, na_rep="", quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
+            )
             # Cleaning leaves no empty strings (an empty cell is missing), so an unquoted empty field is NULL.
             sql = f"COPY {self.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)"
             with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:

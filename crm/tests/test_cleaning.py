@@ -66,7 +66,9 @@ def test_first_and_last_name_are_joined_by_a_space(tmp_path):
 
 
 def test_unknown_columns_are_ignored_and_listed(tmp_path):
-    source, _, _, _ = clean_leads_text(tmp_path, "A,a@example.org,2026-01-02,x", header="name,email,created,Owner Notes")
+    source, _, _, _ = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-01-02,x", header="name,email,created,Owner Notes"
+    )
     assert source.ignored_columns == ["Owner Notes"]
 
 
@@ -97,7 +99,9 @@ def test_quoted_fields_may_hold_delimiters_and_newlines_and_lines_stay_right(tmp
 
 
 def test_blank_lines_and_lines_of_only_delimiters_are_skipped_and_not_counted(tmp_path):
-    _, valid, rejects, blank = clean_leads_text(tmp_path, "A,a@example.org,2026-01-02\n\n,,\n  , ,\nB,b@example.org,2026-01-02")
+    _, valid, rejects, blank = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-01-02\n\n,,\n  , ,\nB,b@example.org,2026-01-02"
+    )
     assert len(valid) == 2 and len(rejects) == 0 and blank == 3
     assert valid.index.tolist() == [2, 6]
 
@@ -153,7 +157,9 @@ def test_a_missing_required_column_is_refused_naming_it_and_the_headers_found(tm
 
 @pytest.mark.parametrize("marker", ["", "NULL", "null", "N/A", "n/a", "NA", "nan", "NaN", "None", "-", "  -  "])
 def test_missing_markers_are_missing(tmp_path, marker):
-    _, valid, _, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{marker},2026-01-02", header="name,email,phone,created")
+    _, valid, _, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{marker},2026-01-02", header="name,email,phone,created"
+    )
     assert valid["phone"].isna().all()
 
 
@@ -195,7 +201,9 @@ def test_every_broken_rule_of_a_row_is_named(tmp_path):
 
 
 def test_values_longer_than_the_column_are_rejected(tmp_path):
-    _, _, rejects, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{'1' * 51},2026-01-02", header="name,email,phone,created")
+    _, _, rejects, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{'1' * 51},2026-01-02", header="name,email,phone,created"
+    )
     assert rejects["reason"].tolist() == ["phone: longer than 50 characters"]
 
 
@@ -212,12 +220,16 @@ def test_each_status_synonym_maps_to_its_status(tmp_path, word, status):
 
 
 def test_a_missing_status_stays_missing_for_the_loader_to_default(tmp_path):
-    _, valid, _, _ = clean_leads_text(tmp_path, "Ada,ada@example.org,N/A,2026-01-02", header="name,email,status,created")
+    _, valid, _, _ = clean_leads_text(
+        tmp_path, "Ada,ada@example.org,N/A,2026-01-02", header="name,email,status,created"
+    )
     assert valid["status"].isna().all()
 
 
 def test_an_unknown_status_is_rejected_naming_the_value(tmp_path):
-    _, _, rejects, _ = clean_leads_text(tmp_path, "Ada,ada@example.org,Bad Timing,2026-01-02", header="name,email,Lead Status,created")
+    _, _, rejects, _ = clean_leads_text(
+        tmp_path, "Ada,ada@example.org,Bad Timing,2026-01-02", header="name,email,Lead Status,created"
+    )
     assert rejects["reason"].tolist() == [
         "Lead Status: 'Bad Timing' is not a known status (new, contacted, qualified, converted, lost)"
     ]
@@ -250,7 +262,9 @@ def test_each_date_format_is_read(text, expected):
 
 def test_dayfirst_reads_slashed_dates_as_day_month_year():
     parsed = cleaning.parse_datetimes(pd.Series(["11/03/2026", "25/12/2025"]), dayfirst=True, time_zone="UTC")
-    assert [p.to_pydatetime() for p in parsed] == [datetime(2026, 3, 11, tzinfo=UTC), datetime(2025, 12, 25, tzinfo=UTC)]
+    assert [p.to_pydatetime() for p in parsed] == [
+        datetime(2026, 3, 11, tzinfo=UTC), datetime(2025, 12, 25, tzinfo=UTC)
+    ]
 
 
 def test_values_without_a_zone_are_in_the_configured_time_zone():
@@ -265,7 +279,8 @@ def test_values_without_a_zone_are_in_the_configured_time_zone():
 
 
 @pytest.mark.parametrize(
-    "text", ["not a date", "31/31/2026", "2026-02-30", "yesterday", "2026-11-20 25:00", "13/13/2026 1:00 PM", "20261120"]
+    "text",
+    ["not a date", "31/31/2026", "2026-02-30", "yesterday", "2026-11-20 25:00", "13/13/2026 1:00 PM", "20261120"],
 )
 def test_unreadable_dates_are_rejected_naming_the_value(tmp_path, text):
     _, _, rejects, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{text}", header="name,email,Create Date")

@@ -180,7 +180,10 @@ def test_a_dry_run_reports_the_counts_and_writes_nothing(tmp_path):
         (b"", "the file is empty"),
         (b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "xlsx"),
         (b"\x00\x01\x02binary\x00" * 10, "not a text file"),
-        (b"Name,Phone,Created\nAda,1,2026-01-02\n", "missing required column(s): email (found headers: Name, Phone, Created)"),
+        (
+            b"Name,Phone,Created\nAda,1,2026-01-02\n",
+            "missing required column(s): email (found headers: Name, Phone, Created)",
+        ),
     ],
 )
 def test_a_refused_file_exits_2_with_one_line_and_writes_nothing(tmp_path, content, message):
