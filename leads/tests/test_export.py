@@ -61,3 +61,15 @@ def test_the_agent_xlsx_export_escapes_formulas(admin_client):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][0] == "'=1+2"
     assert rows[1][2] == 5
+
+
+def test_only_users_with_the_export_permission_may_export(client):
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user("staff", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_lead"))
+    client.force_login(user)
+    assert client.get(reverse("admin:leads_lead_export")).status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="export_lead"))
+    client.force_login(User.objects.get(pk=user.pk))
+    assert client.get(reverse("admin:leads_lead_export")).status_code == 200
