@@ -50,6 +50,7 @@ def test_it_imports_the_tab_separated_sample(tmp_path):
         ("kai@sales.test", "Kai Agent", False, 10),
         ("lee@sales.test", "Lee Agent", True, 3),
     ]
+    assert set(Agent.objects.values_list("created_at", "updated_at")) == {(NOW, NOW)}
     with open(tmp_path / "rejects.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["line"], r["E-mail"], r["reason"]) for r in rows] == [
