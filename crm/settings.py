@@ -90,6 +90,14 @@ if LEADS_FRESH_DAYS >= LEADS_STALE_DAYS:
         f"LEADS_FRESH_DAYS ({LEADS_FRESH_DAYS}) must be smaller than LEADS_STALE_DAYS ({LEADS_STALE_DAYS})."
     )
 
+# Import and export (django-import-export): the library checks the leads.import_lead / export_lead and
+# agents.import_agent / export_agent permissions. Admin uploads above IMPORT_MAX_UPLOAD_MB are refused with a
+# pointer to the import commands; uploads and their rejects files are kept in IMPORT_UPLOAD_DIR for a day.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_MAX_UPLOAD_MB = env_positive_int("IMPORT_MAX_UPLOAD_MB", 20)
+IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

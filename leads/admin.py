@@ -1,14 +1,26 @@
 from django.contrib import admin
 
+from crm.admin_import import CleanImportExportMixin
 from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
 from leads.admin_classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, LeadClassListFilter
+from leads.importing import import_leads
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
+from leads.resources import LeadResource
 from leads.scoping import AgentScopedAdminMixin
 
 
 @admin.register(Lead)
-class LeadAdmin(AgentScopedAdminMixin, LeadClassificationAdminMixin, LeadAssignmentAdminMixin, admin.ModelAdmin):
+class LeadAdmin(
+    AgentScopedAdminMixin,
+    CleanImportExportMixin,
+    LeadClassificationAdminMixin,
+    LeadAssignmentAdminMixin,
+    admin.ModelAdmin,
+):
+    resource_classes = [LeadResource]
+    import_service = staticmethod(import_leads)
+    command_name = "import_leads"
     list_display = ["name", "email", "company", "status", "class_badge", "created_at", "assigned_agent"]
     list_filter = [LeadClassListFilter, "status", AgentListFilter]
     list_select_related = ["assigned_agent"]

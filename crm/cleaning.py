@@ -1,0 +1,697 @@
+"""The rules for reading and cleaning lead and agent files: the one place every import path uses.
+
+Reading: encoding (UTF-8 with or without BOM, UTF-16 with BOM, else cp1252), delimiter (, ; tab |),
+header aliases, refusal of files that cannot be processed at all (`RefusedFile`, a one-line message).
+Cleaning: vectorized over pyarrow-backed pandas strings, chunk by chunk, so a million rows stream through
+in bounded memory. Each chunk splits into valid rows (cleaned values, missing = <NA>) and rejected rows
+(the original cells plus `line` and a `reason` naming the column and the value).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import queue
+import re
+import threading
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crm.normalize import name_key
+
+STRING = pd.StringDtype("pyarrow")
+DELIMITERS = [",", ";", "\t", "|"]
+MISSING_MARKERS = frozenset({"", "null", "n/a", "na", "nan", "none", "-"})
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+class RefusedFile(Exception):
+    """A file that cannot be processed at all: nothing is imported and the command exits 2."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Headers
+
+
+def header_key(header: str) -> str:
+    """Headers match case-insensitively, trimmed, with spaces, hyphens and underscores alike."""
+    return re.sub(r"[\s_\-]+", " ", str(header).strip().lower()).strip()
+
+
+def _aliases(*names: str) -> tuple[str, ...]:
+    return tuple(header_key(n) for n in names)
+
+
+EMAIL_ALIASES = _aliases("email", "e-mail", "email address")
+FIRST_NAME_ALIASES = _aliases("first name")
+LAST_NAME_ALIASES = _aliases("last name")
+
+LEAD_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": _aliases("name", "full name", "lead name", "contact name"),
+    "email": EMAIL_ALIASES,
+    "phone": _aliases("phone", "phone number", "mobile", "telephone"),
+    "company": _aliases("company", "company name", "organization", "account name"),
+    "source": _aliases("source", "lead source"),
+    "status": _aliases("status", "lead status", "work status"),
+    "created_at": _aliases("created_at", "created", "created date", "create date", "date created", "creation date"),
+}
+AGENT_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": _aliases("name", "full name", "agent", "agent name"),
+    "email": EMAIL_ALIASES,
+    "active": _aliases("active", "is active", "enabled"),
+    "capacity": _aliases("capacity", "max leads", "max open leads"),
+}
+
+# Longest values the database columns hold (leads.Lead, agents.Agent).
+LEAD_MAX_LENGTHS = {"name": 200, "email": 254, "phone": 50, "company": 200, "source": 100}
+AGENT_MAX_LENGTHS = {"name": 200, "email": 254}
+CAPACITY_MAX = 2_147_483_647
+
+# ---------------------------------------------------------------------------------------------------------
+# Values
+
+STATUS_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "new": ("new", "open", "open - not contacted", "not contacted", "unworked"),
+    "contacted": (
+        "contacted", "working", "working - contacted", "attempted", "attempting contact", "in progress", "worked",
+        "attempted to contact", "connected",
+    ),
+    "qualified": ("qualified", "nurturing", "open deal"),
+    "converted": ("converted", "closed - converted", "won", "closed won"),
+    "lost": ("lost", "closed - not converted", "unqualified", "disqualified", "closed lost", "junk"),
+}
+STATUS_BY_WORD = {word: status for status, words in STATUS_SYNONYMS.items() for word in words}
+
+ACTIVE_WORDS = {
+    **dict.fromkeys(["yes", "true", "y", "1", "active", "enabled"], True),
+    **dict.fromkeys(["no", "false", "n", "0", "inactive", "disabled"], False),
+}
+
+# Regexes are written for RE2 (pyarrow) so they run vectorized: pandas falls back to Python's re, one call per
+# value, for \s, \d on non-ASCII data and other constructs RE2 treats differently.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # Python's whitespace, as literals
+_WS = f"[{WHITESPACE}]"
+_NOT_WS_OR_AT = f"[^@{WHITESPACE}]"
+
+_ISO_DATE = (
+    r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:[T ](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<f>[0-9]{1,9}))?)?)?"
+    r" *(?P<z>Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+)
+_SLASH_DATE = (
+    r"^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>[0-9]{4})"
+    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?(?: *(?P<p>[AaPp][Mm]))?)?$"
+)
+_DOT_DATE = (
+    r"^(?P<d>[0-9]{1,2})\.(?P<m>[0-9]{1,2})\.(?P<y>[0-9]{4})"
+    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?)?$"
+)
+# Exact formats parsed in C before any regex: the bulk of real files.
+_FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"]
+_EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading the file
+
+
+@dataclass
+class SourceFile:
+    """A readable file, its encoding and delimiter, and how its headers map to our fields."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    columns: dict[str, str]  # field -> header as written in the file
+    first_last: tuple[str | None, str | None] = (None, None)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def column_label(self, field_name: str) -> str:
+        if field_name == "name" and "name" not in self.columns:
+            return "/".join(h for h in self.first_last if h)
+        return self.columns.get(field_name, field_name)
+
+
+def detect_encoding(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    if head.startswith(b"PK\x03\x04"):
+        raise RefusedFile(f"{path}: this is a zip/Excel (.xlsx) file, not text: save it as CSV and import that.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RefusedFile(f"{path}: this is an Excel (.xls) file, not text: save it as CSV and import that.")
+    is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not is_utf16 and b"\x00" in head:
+        raise RefusedFile(f"{path}: not a text file (it contains binary data).")
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The candidate that splits the header into the most fields, consistently over the first rows."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (1, 0)
+    text = "\n".join(lines)
+    for delimiter in DELIMITERS:
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for row in rows[1:] if len(row) == width)
+        score = (width, consistent)
+        if width > 1 and score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], list[str]]:
+    columns: dict[str, str] = {}
+    used: set[str] = set()
+    for header in headers:
+        key = header_key(header)
+        for field_name, names in aliases.items():
+            if key in names and field_name not in columns:
+                columns[field_name] = header
+                used.add(header)
+                break
+    return columns, [h for h in headers if h not in used]
+
+
+def open_source(path: str | Path, *, kind: str) -> SourceFile:
+    """Check that the file can be read at all and map its headers; raise RefusedFile if not."""
+    path = Path(path)
+    if not path.exists():
+        raise RefusedFile(f"{path}: no such file.")
+    if path.is_dir():
+        raise RefusedFile(f"{path}: is a folder, not a file.")
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    if not head.strip():
+        raise RefusedFile(f"{path}: the file is empty.")
+    _refuse_binary(path, head)
+    encoding = detect_encoding(path)
+    sample = head.decode(encoding, errors="ignore")
+    if sample.startswith("\ufeff"):
+        sample = sample[1:]
+    if not sample.strip():
+        raise RefusedFile(f"{path}: the file is empty.")
+    delimiter = sniff_delimiter(sample)
+    try:
+        headers = list(
+            pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", nrows=0, dtype=STRING)
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
+        raise RefusedFile(f"{path}: cannot read the header line ({_one_line(exc)}).") from None
+    headers = [str(h) for h in headers]
+    aliases = LEAD_HEADERS if kind == "lead" else AGENT_HEADERS
+    all_aliases = {**aliases}
+    if "name" in aliases:
+        all_aliases = {**aliases, "_first": FIRST_NAME_ALIASES, "_last": LAST_NAME_ALIASES}
+    columns, ignored = map_headers(headers, all_aliases)
+    first, last = columns.pop("_first", None), columns.pop("_last", None)
+    if "name" in columns:  # a full-name column wins; first/last are then extra columns
+        ignored = [h for h in headers if h in ignored or h in (first, last)]
+        first = last = None
+    required = ["name", "email", "created_at"] if kind == "lead" else ["email"]
+    missing = []
+    for field_name in required:
+        if field_name == "name":
+            if "name" not in columns and not (first or last):
+                missing.append("name (or first name + last name)")
+        elif field_name not in columns:
+            missing.append(field_name)
+    if missing:
+        found = ", ".join(headers) if headers else "none"
+        raise RefusedFile(f"{path}: missing required column(s): {', '.join(missing)} (found headers: {found}).")
+    return SourceFile(path, encoding, delimiter, headers, columns, (first, last), ignored)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The file's rows as all-string frames, with `line` (the header is line 1) as the index.
+
+    Blank lines stay in the stream as empty rows so line numbers are right; cleaning drops them.
+    """
+    reader = pd.read_csv(
+        source.path, sep=source.delimiter, encoding=source.encoding, encoding_errors="replace", dtype=STRING,
+        na_filter=False, keep_default_na=False, skip_blank_lines=False, chunksize=chunk_rows, engine="c",
+        quotechar='"', doublequote=True,
+    )
+    next_line = 2
+    try:
+        for chunk in reader:
+            chunk.columns = [str(c) for c in chunk.columns]
+            chunk = chunk.fillna("")
+            # A quoted cell holding a newline spans lines: the next record starts that much later.
+            newlines = np.zeros(len(chunk), dtype=np.int64)
+            for column in chunk.columns:
+                newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
+            starts = next_line + np.arange(len(chunk), dtype=np.int64) + np.concatenate(([0], np.cumsum(newlines)[:-1]))
+            next_line = int(starts[-1] + newlines[-1] + 1) if len(chunk) else next_line
+            chunk.index = pd.Index(starts, name="line")
+            yield chunk
+    except pd.errors.ParserError as exc:
+        raise RefusedFile(f"{source.path}: {_one_line(exc)}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cleaning values
+
+
+def missing_to_na(values: pd.Series) -> pd.Series:
+    """Trim, and turn empty cells and NULL/N/A/NA/nan/None/- markers into <NA>."""
+    trimmed = values.astype(STRING).str.strip()
+    return trimmed.mask(trimmed.str.lower().isin(MISSING_MARKERS))
+
+
+def collapse_spaces(values: pd.Series) -> pd.Series:
+    return values.str.replace(_WS + "+", " ", regex=True)
+
+
+_ASCII_WHITESPACE = "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ]+"
+_PLAIN_ASCII = "[ -~\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f]*"  # printable ASCII and ASCII whitespace
+
+
+def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
+    """`crm.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
+    names = names.astype(STRING)
+    ascii_only = names.str.fullmatch(_PLAIN_ASCII).fillna(False).astype(bool)
+    keys = (
+        names.where(ascii_only).str.lower().str.replace(_ASCII_WHITESPACE, " ", regex=True)
+        .str.strip("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
+    )
+    others = names[~ascii_only & names.notna()]
+    if len(others):
+        distinct = others.unique()
+        mapping = dict(zip(distinct, (name_key(n) for n in distinct), strict=True))
+        keys = keys.mask(~ascii_only & names.notna(), others.map(mapping).astype(STRING))
+    return keys.fillna("").str.slice(0, max_length).astype(STRING)
+
+
+def normalize_status(values: pd.Series) -> pd.Series:
+    key = collapse_spaces(values.str.lower()).str.replace(" ?- ?", " - ", regex=True)
+    return key.map(STATUS_BY_WORD).astype(STRING)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    return pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
+
+
+def _floats(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan), index=values.index)
+
+
+def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
+    """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
+
+    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM), MM/DD/YYYY with an optional time
+    (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
+    """
+    values = values.astype(STRING)
+    stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    offset = pd.Series(np.nan, index=values.index)
+    todo = values.notna().to_numpy(dtype=bool).copy()
+    for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
+        if not todo.any():
+            break
+        positions = np.flatnonzero(todo)
+        parsed = pd.to_datetime(values.iloc[positions], format=fmt, errors="coerce")
+        parsed = parsed.to_numpy(dtype="datetime64[us]", copy=True)
+        stamps[positions] = parsed
+        todo[positions] = np.isnat(parsed)
+    naive = pd.Series(stamps, index=values.index)
+    if todo.any():
+        rest = values[todo]
+        parts = rest.str.extract(_ISO_DATE)
+        slash = rest.str.extract(_SLASH_DATE)
+        dot = rest.str.extract(_DOT_DATE)
+        month_col, day_col = ("b", "a") if dayfirst else ("a", "b")
+        year = _numbers(parts, "y").fillna(_numbers(slash, "y")).fillna(_numbers(dot, "y"))
+        month = _numbers(parts, "m").fillna(_numbers(slash, month_col)).fillna(_numbers(dot, "m"))
+        day = _numbers(parts, "d").fillna(_numbers(slash, day_col)).fillna(_numbers(dot, "d"))
+        hour = _numbers(parts, "H").fillna(_numbers(slash, "H")).fillna(_numbers(dot, "H"))
+        minute = _numbers(parts, "M").fillna(_numbers(slash, "M")).fillna(_numbers(dot, "M"))
+        second = _numbers(parts, "S").fillna(_numbers(slash, "S")).fillna(_numbers(dot, "S"))
+        meridiem = slash["p"].str.lower()
+        is_pm = (meridiem == "pm").fillna(False).to_numpy(dtype=bool)
+        is_am = (meridiem == "am").fillna(False).to_numpy(dtype=bool)
+        bad_clock = (is_pm | is_am) & ((hour < 1) | (hour > 12)).to_numpy(dtype=bool)
+        hour = hour.where(~(is_pm & (hour != 12)), hour + 12)
+        hour = hour.where(~(is_am & (hour == 12)), 0)
+        fraction = parts["f"].str.pad(9, side="right", fillchar="0").str.slice(0, 6)
+        micros = _numbers(pd.DataFrame({"f": fraction}), "f").fillna(0)
+        stamp = pd.to_datetime(
+            pd.DataFrame({
+                "year": year, "month": month, "day": day,
+                "hour": hour.fillna(0), "minute": minute.fillna(0), "second": second.fillna(0),
+            }),
+            errors="coerce",
+        )
+        stamp = stamp.astype("datetime64[us]") + pd.to_timedelta(micros, unit="us")
+        stamp = stamp.mask(bad_clock | (hour > 23) | (minute > 59) | (second > 59))
+        naive.loc[rest.index] = stamp
+        zone = parts["z"].str.upper()
+        sign = _floats(zone.str.slice(0, 1).map({"+": 1.0, "-": -1.0, "Z": 0.0}))
+        digits = pd.DataFrame({
+            "h": zone.str.slice(1, 3), "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
+        })
+        minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
+        offset.loc[rest.index] = (sign * minutes).to_numpy()
+    has_zone = offset.notna()
+    if time_zone == "UTC":
+        local = naive.dt.tz_localize("UTC")
+    else:
+        local = naive.where(~has_zone).dt.tz_localize(
+            zoneinfo.ZoneInfo(time_zone), ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward",
+        ).dt.tz_convert("UTC")
+    if has_zone.any():
+        zoned = (naive - pd.to_timedelta(offset.fillna(0), unit="min")).dt.tz_localize("UTC")
+        local = local.where(~has_zone, zoned)
+    return local.astype("datetime64[us, UTC]")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows
+
+
+@dataclass
+class CleanChunk:
+    valid: pd.DataFrame  # index: line; cleaned columns, <NA> for missing
+    rejects: pd.DataFrame  # index: line; the original columns plus `reason`
+    skipped_blank: int = 0
+    raw_valid: pd.DataFrame | None = None  # the original cells of the valid rows (agents: checked again later)
+
+
+class _Reasons:
+    """Collects, per row, every rule a row breaks. Messages are built only for the rows that break a rule."""
+
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self.messages: list[pd.Series] = []
+
+    def add(self, mask: pd.Series, text: str, values: pd.Series | None = None) -> None:
+        """`text` names the column; with `values`, its `{}` becomes the quoted original value."""
+        mask = np.asarray(pd.Series(mask, index=self.index).fillna(False), dtype=bool)
+        if not mask.any():
+            return
+        if values is None:
+            message = pd.Series(text, index=self.index[mask], dtype=object)
+        else:
+            before, after = text.split("{}")
+            message = before + "'" + values[mask].astype(object).fillna("") + "'" + after
+        self.messages.append(message.astype(object))
+
+    @property
+    def text(self) -> pd.Series:
+        """One reason per rejected row: its messages in rule order, joined by "; "."""
+        if not self.messages:
+            return pd.Series(dtype=object)
+        messages = pd.concat(self.messages)
+        several = messages.index.duplicated(keep=False)
+        if not several.any():
+            return messages
+        joined = messages[several].groupby(level=0, sort=False).agg("; ".join)
+        return pd.concat([messages[~several], joined])
+
+    @property
+    def rejected(self) -> np.ndarray:
+        if not self.messages:
+            return np.zeros(len(self.index), dtype=bool)
+        return self.index.isin(pd.concat([m.index.to_series() for m in self.messages]).index)
+
+
+def _drop_blank_lines(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    if raw.empty:
+        return raw, 0
+    blank = np.ones(len(raw), dtype=bool)
+    for column in raw.columns:
+        blank &= (raw[column].str.strip() == "").to_numpy(dtype=bool, na_value=True)
+    return raw[~blank], int(blank.sum())
+
+
+def _name_column(raw: pd.DataFrame, source: SourceFile) -> pd.Series:
+    if "name" in source.columns:
+        names = missing_to_na(raw[source.columns["name"]])
+    else:
+        first, last = source.first_last
+        parts = [missing_to_na(raw[h]).fillna("") for h in (first, last) if h]
+        names = parts[0] if len(parts) == 1 else (parts[0] + " " + parts[1])
+        names = names.str.strip().replace("", pd.NA)
+    return collapse_spaces(names)
+
+
+def _clean_email(raw: pd.DataFrame, source: SourceFile, reasons: _Reasons) -> pd.Series:
+    label = source.column_label("email")
+    original = raw[label]
+    email = missing_to_na(original).str.lower()
+    reasons.add(email.isna(), f"{label}: missing (every row needs an email)")
+    plausible = email.str.fullmatch(_EMAIL).fillna(False).astype(bool)
+    reasons.add(email.notna() & ~plausible, f"{label}: {{}} is not a valid email address", original.str.strip())
+    return email
+
+
+def _check_lengths(frame: pd.DataFrame, source: SourceFile, limits: dict[str, int], reasons: _Reasons) -> None:
+    for field_name, limit in limits.items():
+        if field_name not in frame:
+            continue
+        too_long = frame[field_name].str.len() > limit
+        reasons.add(too_long, f"{source.column_label(field_name)}: longer than {limit} characters")
+
+
+def clean_lead_chunk(
+    raw: pd.DataFrame, source: SourceFile, *, now: datetime, dayfirst: bool = False, time_zone: str = "UTC"
+) -> CleanChunk:
+    raw, blank = _drop_blank_lines(raw)
+    reasons = _Reasons(raw.index)
+    out = pd.DataFrame(index=raw.index)
+    out["email"] = _clean_email(raw, source, reasons)
+    out["name"] = _name_column(raw, source)
+    reasons.add(out["name"].isna(), f"{source.column_label('name')}: missing (every lead needs a name)")
+    for field_name in ("phone", "company", "source"):
+        if field_name in source.columns:
+            out[field_name] = missing_to_na(raw[source.columns[field_name]])
+        else:
+            out[field_name] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    if "status" in source.columns:
+        label = source.columns["status"]
+        given = missing_to_na(raw[label])
+        out["status"] = normalize_status(given)
+        reasons.add(
+            given.notna() & out["status"].isna(),
+            f"{label}: {{}} is not a known status (new, contacted, qualified, converted, lost)", given,
+        )
+    else:
+        out["status"] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    label = source.columns["created_at"]
+    given = missing_to_na(raw[label])
+    created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
+    reasons.add(given.isna(), f"{label}: missing (every lead needs a creation date)")
+    reasons.add(given.notna() & created.isna(), f"{label}: {{}} is not a readable date", given)
+    reasons.add(created > pd.Timestamp(now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
+    out["created_at"] = created
+    _check_lengths(out, source, LEAD_MAX_LENGTHS, reasons)
+    rejected = reasons.rejected
+    valid = out[~rejected].copy()
+    valid["name_key"] = name_keys(valid["name"])
+    rejects = raw[rejected].copy()
+    rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
+    return CleanChunk(valid, rejects, blank)
+
+
+def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> CleanChunk:
+    raw, blank = _drop_blank_lines(raw)
+    reasons = _Reasons(raw.index)
+    out = pd.DataFrame(index=raw.index)
+    out["email"] = _clean_email(raw, source, reasons)
+    out["name"] = _name_column(raw, source) if ("name" in source.columns or any(source.first_last)) else (
+        pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    )
+    if "active" in source.columns:
+        label = source.columns["active"]
+        given = missing_to_na(raw[label])
+        out["is_active"] = given.str.lower().map(ACTIVE_WORDS).astype("boolean")
+        reasons.add(
+            given.notna() & out["is_active"].isna(),
+            f"{label}: {{}} is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled", given,
+        )
+    else:
+        out["is_active"] = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    if "capacity" in source.columns:
+        label = source.columns["capacity"]
+        given = missing_to_na(raw[label])
+        whole = given.str.fullmatch(r"[0-9]+(?:[.]0*)?").fillna(False).astype(bool)
+        number = pd.to_numeric(given.where(whole).str.replace(r"\.0*$", "", regex=True), errors="coerce")
+        too_big = number > CAPACITY_MAX
+        reasons.add(given.notna() & (~whole | too_big), f"{label}: {{}} is not a whole number 0 or more", given)
+        out["capacity"] = number.where(~too_big).astype("Int64")
+    else:
+        out["capacity"] = pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    _check_lengths(out, source, AGENT_MAX_LENGTHS, reasons)
+    rejected = reasons.rejected
+    rejects = raw[rejected].copy()
+    rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
+    return CleanChunk(out[~rejected].copy(), rejects, blank, raw_valid=raw[~rejected])
+
+
+def merge_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows sharing an email become one record: later (higher line) non-empty values win.
+
+    The merged record keeps the first line of its email as its index. Only the duplicated emails are grouped.
+    """
+    if rows.empty:
+        return rows
+    duplicated = rows["email"].duplicated(keep=False).to_numpy(dtype=bool)
+    if not duplicated.any():
+        return rows
+    ordered = rows[duplicated].sort_index(kind="stable").reset_index()
+    grouped = ordered.groupby("email", sort=False)
+    merged = grouped.last()  # last() skips <NA>, so a later empty cell never wins over an earlier value
+    merged["line"] = grouped["line"].min()
+    merged = merged.reset_index().set_index("line")[list(rows.columns)]
+    return pd.concat([rows[~duplicated], merged]).sort_index(kind="stable")
+
+
+def _clean_chunks(source: SourceFile, kind: str, now: datetime, dayfirst: bool, time_zone: str, chunk_rows: int):
+    clean = clean_lead_chunk if kind == "lead" else clean_agent_chunk
+    for raw in iter_raw_chunks(source, chunk_rows):
+        yield clean(raw, source, now=now, dayfirst=dayfirst, time_zone=time_zone)
+
+
+def _cleaned_by_a_process(arguments) -> Iterator[CleanChunk]:
+    """Clean in a separate Python process (it imports pandas, not Django) while
+    the caller writes to the database: on a big file the two halves of the work then run on two cores instead
+    of sharing one GIL. The chunks come back pickled through a pipe; an error is raised here."""
+    import pickle
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parent.parent)
+    code = f"import sys; sys.path.insert(0, {root!r}); from crm.cleaning import _serve_cleaning; _serve_cleaning()"
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        pickle.dump(arguments, child.stdin)
+        child.stdin.close()
+        while True:
+            try:
+                item = pickle.load(child.stdout)
+            except EOFError:
+                raise RefusedFile(f"{arguments[0].path}: the cleaning process stopped unexpectedly.") from None
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+
+
+def _serve_cleaning() -> None:
+    """The child side of _cleaned_by_a_process: arguments in on stdin, pickled chunks out on stdout."""
+    import pickle
+    import sys
+
+    out = sys.stdout.buffer
+    try:
+        for chunk in _clean_chunks(*pickle.load(sys.stdin.buffer)):
+            pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, out)
+    except Exception as exc:
+        pickle.dump(exc, out)
+    out.flush()
+
+
+def _prefetched(chunks, depth: int = 2):
+    """Clean the next chunks in a thread while this one is written: pandas, pyarrow and the database
+    drivers release the GIL for their heavy work, so reading and writing overlap."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                items.put(chunk)
+            items.put(done)
+        except BaseException as exc:  # handed over to the caller's thread
+            items.put(exc)
+
+    thread = threading.Thread(target=work, name="import-cleaning", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+# Files at least this big are cleaned in a separate process; smaller ones in a thread of the caller.
+PROCESS_CLEANING_BYTES = 32 * 1024 * 1024
+
+
+def read_clean(
+    path: str | Path,
+    *,
+    kind: str,
+    now: datetime,
+    dayfirst: bool = False,
+    time_zone: str = "UTC",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    in_process: bool | None = None,
+) -> tuple[SourceFile, Iterator[CleanChunk]]:
+    """Open a file (refusing it if unreadable) and return its cleaned chunks, lazily.
+
+    The chunks are cleaned ahead of the caller, who writes them meanwhile: in a thread, or for big files (or
+    `in_process=True`) in a separate process.
+    """
+    source = open_source(path, kind=kind)
+    arguments = (source, kind, now, dayfirst, time_zone, chunk_rows)
+    if in_process is None:
+        in_process = source.path.stat().st_size >= PROCESS_CLEANING_BYTES
+    return source, (_cleaned_by_a_process(arguments) if in_process else _prefetched(_clean_chunks(*arguments)))
+

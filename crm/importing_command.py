@@ -1,0 +1,95 @@
+"""What the import_leads and import_agents commands share: flags, summary, JSON, exit codes."""
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from crm import cleaning
+
+SHOWN_REJECTS = 10
+
+
+class ImportCommand(BaseCommand):
+    noun = "rows"  # "leads" / "agents"
+
+    def import_file(self, **kwargs):  # pragma: no cover - set by subclasses
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="CSV/TSV file (UTF-8, UTF-16 with BOM or cp1252; , ; tab or | separated)")
+        parser.add_argument("--dry-run", action="store_true", help="do everything, then roll back: nothing is written")
+        parser.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows (original columns, line, reason)")
+        parser.add_argument("--dayfirst", action="store_true", help="read 03/11/2026 as 3 November (DD/MM/YYYY)")
+        parser.add_argument("--batch-size", type=int, default=cleaning.DEFAULT_CHUNK_ROWS, metavar="N",
+                            help=f"rows read and staged per batch (default {cleaning.DEFAULT_CHUNK_ROWS})")
+        parser.add_argument("--json", action="store_true", help="print exactly one JSON object with the counts")
+
+    def handle(self, *args, **options):
+        if options["batch_size"] < 1:
+            raise CommandError(f"--batch-size must be 1 or more, not {options['batch_size']}.", returncode=2)
+        progress = _Progress(self.stderr, options["path"]) if _is_terminal(self.stderr) else None
+        try:
+            result = self.import_file(
+                path=options["path"], dry_run=options["dry_run"], dayfirst=options["dayfirst"],
+                batch_size=options["batch_size"], rejects_path=options["rejects"],
+                progress=progress.update if progress else None,
+            )
+        except cleaning.RefusedFile as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        finally:
+            if progress:
+                progress.finish()
+        if options["json"]:
+            self.stdout.write(json.dumps(result.to_dict()))
+            return
+        self.stdout.write(
+            f"{options['path']}: {result.rows} rows: {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.merged_duplicates} merged duplicates, {result.rejected} rejected."
+        )
+        if result.ignored_columns:
+            self.stdout.write("Ignored columns: " + ", ".join(result.ignored_columns))
+        if result.rejected:
+            self.stdout.write("First rejected rows:")
+            for line, reason in result.rejects["reason"].head(SHOWN_REJECTS).items():
+                self.stdout.write(f"  line {line}: {reason}")
+            if result.rejects_file:
+                self.stdout.write(f"All {result.rejected} rejected rows: {result.rejects_file}")
+            elif result.rejected > SHOWN_REJECTS:
+                self.stdout.write("Use --rejects OUT.csv to get all of them.")
+        if result.dry_run:
+            self.stdout.write("Dry run: nothing was written.")
+
+
+def _is_terminal(stream) -> bool:
+    target = getattr(stream, "_out", stream)
+    return bool(getattr(target, "isatty", lambda: False)())
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only drawn when stderr is a terminal)."""
+
+    def __init__(self, stream, path):
+        self.stream = getattr(stream, "_out", sys.stderr)
+        self.total = _count_lines(path)
+
+    def update(self, rows: int) -> None:
+        if self.total:
+            share = min(rows / self.total, 1.0)
+            bar = "#" * int(share * 30)
+            self.stream.write(f"\r[{bar:<30}] {rows:,}/{self.total:,} rows")
+        else:
+            self.stream.write(f"\r{rows:,} rows")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _count_lines(path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
+    except OSError:
+        return 0

@@ -1,0 +1,476 @@
+"""Set-based loading of cleaned rows: a staging table, then one UPDATE and one INSERT ... SELECT in SQL.
+
+Every import path (the commands, the admin) goes through `load_file`: the file is cleaned chunk by chunk
+(crm.cleaning), each chunk is bulk-copied into a temporary staging table (COPY on PostgreSQL, executemany
+on SQLite, multi-row INSERTs on MariaDB), duplicates within the file are merged, and the counts of
+created/updated/unchanged rows are computed in SQL before the upsert. One transaction per file: a crash,
+Ctrl-C or a dry run leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+import zlib
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm import cleaning
+
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text, datetime, bool, int
+    nullable: bool = True  # whether the target column accepts NULL
+    default: object = None  # SQL literal used for a new record when the file leaves it empty
+    compare: bool = True  # a difference makes the record "updated"
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one model is loaded: its staged columns and its timestamps."""
+
+    kind: str  # "lead" or "agent" (crm.cleaning)
+    table: str
+    columns: tuple[Column, ...]
+    insert_timestamps: tuple[str, ...]
+    update_timestamp: str
+    name_required_for_new: bool = False
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged_duplicates: int = 0
+    rejected: int = 0
+    rejects_file: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    samples: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "merged_duplicates": self.merged_duplicates, "rejected": self.rejected,
+            "rejects_file": self.rejects_file, "ignored_columns": self.ignored_columns, "dry_run": self.dry_run,
+        }
+
+    def write_rejects(self, path: str | Path) -> str:
+        """Write the rejected rows (original columns, `line`, `reason`) as CSV; create the folder."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rejects_csv(self.rejects, path)
+        self.rejects_file = str(path)
+        return self.rejects_file
+
+
+def rejects_csv(rejects: pd.DataFrame, out) -> None:
+    frame = rejects.reset_index()
+    if "line" not in frame:
+        frame["line"] = pd.Series(dtype="int64")
+    if "reason" not in frame:
+        frame["reason"] = pd.Series(dtype="string")
+    columns = [c for c in frame.columns if c not in ("line", "reason")] + ["line", "reason"]
+    frame[columns].to_csv(out, index=False, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Per-engine SQL
+
+
+def _vendor() -> str:
+    return connection.vendor  # sqlite, postgresql, mysql
+
+
+def _sql_type(column: Column, vendor: str, collation: str | None) -> str:
+    if column.kind == "text":
+        if vendor == "sqlite":
+            return "TEXT"
+        if vendor == "mysql":
+            return f"VARCHAR(255) COLLATE {collation}" if collation else "VARCHAR(255)"
+        return "TEXT"
+    if column.kind == "datetime":
+        return {"sqlite": "TEXT", "postgresql": "TIMESTAMPTZ", "mysql": "DATETIME(6)"}[vendor]
+    if column.kind == "bool":
+        return {"sqlite": "BOOL", "postgresql": "BOOLEAN", "mysql": "BOOL"}[vendor]
+    return "BIGINT"
+
+
+def _differs(column: Column, vendor: str, new: str, old: str) -> str:
+    """SQL true when the staged value is present and differs from the stored one."""
+    a, b = f"{new}.{column.name}", f"{old}.{column.name}"
+    if vendor == "mysql" and column.kind == "text":
+        a, b = f"BINARY {a}", f"BINARY {b}"  # the default collation ignores case and accents
+    stored_null = f"{old}.{column.name} IS NULL OR " if column.nullable else ""
+    return f"({new}.{column.name} IS NOT NULL AND ({stored_null}{a} <> {b}))"
+
+
+def _changed(target: Target, vendor: str, new: str = "s", old: str = "t") -> str:
+    return " OR ".join(_differs(c, vendor, new, old) for c in target.columns if c.compare and c.name != "email")
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@contextmanager
+def _import_lock(target: Target):
+    """Imports of the same model queue one behind the other (SQLite's write lock does this by itself)."""
+    vendor = _vendor()
+    key = f"crm-import-{target.table}"
+    if vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, 600)", [key])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [key])
+    else:
+        yield
+
+
+class Staging:
+    """A temporary table holding the cleaned rows of one file."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self.vendor = _vendor()
+        self.name = f"crm_stage_{uuid.uuid4().hex[:12]}"
+        self.columns = [Column("line", "int", compare=False), *target.columns]
+
+    def create(self) -> None:
+        collation = None
+        with connection.cursor() as cursor:
+            if self.vendor == "mysql":
+                cursor.execute(
+                    "SELECT COLLATION_NAME FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = 'email'",
+                    [self.target.table],
+                )
+                row = cursor.fetchone()
+                collation = row[0] if row else None
+            defs = ", ".join(f"{c.name} {_sql_type(c, self.vendor, collation)}" for c in self.columns)
+            if self.vendor == "sqlite":  # the line is the rowid: duplicates are fetched and deleted by line
+                defs = defs.replace("line BIGINT", "line INTEGER PRIMARY KEY", 1)
+            if self.vendor == "postgresql":
+                cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({defs}) ON COMMIT DROP")
+            elif self.vendor == "mysql":
+                cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({defs}) ENGINE=InnoDB")
+            else:
+                cursor.execute(f"CREATE TEMP TABLE {self.name} ({defs})")
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            if self.vendor == "mysql":
+                cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {self.name}")
+            else:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+    # Values in the form each driver binds fastest and compares exactly like the stored ones.
+    def _prepared(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame({"line": frame.index.to_numpy(dtype=np.int64)})
+        for column in self.target.columns:
+            values = frame[column.name].reset_index(drop=True)
+            if column.kind == "datetime":
+                values = _datetime_text(values, self.vendor)
+            out[column.name] = values
+        return out
+
+    def insert(self, frame: pd.DataFrame, batch_size: int) -> None:
+        if frame.empty:
+            return
+        prepared = self._prepared(frame)
+        names = [c.name for c in self.columns]
+        if self.vendor == "postgresql":
+            buffer = io.StringIO()
+            prepared.to_csv(
+                buffer, index=False, header=False, na_rep="", quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
+            )
+            # Cleaning leaves no empty strings (an empty cell is missing), so an unquoted empty field is NULL.
+            sql = f"COPY {self.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)"
+            with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+                copy.write(buffer.getvalue())
+            return
+        placeholders = ", ".join(["%s"] * len(names))
+        sql = f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({placeholders})"
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the driver's cursor: no per-row debug logging
+            for start in range(0, len(prepared), batch_size):
+                raw.executemany(sql, _rows(prepared.iloc[start : start + batch_size]))
+
+    def fetch(self, where: str, params=()) -> pd.DataFrame:
+        names = [c.name for c in self.columns]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(names)} FROM {self.name} s WHERE {where}", params)
+            rows = cursor.fetchall()
+        return pd.DataFrame(rows, columns=names, dtype=object).set_index("line")
+
+    def delete(self, where: str, params=()) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {self.name} WHERE {where}", params)
+
+    def insert_objects(self, frame: pd.DataFrame) -> None:
+        """Re-insert rows already in the staged form (after merging duplicates)."""
+        if frame.empty:
+            return
+        names = [c.name for c in self.columns]
+        data = frame.reset_index()[names]
+        rows = [tuple(None if _is_missing(v) else v for v in row) for row in data.itertuples(index=False)]
+        with connection.cursor() as cursor:
+            cursor.cursor.executemany(
+                f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})", rows
+            )
+
+
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _rows(frame: pd.DataFrame):
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
+def _datetime_text(values: pd.Series, vendor: str) -> pd.Series:
+    naive = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    base = naive.dt.strftime("%Y-%m-%d %H:%M:%S").astype(cleaning.STRING)
+    micro = naive.dt.microsecond
+    if vendor == "sqlite":
+        # Exactly str(datetime) as Django stores it: a fraction only when there is one.
+        fraction = ("." + micro.astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
+        return base.where(micro.fillna(0).eq(0), base + fraction)
+    fraction = ("." + micro.fillna(0).astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
+    text = base + fraction
+    return text + "+00:00" if vendor == "postgresql" else text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The load
+
+
+def _scalar(sql: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _merge_duplicates(staging: Staging, emails: pd.Series) -> int:
+    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away.
+
+    `emails` holds every staged row's email, indexed by line: the duplicated rows are found in memory, fetched
+    and deleted by line (SQLite's staging rowid), merged by the cleaning rules and staged again.
+    """
+    dup_lines = emails.index[emails.duplicated(keep=False).to_numpy(dtype=bool)]
+    if len(dup_lines) == 0:
+        return 0
+    merged_away = int(emails.duplicated().sum())
+    marker = f"{staging.name}_dups"
+    with connection.cursor() as cursor:
+        if staging.vendor == "postgresql":
+            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (line BIGINT PRIMARY KEY) ON COMMIT DROP")
+        else:
+            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (line BIGINT PRIMARY KEY)")
+        cursor.cursor.executemany(f"INSERT INTO {marker} (line) VALUES (%s)", [(int(n),) for n in dup_lines])
+    rows = staging.fetch(f"s.line IN (SELECT line FROM {marker})")
+    staging.delete(f"line IN (SELECT line FROM {marker})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP {'TEMPORARY ' if staging.vendor == 'mysql' else ''}TABLE {marker}")
+    rows = rows.map(lambda v: None if _is_missing(v) else v)
+    staging.insert_objects(cleaning.merge_duplicates(rows))
+    return merged_away
+
+
+def _counts(staging: Staging, target: Target) -> tuple[int, int, int]:
+    vendor = staging.vendor
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), "
+            f"COALESCE(SUM(CASE WHEN t.id IS NULL THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN t.id IS NOT NULL AND ({_changed(target, vendor)}) THEN 1 ELSE 0 END), 0) "
+            f"FROM {staging.name} s LEFT JOIN {_q(target.table)} t ON t.email = s.email"
+        )
+        total, created, updated = (int(v) for v in cursor.fetchone())
+    return created, updated, total - created - updated
+
+
+def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict]]:
+    vendor = staging.vendor
+    table = _q(target.table)
+    cases = {
+        "created": "t.id IS NULL",
+        "updated": f"t.id IS NOT NULL AND ({_changed(target, vendor)})",
+        "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(target, vendor)})",
+    }
+    shown = [c.name for c in target.columns if c.name != "name_key"]
+    out = {}
+    with connection.cursor() as cursor:
+        for action, condition in cases.items():
+            cursor.execute(
+                f"SELECT s.line, {', '.join('s.' + n for n in shown)} FROM {staging.name} s "
+                f"LEFT JOIN {table} t ON t.email = s.email WHERE {condition} ORDER BY s.line LIMIT {int(size)}"
+            )
+            out[action] = [dict(zip(["line", *shown], row, strict=True)) for row in cursor.fetchall()]
+    return out
+
+
+def _reject_new_without_name(staging: Staging, target: Target, kept_raw: list[pd.DataFrame], emails: pd.Series):
+    """A new record needs a name (agents): checked after merging, against the database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.email FROM {staging.name} s WHERE s.name IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {_q(target.table)} t WHERE t.email = s.email)"
+        )
+        missing = [row[0] for row in cursor.fetchall()]
+    if not missing:
+        return pd.DataFrame(), 0
+    marker = missing
+    placeholders = ", ".join(["%s"] * len(marker))
+    staging.delete(f"email IN ({placeholders})", marker)
+    lines = emails[emails.isin(marker)].index
+    raw = pd.concat(kept_raw).loc[lines].copy()
+    raw["reason"] = "name: missing (a new record needs a name)"
+    merged_back = len(lines) - len(marker)
+    return raw, merged_back
+
+
+def _secondary_indexes(table: str) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+            [table],
+        )
+        return cursor.fetchall()
+
+
+def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bool, update: bool, insert: bool):
+    vendor = staging.vendor
+    table = _q(target.table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if update and not empty_target:
+            assignments = [f"{c.name} = COALESCE(s.{c.name}, t.{c.name})" for c in target.columns if c.name != "email"]
+            changed = _changed(target, vendor)
+            if vendor == "mysql":
+                sets = ", ".join(f"t.{a}" for a in assignments) + f", t.{target.update_timestamp} = %s"
+                cursor.execute(
+                    f"UPDATE {table} t JOIN {staging.name} s ON s.email = t.email SET {sets} WHERE {changed}", [stamp]
+                )
+            else:
+                sets = ", ".join(assignments) + f", {target.update_timestamp} = %s"
+                cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {staging.name} AS s "
+                               f"WHERE s.email = t.email AND ({changed})", [stamp])
+        if not insert:
+            return
+        names = [c.name for c in target.columns]
+        values = [
+            f"COALESCE(s.{c.name}, {c.default})" if c.default is not None else f"s.{c.name}" for c in target.columns
+        ]
+        missing = "" if empty_target else (f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.email = s.email)")
+        stamps = ", ".join(["%s"] * len(target.insert_timestamps))
+        indexes = _secondary_indexes(target.table) if (empty_target and vendor == "sqlite") else []
+        # Building the secondary indexes once after a bulk load into an empty table is several times faster
+        # than maintaining them row by row; SQLite DDL is transactional, so a rollback restores them.
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {_q(name)}")
+        # Into an empty table, rows go in email order: the unique email index then grows at its end instead
+        # of at random places, several times faster (ids follow the emails, not the file's order).
+        order = "s.email" if empty_target else "s.line"
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(names + list(target.insert_timestamps))}) "
+            f"SELECT {', '.join(values)}, {stamps} FROM {staging.name} s {missing} ORDER BY {order}",
+            [stamp] * len(target.insert_timestamps),
+        )
+        for _name, sql in indexes:
+            cursor.execute(sql)
+
+
+def _load_through_staging(chunks, target, result, rejects, now, batch_size, sample_size, progress, *, empty_target):
+    emails: list[pd.Series] = []
+    kept_raw: list[pd.DataFrame] = []
+    staging = Staging(target)
+    staging.create()
+    for chunk in chunks:
+        result.rows += len(chunk.valid) + len(chunk.rejects)
+        rejects.append(chunk.rejects)
+        emails.append(chunk.valid["email"])
+        staging.insert(chunk.valid, batch_size)
+        if target.name_required_for_new:
+            kept_raw.append(chunk.raw_valid)
+        if progress:
+            progress(result.rows)
+    all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
+    result.merged_duplicates = _merge_duplicates(staging, all_emails)
+    if target.name_required_for_new:
+        late, merged_back = _reject_new_without_name(staging, target, kept_raw, all_emails)
+        if len(late):
+            rejects.append(late)
+            result.merged_duplicates -= merged_back
+    if empty_target:  # every record is new: nothing to compare
+        result.created = _scalar(f"SELECT COUNT(*) FROM {staging.name}")
+    else:
+        result.created, result.updated, result.unchanged = _counts(staging, target)
+    if sample_size:
+        result.samples = _samples(staging, target, sample_size)
+    if result.created or result.updated:
+        _upsert(staging, target, now, empty_target=empty_target, update=bool(result.updated),
+                insert=bool(result.created))
+    staging.drop()
+
+
+def load_file(
+    path: str | Path,
+    target: Target,
+    *,
+    dry_run: bool = False,
+    dayfirst: bool = False,
+    batch_size: int = cleaning.DEFAULT_CHUNK_ROWS,
+    rejects_path: str | Path | None = None,
+    sample_size: int = 0,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Clean and load one file in one transaction. Raises cleaning.RefusedFile before writing anything."""
+    now = now or timezone.now()
+    if batch_size < 1:
+        raise cleaning.RefusedFile(f"--batch-size must be 1 or more, not {batch_size}.")
+    source, chunks = cleaning.read_clean(
+        path, kind=target.kind, now=now, dayfirst=dayfirst, time_zone=settings.TIME_ZONE, chunk_rows=batch_size
+    )
+    result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run)
+    rejects: list[pd.DataFrame] = []
+    emails: list[pd.Series] = []
+    kept_raw: list[pd.DataFrame] = []
+    with _import_lock(target), transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(target.table.encode())])
+        empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(target.table)})")
+        _load_through_staging(chunks, target, result, rejects, now, batch_size, sample_size, progress,
+                              empty_target=empty_target)
+        if dry_run:
+            transaction.set_rollback(True)
+    frames = [r for r in rejects if len(r)]
+    result.rejects = pd.concat(frames).sort_index() if frames else pd.DataFrame(
+        columns=source.headers + ["reason"], index=pd.Index([], name="line", dtype="int64"))
+    result.rejected = len(result.rejects)
+    if rejects_path:
+        result.write_rejects(rejects_path)
+    return result

@@ -1,0 +1,413 @@
+"""The cleaning rules (crm/cleaning.py), file by file and value by value, without a database."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm import cleaning
+from crm.normalize import name_key
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+LEAD_HEADER = "name,email,created_at"
+
+
+def write(tmp_path, text: str, name="leads.csv", encoding="utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def clean(path, kind="lead", **kwargs):
+    """All chunks of a file, concatenated: (source, valid rows, rejected rows, blank lines skipped)."""
+    source, chunks = cleaning.read_clean(path, kind=kind, now=NOW, **kwargs)
+    chunks = list(chunks)
+    valid = pd.concat([c.valid for c in chunks])
+    rejects = pd.concat([c.rejects for c in chunks])
+    return source, valid, rejects, sum(c.skipped_blank for c in chunks)
+
+
+def clean_leads_text(tmp_path, body: str, header=LEAD_HEADER, **kwargs):
+    return clean(write(tmp_path, header + "\n" + body + "\n"), **kwargs)
+
+
+# Reading the file -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field_name", sorted(cleaning.LEAD_HEADERS))
+def test_every_lead_header_alias_maps_to_its_field(tmp_path, field_name):
+    for alias in cleaning.LEAD_HEADERS[field_name]:
+        for spelling in (alias, alias.upper().replace(" ", "_"), f"  {alias.title().replace(' ', '-')} "):
+            others = [h for h in ("full name", "email", "created") if cleaning.header_key(h)
+                      not in cleaning.LEAD_HEADERS[field_name]]
+            path = write(tmp_path, ",".join([spelling, *others]) + "\n")
+            source = cleaning.open_source(path, kind="lead")
+            assert source.columns[field_name] == spelling, (alias, spelling)
+
+
+@pytest.mark.parametrize("field_name", sorted(cleaning.AGENT_HEADERS))
+def test_every_agent_header_alias_maps_to_its_field(tmp_path, field_name):
+    for alias in cleaning.AGENT_HEADERS[field_name]:
+        headers = [alias] if field_name == "email" else [alias, "Email Address"]
+        source = cleaning.open_source(write(tmp_path, ",".join(headers) + "\n"), kind="agent")
+        assert source.columns[field_name] == alias
+
+
+def test_first_and_last_name_are_joined_by_a_space(tmp_path):
+    _, valid, _, _ = clean_leads_text(
+        tmp_path, "Ada,Lovelace,ada@example.org,2026-01-02\nGrace,,grace@example.org,2026-01-02",
+        header="First Name,Last_Name,Email,Created",
+    )
+    assert valid["name"].tolist() == ["Ada Lovelace", "Grace"]
+
+
+def test_unknown_columns_are_ignored_and_listed(tmp_path):
+    source, _, _, _ = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-01-02,x", header="name,email,created,Owner Notes"
+    )
+    assert source.ignored_columns == ["Owner Notes"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_each_encoding_is_detected(tmp_path, encoding):
+    path = write(tmp_path, "Name,Email,Created\nJosé Müller,jose@example.org,2026-01-02\n", encoding=encoding)
+    assert cleaning.detect_encoding(path) == encoding
+    _, valid, _, _ = clean(path)
+    assert valid["name"].tolist() == ["José Müller"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_each_delimiter_is_detected(tmp_path, delimiter):
+    text = delimiter.join(["Name", "Email", "Company", "Created"]) + "\n"
+    text += delimiter.join(["Ada", "ada@example.org", '"Acme, Inc; Ltd | x"', "2026-01-02"]) + "\n"
+    source, valid, _, _ = clean(write(tmp_path, text))
+    assert source.delimiter == delimiter
+    assert valid["company"].tolist() == ["Acme, Inc; Ltd | x"]
+
+
+def test_quoted_fields_may_hold_delimiters_and_newlines_and_lines_stay_right(tmp_path):
+    text = 'name,email,company,created\n"Ada, Countess",ada@example.org,"Line one\nline two",2026-01-02\n'
+    text += "Bob,bad-address,Acme,2026-01-02\n"
+    _, valid, rejects, _ = clean(write(tmp_path, text))
+    assert valid["name"].tolist() == ["Ada, Countess"]
+    assert valid["company"].tolist() == ["Line one\nline two"]
+    assert rejects.index.tolist() == [4]  # the quoted newline made the first record span lines 2-3
+
+
+def test_blank_lines_and_lines_of_only_delimiters_are_skipped_and_not_counted(tmp_path):
+    _, valid, rejects, blank = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-01-02\n\n,,\n  , ,\nB,b@example.org,2026-01-02"
+    )
+    assert len(valid) == 2 and len(rejects) == 0 and blank == 3
+    assert valid.index.tolist() == [2, 6]
+
+
+def test_a_missing_file_is_refused(tmp_path):
+    with pytest.raises(cleaning.RefusedFile, match="no such file"):
+        cleaning.open_source(tmp_path / "nope.csv", kind="lead")
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\n"])
+def test_an_empty_file_is_refused(tmp_path, content):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    with pytest.raises(cleaning.RefusedFile, match="empty"):
+        cleaning.open_source(path, kind="lead")
+
+
+def test_an_xlsx_renamed_csv_is_refused(tmp_path):
+    path = tmp_path / "leads.csv"
+    pd.DataFrame({"name": ["A"], "email": ["a@example.org"], "created": ["2026-01-01"]}).to_excel(tmp_path / "x.xlsx")
+    path.write_bytes((tmp_path / "x.xlsx").read_bytes())
+    with pytest.raises(cleaning.RefusedFile, match="xlsx"):
+        cleaning.open_source(path, kind="lead")
+
+
+def test_a_binary_file_is_refused(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"name,email\x00\x01\x02\xff\xfe" * 20)
+    with pytest.raises(cleaning.RefusedFile, match="not a text file"):
+        cleaning.open_source(path, kind="lead")
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "missing"),
+    [
+        ("Email,Created", "lead", "name (or first name + last name)"),
+        ("Name,Created", "lead", "email"),
+        ("First Name,Email", "lead", "created_at"),
+        ("Agent Name,Enabled", "agent", "email"),
+    ],
+)
+def test_a_missing_required_column_is_refused_naming_it_and_the_headers_found(tmp_path, header, kind, missing):
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(write(tmp_path, header + "\nx,y\n"), kind=kind)
+    message = str(error.value)
+    assert f"missing required column(s): {missing}" in message
+    assert f"found headers: {header.replace(',', ', ')}" in message
+    assert "\n" not in message
+
+
+# Cleaning values ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marker", ["", "NULL", "null", "N/A", "n/a", "NA", "nan", "NaN", "None", "-", "  -  "])
+def test_missing_markers_are_missing(tmp_path, marker):
+    _, valid, _, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{marker},2026-01-02", header="name,email,phone,created"
+    )
+    assert valid["phone"].isna().all()
+
+
+def test_cells_are_trimmed_and_runs_of_spaces_in_names_collapse(tmp_path):
+    _, valid, _, _ = clean_leads_text(tmp_path, "  Ada    King  ,  ADA@Example.ORG ,2026-01-02")
+    assert valid["name"].tolist() == ["Ada King"]
+    assert valid["email"].tolist() == ["ada@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("", "email: missing (every row needs an email)"),
+        ("NULL", "email: missing (every row needs an email)"),
+        ("ada.example.org", "email: 'ada.example.org' is not a valid email address"),
+        ("ada@example", "email: 'ada@example' is not a valid email address"),
+        ("ada@@example.org", "email: 'ada@@example.org' is not a valid email address"),
+        ("ada lovelace@example.org", "email: 'ada lovelace@example.org' is not a valid email address"),
+    ],
+)
+def test_rows_without_a_plausible_email_are_rejected_naming_the_value(tmp_path, email, reason):
+    _, valid, rejects, _ = clean_leads_text(tmp_path, f"Ada,{email},2026-01-02")
+    assert valid.empty
+    assert rejects["reason"].tolist() == [reason]
+    assert rejects["email"].tolist() == [email]  # the original cell is kept
+
+
+def test_a_lead_without_a_name_is_rejected(tmp_path):
+    _, _, rejects, _ = clean_leads_text(tmp_path, "NULL,ada@example.org,2026-01-02")
+    assert rejects["reason"].tolist() == ["name: missing (every lead needs a name)"]
+
+
+def test_every_broken_rule_of_a_row_is_named(tmp_path):
+    _, _, rejects, _ = clean_leads_text(tmp_path, ",nope,soon", header="name,email,created")
+    assert rejects["reason"].iloc[0] == (
+        "email: 'nope' is not a valid email address; name: missing (every lead needs a name); "
+        "created: 'soon' is not a readable date"
+    )
+
+
+def test_values_longer_than_the_column_are_rejected(tmp_path):
+    _, _, rejects, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{'1' * 51},2026-01-02", header="name,email,phone,created"
+    )
+    assert rejects["reason"].tolist() == ["phone: longer than 50 characters"]
+
+
+@pytest.mark.parametrize(
+    ("word", "status"),
+    [(word, status) for status, words in cleaning.STATUS_SYNONYMS.items() for word in words],
+)
+def test_each_status_synonym_maps_to_its_status(tmp_path, word, status):
+    _, valid, _, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{word.upper()},2026-01-02\nBo,bo@example.org, {word.title()} ,2026-01-02",
+        header="name,email,status,created",
+    )
+    assert valid["status"].tolist() == [status, status]
+
+
+def test_a_missing_status_stays_missing_for_the_loader_to_default(tmp_path):
+    _, valid, _, _ = clean_leads_text(
+        tmp_path, "Ada,ada@example.org,N/A,2026-01-02", header="name,email,status,created"
+    )
+    assert valid["status"].isna().all()
+
+
+def test_an_unknown_status_is_rejected_naming_the_value(tmp_path):
+    _, _, rejects, _ = clean_leads_text(
+        tmp_path, "Ada,ada@example.org,Bad Timing,2026-01-02", header="name,email,Lead Status,created"
+    )
+    assert rejects["reason"].tolist() == [
+        "Lead Status: 'Bad Timing' is not a known status (new, contacted, qualified, converted, lost)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20", datetime(2026, 11, 20, tzinfo=UTC)),
+        ("2026-11-20 09:15", datetime(2026, 11, 20, 9, 15, tzinfo=UTC)),
+        ("2026-11-20 09:15:07", datetime(2026, 11, 20, 9, 15, 7, tzinfo=UTC)),
+        ("2026-11-20T09:15:07", datetime(2026, 11, 20, 9, 15, 7, tzinfo=UTC)),
+        ("2026-11-20T09:15:07.250", datetime(2026, 11, 20, 9, 15, 7, 250000, tzinfo=UTC)),
+        ("2026-11-20T09:15:07.123456789", datetime(2026, 11, 20, 9, 15, 7, 123456, tzinfo=UTC)),
+        ("2026-11-20T09:15:07Z", datetime(2026, 11, 20, 9, 15, 7, tzinfo=UTC)),
+        ("2026-11-20T09:15+02:00", datetime(2026, 11, 20, 7, 15, tzinfo=UTC)),
+        ("2026-11-20 09:15:07-05:30", datetime(2026, 11, 20, 14, 45, 7, tzinfo=UTC)),
+        ("11/03/2026", datetime(2026, 11, 3, tzinfo=UTC)),
+        ("1/3/2026 14:05", datetime(2026, 1, 3, 14, 5, tzinfo=UTC)),
+        ("11/03/2026 02:05:09 PM", datetime(2026, 11, 3, 14, 5, 9, tzinfo=UTC)),
+        ("11/03/2026 12:05 am", datetime(2026, 11, 3, 0, 5, tzinfo=UTC)),
+        ("03.11.2026", datetime(2026, 11, 3, tzinfo=UTC)),
+        ("03.11.2026 08:30", datetime(2026, 11, 3, 8, 30, tzinfo=UTC)),
+    ],
+)
+def test_each_date_format_is_read(text, expected):
+    parsed = cleaning.parse_datetimes(pd.Series([text]), dayfirst=False, time_zone="UTC")
+    assert parsed.iloc[0].to_pydatetime() == expected
+
+
+def test_dayfirst_reads_slashed_dates_as_day_month_year():
+    parsed = cleaning.parse_datetimes(pd.Series(["11/03/2026", "25/12/2025"]), dayfirst=True, time_zone="UTC")
+    assert [p.to_pydatetime() for p in parsed] == [
+        datetime(2026, 3, 11, tzinfo=UTC), datetime(2025, 12, 25, tzinfo=UTC)
+    ]
+
+
+def test_values_without_a_zone_are_in_the_configured_time_zone():
+    parsed = cleaning.parse_datetimes(
+        pd.Series(["2026-07-01 12:00", "2026-01-15", "2026-07-01T12:00:00Z"]), dayfirst=False, time_zone="Europe/Berlin"
+    )
+    assert [p.to_pydatetime() for p in parsed] == [
+        datetime(2026, 7, 1, 10, 0, tzinfo=UTC),  # CEST, +02:00
+        datetime(2026, 1, 14, 23, 0, tzinfo=UTC),  # CET, +01:00
+        datetime(2026, 7, 1, 12, 0, tzinfo=UTC),  # an explicit zone wins
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not a date", "31/31/2026", "2026-02-30", "yesterday", "2026-11-20 25:00", "13/13/2026 1:00 PM", "20261120"],
+)
+def test_unreadable_dates_are_rejected_naming_the_value(tmp_path, text):
+    _, _, rejects, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{text}", header="name,email,Create Date")
+    assert rejects["reason"].tolist() == [f"Create Date: '{text}' is not a readable date"]
+
+
+def test_dates_in_the_future_are_rejected_and_a_missing_date_too(tmp_path):
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-11-24 12:00\nB,b@example.org,2026-11-24 12:01\nC,c@example.org,"
+    )
+    assert valid["email"].tolist() == ["a@example.org"]
+    assert rejects["reason"].tolist() == [
+        "created_at: '2026-11-24 12:01' is in the future", "created_at: missing (every lead needs a creation date)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("word", "active"),
+    [(w, True) for w in ["yes", "TRUE", "y", "1", "Active", "enabled"]]
+    + [(w, False) for w in ["No", "false", "N", "0", "inactive", "Disabled"]]
+    + [("", None)],
+)
+def test_agent_active_words(tmp_path, word, active):
+    _, valid, _, _ = clean(write(tmp_path, f"name,email,active\nA,a@example.org,{word}\n"), kind="agent")
+    value = valid["is_active"].iloc[0]
+    assert (None if pd.isna(value) else bool(value)) == active
+
+
+@pytest.mark.parametrize(
+    ("cell", "capacity"), [("0", 0), ("12", 12), ("12.0", 12), ("", None), ("N/A", None)]
+)
+def test_agent_capacity_is_a_whole_number_or_missing(tmp_path, cell, capacity):
+    _, valid, _, _ = clean(write(tmp_path, f"name,email,capacity\nA,a@example.org,{cell}\n"), kind="agent")
+    value = valid["capacity"].iloc[0]
+    assert (None if pd.isna(value) else int(value)) == capacity
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "reason"),
+    [
+        ("active", "maybe", "active: 'maybe' is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled"),
+        ("max leads", "-5", "max leads: '-5' is not a whole number 0 or more"),
+        ("max leads", "2.5", "max leads: '2.5' is not a whole number 0 or more"),
+        ("max leads", "lots", "max leads: 'lots' is not a whole number 0 or more"),
+        ("max leads", "99999999999", "max leads: '99999999999' is not a whole number 0 or more"),
+    ],
+)
+def test_bad_agent_values_are_rejected_naming_column_and_value(tmp_path, column, cell, reason):
+    _, valid, rejects, _ = clean(write(tmp_path, f"name,email,{column}\nA,a@example.org,{cell}\n"), kind="agent")
+    assert valid.empty
+    assert rejects["reason"].tolist() == [reason]
+
+
+def test_duplicates_merge_with_later_non_empty_values_winning(tmp_path):
+    _, valid, _, _ = clean_leads_text(
+        tmp_path,
+        "Mary Jackson,mary@example.org,(757) 555-0101,Langley,New,2026-11-20\n"
+        "Bo,bo@example.org,,,,2026-11-20\n"
+        "Mary J.,MARY@example.org,,NASA Langley,N/A,2026-11-21\n",
+        header="name,email,phone,company,status,created",
+    )
+    merged = cleaning.merge_duplicates(valid)
+    assert merged.index.tolist() == [2, 3]
+    mary = merged.iloc[0]
+    assert (mary["name"], mary["phone"], mary["company"], mary["status"]) == (
+        "Mary J.", "(757) 555-0101", "NASA Langley", "new"
+    )
+    assert mary["created_at"].day == 21
+
+
+def test_the_sample_crm_export_is_cleaned_as_documented():
+    source, valid, rejects, blank = clean(FIXTURES / "leads_crm_export.csv")
+    assert source.encoding == "utf-8-sig" and source.ignored_columns == ["Owner Notes"]
+    assert blank == 1
+    assert rejects.index.tolist() == [5, 10, 11, 12]
+    assert cleaning.merge_duplicates(valid)["email"].tolist() == [
+        "mary.jackson@example.org", "dorothy.vaughan@example.org", "christine@example.org", "hedy@example.org",
+        "rozsa@example.hu",
+    ]
+
+
+# name_key, vectorized -------------------------------------------------------------------------------------
+
+NAMES = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(list(" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\xa0\u2003éøłđðþæœıÅß") + ["ﬁ", "Ǆ", "ẞ"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NAMES, min_size=1, max_size=20))
+def test_vectorized_name_keys_agree_with_name_key(names):
+    keys = cleaning.name_keys(pd.Series(names, dtype=cleaning.STRING))
+    assert keys.tolist() == [name_key(n)[:200] for n in names]
+
+
+def test_name_keys_fold_accents_and_letters_like_name_key():
+    keys = cleaning.name_keys(pd.Series(["  José   MÜLLER ", "Søren Łukasz", "Ada"], dtype=cleaning.STRING))
+    assert keys.tolist() == ["jose muller", "soren lukasz", "ada"]
+
+
+def test_excel_unicode_text_utf16_with_tabs_is_read(tmp_path):
+    path = write(tmp_path, "Name\tEmail\tCreated\nJosé\tjose@example.org\t2026-01-02\n", encoding="utf-16")
+    source, valid, _, _ = clean(path)
+    assert (source.encoding, source.delimiter) == ("utf-16", "\t")
+    assert valid["name"].tolist() == ["José"]
+
+
+def test_a_row_with_more_cells_than_the_header_refuses_the_file_naming_the_line(tmp_path):
+    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
+    with pytest.raises(cleaning.RefusedFile, match="line 3"):
+        clean(path)
+
+
+def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
+    expected = clean(FIXTURES / "leads.csv")
+    source, chunks = cleaning.read_clean(FIXTURES / "leads.csv", kind="lead", now=NOW, chunk_rows=100, in_process=True)
+    chunks = list(chunks)
+    pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
+    pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
+
+
+def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp_path):
+    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
+    _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
+    with pytest.raises(cleaning.RefusedFile, match="line 3"):
+        list(chunks)

@@ -1,0 +1,158 @@
+"""The admin's Import for leads and agents: same cleaning, same outcome as the command, preview, rejects."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from agents.models import Agent
+from leads.models import Lead
+from leads.tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+IMPORT_URL = reverse("admin:leads_lead_import")
+CONFIRM_URL = reverse("admin:leads_lead_process_import")
+
+
+@pytest.fixture(autouse=True)
+def setup(settings, tmp_path):
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield
+
+
+def upload(client, path: Path, url=IMPORT_URL, **extra):
+    file = SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv")
+    return client.post(url, {"import_file": file, **extra})
+
+
+def leads():
+    return sorted(Lead.objects.values_list(
+        "email", "name", "name_key", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
+        "added_at", "updated_at",
+    ))
+
+
+def test_the_leads_changelist_offers_import_and_export(admin_client):
+    content = admin_client.get(reverse("admin:leads_lead_changelist")).content.decode()
+    assert IMPORT_URL in content and reverse("admin:leads_lead_export") in content
+
+
+def test_the_preview_shows_counts_new_updated_rows_and_rejects_and_writes_nothing(admin_client):
+    LeadFactory(email="mary.jackson@example.org", name="Mary Jackson", created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    before = leads()
+    response = upload(admin_client, FIXTURES / "leads_crm_export.csv")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<td class="count-created">4</td>' in content
+    assert '<td class="count-updated">1</td>' in content
+    assert '<td class="count-rejected">4</td>' in content
+    assert "Ignored columns: Owner Notes" in content
+    assert "Lead Status: &#x27;Bad Timing&#x27; is not a known status" in content
+    assert 'id="import-updated"' in content and "mary.jackson@example.org" in content
+    assert "rozsa@example.hu" in content
+    assert response.context["rejects_url"] in content
+    assert leads() == before
+
+
+def test_the_preview_lists_only_the_first_rows_of_a_big_file(admin_client, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("name,email,created\n" + "".join(f"Lead {i},lead{i}@example.org,2026-01-02\n" for i in range(300)))
+    response = upload(admin_client, path)
+    assert response.context["result"].created == 300
+    assert response.content.decode().count("@example.org</td>") == 20
+
+
+def test_confirming_gives_the_same_database_as_the_command(admin_client, tmp_path):
+    call_command("import_leads", str(FIXTURES / "leads.csv"), stdout=StringIO())
+    by_command = leads()
+    Lead.objects.all().delete()
+    preview = upload(admin_client, FIXTURES / "leads.csv")
+    token = preview.context["token"]
+    response = admin_client.post(CONFIRM_URL, {"token": token, "dayfirst": ""})
+    assert response.status_code == 302
+    assert leads() == by_command
+    follow = admin_client.get(response["Location"])
+    text = follow.content.decode()
+    assert "created, 0 updated" in text
+    assert reverse("admin:leads_lead_import_rejects", args=[token]) in text
+
+
+def test_the_rejected_rows_download_as_the_same_csv_as_the_command_writes(admin_client, tmp_path):
+    call_command("import_leads", str(FIXTURES / "leads_crm_export.csv"), "--dry-run", "--rejects",
+                 str(tmp_path / "by_command.csv"), stdout=StringIO())
+    preview = upload(admin_client, FIXTURES / "leads_crm_export.csv")
+    response = admin_client.get(preview.context["rejects_url"])
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    downloaded = b"".join(response.streaming_content)
+    assert downloaded == (tmp_path / "by_command.csv").read_bytes()
+    rows = list(csv.DictReader(io.StringIO(downloaded.decode())))
+    assert [r["line"] for r in rows] == ["5", "10", "11", "12"]
+
+
+def test_dayfirst_is_carried_from_the_upload_to_the_confirmation(admin_client, tmp_path):
+    path = tmp_path / "day.csv"
+    path.write_text("name,email,created\nAda,ada@example.org,03/11/2026\n")
+    preview = upload(admin_client, path, dayfirst="on")
+    admin_client.post(CONFIRM_URL, {"token": preview.context["token"], "dayfirst": "True"})
+    assert Lead.objects.get().created_at == datetime(2026, 11, 3, tzinfo=UTC)
+
+
+def test_a_refused_file_is_explained_on_the_form(admin_client, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("Name,Phone\nAda,1\n")
+    response = upload(admin_client, path)
+    assert "missing required column(s): email" in response.content.decode()
+    assert "people.csv" in response.content.decode()
+    assert Lead.objects.count() == 0
+
+
+def test_an_upload_above_the_limit_is_refused_pointing_to_the_command(admin_client, settings, tmp_path):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    path = tmp_path / "big.csv"
+    path.write_text("name,email,created\n" + "Ada,ada@example.org,2026-01-02\n" * 40_000)
+    content = upload(admin_client, path).content.decode()
+    assert "above the 1 MB limit" in content and "manage.py import_leads FILE" in content
+    assert Lead.objects.count() == 0
+
+
+def test_an_expired_confirmation_imports_nothing(admin_client):
+    response = admin_client.post(CONFIRM_URL, {"token": "0" * 32})
+    assert response.status_code == 302
+    assert Lead.objects.count() == 0
+
+
+def test_only_users_with_the_import_permission_may_import(client):
+    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_lead"))
+    client.force_login(user)
+    assert client.get(IMPORT_URL).status_code == 403
+    assert upload(client, FIXTURES / "leads_crm_export.csv").status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="import_lead"))
+    user = User.objects.get(pk=user.pk)
+    client.force_login(user)
+    assert client.get(IMPORT_URL).status_code == 200
+
+
+def test_the_agents_admin_imports_with_the_agents_rules(admin_client):
+    preview = upload(admin_client, FIXTURES / "agents_tabs.tsv", url=reverse("admin:agents_agent_import"))
+    assert (preview.context["result"].created, preview.context["result"].rejected) == (3, 2)
+    admin_client.post(reverse("admin:agents_agent_process_import"), {"token": preview.context["token"]})
+    assert sorted(Agent.objects.values_list("email", flat=True)) == ["june@sales.test", "kai@sales.test",
+                                                                     "lee@sales.test"]
+    out = StringIO()
+    call_command("import_agents", str(FIXTURES / "agents_tabs.tsv"), "--json", stdout=out)
+    assert json.loads(out.getvalue())["unchanged"] == 3

@@ -1,0 +1,269 @@
+"""`manage.py import_leads` and the import_leads service, on the real database."""
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from agents.tests.factories import AgentFactory
+from crm import loading
+from leads.importing import import_leads
+from leads.models import Lead
+from leads.tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+JSON_KEYS = {"rows", "created", "updated", "unchanged", "merged_duplicates", "rejected", "rejects_file",
+             "ignored_columns", "dry_run"}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield
+
+
+def run(*args) -> dict:
+    out = StringIO()
+    call_command("import_leads", *map(str, args), "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def write(tmp_path, text: str, name="leads.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def snapshot():
+    return sorted(Lead.objects.values_list(
+        "email", "name", "name_key", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
+        "updated_at",
+    ))
+
+
+def test_it_imports_the_crm_export_sample_as_documented(tmp_path):
+    summary = run(FIXTURES / "leads_crm_export.csv", "--rejects", tmp_path / "out" / "rejects.csv")
+    assert summary == {
+        "rows": 10, "created": 5, "updated": 0, "unchanged": 0, "merged_duplicates": 1, "rejected": 4,
+        "rejects_file": str(tmp_path / "out" / "rejects.csv"), "ignored_columns": ["Owner Notes"], "dry_run": False,
+    }
+    mary = Lead.objects.get(email="mary.jackson@example.org")
+    # The later duplicate row's non-empty values win; its empty cells keep the earlier ones.
+    assert (mary.name, mary.phone, mary.company, mary.status) == (
+        "Mary Jackson", "+1 757 555 0101", "NASA Langley", "new"
+    )
+    assert mary.created_at == datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
+    assert Lead.objects.get(email="dorothy.vaughan@example.org").status == "contacted"
+    assert Lead.objects.get(email="christine@example.org").status == "lost"
+    rozsa = Lead.objects.get(email="rozsa@example.hu")
+    assert (rozsa.status, rozsa.name_key, rozsa.created_at) == ("new", "rozsa peter", datetime(2026, 11, 3, tzinfo=UTC))
+
+
+def test_the_rejects_file_holds_the_original_columns_line_and_reason(tmp_path):
+    rejects = tmp_path / "nested" / "folder" / "rejects.csv"
+    run(FIXTURES / "leads_crm_export.csv", "--rejects", rejects)
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["First Name", "Last Name", "Email", "Phone Number", "Company Name", "Lead Status",
+                             "Create Date", "Owner Notes", "line", "reason"]
+    assert [(r["line"], r["reason"]) for r in rows] == [
+        ("5", "Email: 'annie@example' is not a valid email address"),
+        ("10", "Create Date: '2031-01-01' is in the future"),
+        ("11", "Create Date: 'not a date' is not a readable date"),
+        ("12", "Lead Status: 'Bad Timing' is not a known status (new, contacted, qualified, converted, lost)"),
+    ]
+    assert rows[0]["Company Name"] == "NASA Lewis"
+
+
+def test_json_output_is_exactly_one_object_with_the_contract_keys():
+    out = StringIO()
+    call_command("import_leads", str(FIXTURES / "leads_crm_export.csv"), "--json", stdout=out)
+    assert set(json.loads(out.getvalue())) == JSON_KEYS
+    assert out.getvalue().count("\n") <= 1
+
+
+def test_the_readable_summary_lists_the_first_rejected_rows():
+    out = StringIO()
+    call_command("import_leads", str(FIXTURES / "leads_crm_export.csv"), stdout=out)
+    text = out.getvalue()
+    assert "10 rows: 5 created, 0 updated, 0 unchanged, 1 merged duplicates, 4 rejected." in text
+    assert "Ignored columns: Owner Notes" in text
+    assert "line 12: Lead Status: 'Bad Timing' is not a known status" in text
+
+
+def test_a_second_import_reports_everything_unchanged_and_changes_nothing():
+    run(FIXTURES / "leads_crm_export.csv")
+    before = snapshot()
+    with mock.patch("django.utils.timezone.now", return_value=NOW + timedelta(hours=1)):
+        summary = run(FIXTURES / "leads_crm_export.csv")
+    assert (summary["created"], summary["updated"], summary["unchanged"]) == (0, 0, 5)
+    assert snapshot() == before
+
+
+def test_empty_cells_never_erase_stored_values(tmp_path):
+    lead = LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="+44 1", company="Analytical",
+                       source="Referral", status="qualified")
+    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,2026-01-02\n")
+    summary = run(path)
+    # The name is required for every lead row, so that row is rejected: nothing changes.
+    assert summary["rejected"] == 1
+    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\nAda Lovelace,ADA@example.org,,N/A,NULL,-,"
+                 f"{lead.created_at.isoformat()}\n")
+    summary = run(path)
+    assert (summary["updated"], summary["unchanged"]) == (0, 1)
+    lead.refresh_from_db()
+    assert (lead.phone, lead.company, lead.source, lead.status) == ("+44 1", "Analytical", "Referral", "qualified")
+
+
+def test_changed_cells_update_the_lead_and_only_updated_leads_get_a_new_updated_at(tmp_path):
+    with mock.patch("django.utils.timezone.now", return_value=NOW - timedelta(days=1)):
+        kept = LeadFactory(email="kept@example.org", name="Kept", created_at=NOW - timedelta(days=3))
+        changed = LeadFactory(email="changed@example.org", name="Changed", created_at=NOW - timedelta(days=3))
+    created = (NOW - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    path = write(tmp_path, "Name,Email,Phone,Status,Created\n"
+                 f"Kept,kept@example.org,,,{created}\n"
+                 f"Changed  Name,changed@example.org,555-0101,Won,{created}\n"
+                 f"New Lead,new@example.org,,,{created}\n")
+    summary = run(path)
+    assert (summary["created"], summary["updated"], summary["unchanged"]) == (1, 1, 1)
+    kept.refresh_from_db()
+    changed.refresh_from_db()
+    new = Lead.objects.get(email="new@example.org")
+    assert kept.updated_at == NOW - timedelta(days=1)
+    assert (changed.name, changed.name_key, changed.phone, changed.status) == ("Changed Name", "changed name",
+                                                                                 "555-0101", "converted")
+    assert changed.updated_at == NOW
+    assert (new.status, new.phone, new.added_at, new.updated_at) == ("new", "", NOW, NOW)
+
+
+def test_the_import_never_touches_the_assignment(tmp_path):
+    agent = AgentFactory()
+    assigned_at = NOW - timedelta(days=2)
+    lead = LeadFactory(email="ada@example.org", assigned_agent=agent, assigned_at=assigned_at)
+    run(write(tmp_path, f"Name,Email,Status,Created\nAda,ada@example.org,Lost,{lead.created_at.isoformat()}\n"))
+    lead.refresh_from_db()
+    assert (lead.status, lead.assigned_agent, lead.assigned_at) == ("lost", agent, assigned_at)
+
+
+def test_dayfirst_reads_slashed_dates_day_first(tmp_path):
+    path = write(tmp_path, "Name,Email,Created\nAda,ada@example.org,03/11/2026\n")
+    run(path, "--dayfirst")
+    assert Lead.objects.get().created_at == datetime(2026, 11, 3, tzinfo=UTC)
+    summary = run(path)
+    assert summary["updated"] == 1
+    assert Lead.objects.get().created_at == datetime(2026, 3, 11, tzinfo=UTC)
+
+
+def test_a_dry_run_reports_the_counts_and_writes_nothing(tmp_path):
+    LeadFactory(email="mary.jackson@example.org", name="Mary Jackson")
+    before = snapshot()
+    summary = run(FIXTURES / "leads_crm_export.csv", "--dry-run")
+    assert summary["dry_run"] is True
+    assert (summary["created"], summary["updated"], summary["rejected"]) == (4, 1, 4)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "the file is empty"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "xlsx"),
+        (b"\x00\x01\x02binary\x00" * 10, "not a text file"),
+        (
+            b"Name,Phone,Created\nAda,1,2026-01-02\n",
+            "missing required column(s): email (found headers: Name, Phone, Created)",
+        ),
+    ],
+)
+def test_a_refused_file_exits_2_with_one_line_and_writes_nothing(tmp_path, content, message):
+    LeadFactory(email="ada@example.org")
+    before = snapshot()
+    path = tmp_path / "leads.csv"
+    if content is not None:
+        path.write_bytes(content)
+    rejects = tmp_path / "rejects.csv"
+    with pytest.raises(CommandError) as error:
+        call_command("import_leads", str(path), "--rejects", str(rejects), "--json", stdout=StringIO())
+    assert error.value.returncode == 2
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert snapshot() == before
+    assert not rejects.exists()
+
+
+def test_a_crash_in_the_middle_leaves_the_database_as_it_was(tmp_path):
+    LeadFactory(email="mary.jackson@example.org", name="Someone Else")
+    before = snapshot()
+    with mock.patch.object(loading.Staging, "drop", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+        run(FIXTURES / "leads_crm_export.csv")
+    assert snapshot() == before
+
+
+def test_small_batches_give_the_same_result_as_one_batch(tmp_path):
+    first = run(FIXTURES / "leads.csv", "--batch-size", "7", "--dry-run")
+    second = run(FIXTURES / "leads.csv")
+    assert {k: v for k, v in first.items() if k != "dry_run"} == {k: v for k, v in second.items() if k != "dry_run"}
+
+
+def test_the_fixture_files_load_and_a_second_run_reports_everything_unchanged(tmp_path):
+    first_agents = StringIO()
+    call_command("import_agents", str(FIXTURES / "agents.csv"), "--rejects", str(tmp_path / "var" / "a.csv"),
+                 stdout=first_agents)
+    first = run(FIXTURES / "leads.csv", "--rejects", tmp_path / "var" / "l.csv")
+    assert first["created"] > 250 and first["rejected"] > 0
+    again = run(FIXTURES / "leads.csv")
+    assert again["unchanged"] == first["created"] and again["created"] == again["updated"] == 0
+
+
+ROW = st.fixed_dictionaries({
+    "name": st.sampled_from(["Ada", "  Grace  Hopper ", "", "NULL", "José"]),
+    "email": st.sampled_from(["a@example.org", "B@example.org", "b@example.org ", "c@example.org", "bad", "", "N/A"]),
+    "status": st.sampled_from(["", "New", "won", "Bad Timing", "in progress"]),
+    "created": st.sampled_from(["2026-01-02", "11/03/2026", "2031-01-01", "nope", "", "2026-11-20T10:00:00Z"]),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.one_of(ROW, st.just(None)), max_size=12))
+@example(rows=[{"name": "", "email": "", "status": "", "created": ""}, None])
+@example(rows=[{"name": "Ada", "email": "a@example.org", "status": "", "created": "2026-01-02"}] * 3)
+def test_every_input_row_is_counted_exactly_once(tmp_path, rows):
+    lines = ["Name,Email,Status,Created"]
+    for row in rows:
+        lines.append(",,," if row is None else ",".join(row.values()))
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    result = import_leads(path=path, now=NOW)
+    counted = result.created + result.updated + result.unchanged + result.merged_duplicates + result.rejected
+    # A line of only delimiters (every cell empty) is skipped and not counted.
+    assert result.rows == counted == sum(1 for row in rows if row and any(v.strip() for v in row.values()))
+    assert result.rejected == len(result.rejects)
+
+
+def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    missing = tmp_path / "missing.csv"
+    process = subprocess.run([sys.executable, "manage.py", "import_leads", str(missing), "--json"], cwd=root,
+                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
+                                                                  "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert process.returncode == 2
+    assert process.stdout == ""
+    assert process.stderr.strip() == f"CommandError: {missing}: no such file."
+
+
+def test_a_file_without_rejected_rows_writes_a_rejects_file_with_only_the_header(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    run(write(tmp_path, "Name,Email,Created\nAda,ada@example.org,2026-01-02\n"), "--rejects", rejects)
+    assert rejects.read_text() == "Name,Email,Created,line,reason\n"
