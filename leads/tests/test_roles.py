@@ -1,11 +1,13 @@
 """What each role may do in the admin, through real admin pages, direct URLs included."""
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from agents.models import Agent
 from agents.tests.factories import AgentFactory
@@ -342,9 +344,7 @@ def test_an_agent_has_no_permission_on_another_agents_lead_object(rf, team):
 
 
 def test_an_agent_filters_their_own_leads_by_class(client, team):
-    from django.utils import timezone
-
-    old = timezone.now() - timezone.timedelta(days=12)
+    old = timezone.now() - timedelta(days=12)
     mine = LeadFactory(name="Ann Urgent", assigned_agent=team.ann_agent, created_at=old)
     LeadFactory(name="Bob Urgent", assigned_agent=team.bob_agent, created_at=old)
     client.force_login(team.ann)
@@ -353,6 +353,24 @@ def test_an_agent_filters_their_own_leads_by_class(client, team):
 
 
 # --- import, export, assignment actions ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["leads_lead_import", "leads_lead_export", "agents_agent_import", "agents_agent_export"])
+def test_a_manager_opens_import_and_export(client, team, name):
+    client.force_login(team.manager)
+    assert client.get(url(name)).status_code == 200
+
+
+def test_an_agent_cannot_import_or_export_by_url(client, team):
+    client.force_login(team.ann)
+    assert client.get(url("leads_lead_import")).status_code == 403
+    assert client.post(url("leads_lead_process_import"), {"token": "0" * 32}).status_code == 403
+    assert client.get(url("leads_lead_import_rejects", "0" * 32)).status_code == 403
+    assert client.get(url("leads_lead_export")).status_code == 403
+    assert client.post(url("leads_lead_export"), {"format": "0"}).status_code == 403
+    assert client.get(url("agents_agent_import")).status_code == 403
+    content = client.get(url("leads_lead_changelist")).content.decode()
+    assert "import_link" not in content and "export_link" not in content
 
 
 def test_a_manager_gets_the_assignment_actions(client, team):
