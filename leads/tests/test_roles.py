@@ -44,6 +44,11 @@ def change_url(lead):
     return url("leads_lead_change", lead.pk)
 
 
+def action_names(changelist_response) -> set[str]:
+    form = changelist_response.context["action_form"]
+    return set() if form is None else {name for name, _ in form.fields["action"].choices}
+
+
 # --- the groups --------------------------------------------------------------------------------------
 
 
@@ -376,8 +381,7 @@ def test_an_agent_cannot_import_or_export_by_url(client, team):
 def test_a_manager_gets_the_assignment_actions(client, team):
     client.force_login(team.manager)
     response = client.get(url("leads_lead_changelist"))
-    actions = {name for name, _ in response.context["action_form"].fields["action"].choices}
-    assert {"assign_evenly", "assign_to_one_agent", "unassign"} <= actions
+    assert {"assign_evenly", "assign_to_one_agent", "unassign"} <= action_names(response)
 
 
 def test_a_manager_assigns_evenly_from_the_changelist(client, team):
@@ -400,3 +404,18 @@ def test_an_agent_cannot_assign_by_posting_the_action(client, team):
     team.ann_lead.refresh_from_db()
     assert team.loose_lead.assigned_agent is None and team.ann_lead.assigned_agent == team.ann_agent
     assert not AssignmentRun.objects.exists()
+
+
+def test_the_custom_permissions_gate_import_export_and_assignment_for_any_login(client, team):
+    # Not an agent, not a manager: a staff login that may view and change leads, nothing more.
+    clerk = make_user("clerk")
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_lead", "change_lead"]))
+    client.force_login(clerk)
+    response = client.get(url("leads_lead_changelist"))
+    assert len(response.context["cl"].result_list) == 3
+    assert not action_names(response) & {"assign_evenly", "assign_to_one_agent", "unassign"}
+    assert client.get(url("leads_lead_import")).status_code == 403
+    assert client.get(url("leads_lead_export")).status_code == 403
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["import_lead", "export_lead"]))
+    assert client.get(url("leads_lead_import")).status_code == 200
+    assert client.get(url("leads_lead_export")).status_code == 200
