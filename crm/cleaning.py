@@ -306,7 +306,7 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
         for chunk in reader:
             chunk = chunk.fillna("")
             # Surplus cells are empty in almost every chunk: only a length check then.
-            used = [column for column in surplus if chunk[column].str.len().max() > 0]
+            used = [column for column in surplus if (chunk[column].str.len() > 0).any()]
             newlines = np.zeros(len(chunk), dtype=np.int64)
             for column in [*headers, *used]:
                 newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
@@ -320,12 +320,10 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
                 held[filled] = surplus.index(column) + 1
             frame = chunk[headers]
             if held.any():
-                ragged = np.flatnonzero(held)
-                extra = pd.Series(None, index=frame.index, dtype=object)
-                extra.iloc[ragged] = [
-                    [chunk[surplus[j]].iat[i] for j in range(held[i])] for i in ragged
-                ]
-                frame = frame.assign(**{_EXTRA: extra})
+                extra = np.full(len(frame), None, dtype=object)
+                for i in np.flatnonzero(held):
+                    extra[i] = [chunk[surplus[j]].iat[i] for j in range(held[i])]
+                frame = frame.assign(**{_EXTRA: pd.Series(extra, index=frame.index, dtype=object)})
             yield frame
     except pd.errors.ParserError as exc:
         if not _TOO_MANY_FIELDS.search(str(exc)):
@@ -342,13 +340,30 @@ def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
     headers = list(source.headers)
     width = len(headers)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # the C parser has no limit either
+    dialect = {"delimiter": source.delimiter, "quotechar": '"', "doublequote": True}
     with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
-        records = csv.reader(handle, delimiter=source.delimiter, quotechar='"', doublequote=True)
+        # The lines of the record being read: at the end, they tell whether the file ended inside a quote (the
+        # csv module then returns the rest of the file as one cell, where the C parser refuses the file).
+        read: list[list[str]] = [[], []]  # the record being read, the last one read
+
+        def lines():
+            for text in handle:
+                read[0].append(text)
+                yield text
+
+        reader = csv.reader(lines(), **dialect)
+
+        def records():
+            for row in reader:
+                read[1], read[0] = read[0], []
+                yield row
+
+        rows = records()
         try:
             next_line = 1
-            for row in itertools.islice(records, max(skip, 1)):
+            for row in itertools.islice(rows, max(skip, 1)):
                 next_line += 1 + sum(cell.count("\n") for cell in row)
-            while block := list(itertools.islice(records, chunk_rows)):
+            while block := list(itertools.islice(rows, chunk_rows)):
                 cells = [row if len(row) == width else (row + [""] * width)[:width] for row in block]
                 frame = pd.DataFrame({h: pd.array(c, dtype=STRING) for h, c in zip(headers, zip(*cells), strict=True)})
                 newlines = np.fromiter((sum(cell.count("\n") for cell in row) for row in block), dtype=np.int64,
@@ -358,8 +373,18 @@ def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
                 if any(extra):
                     frame[_EXTRA] = pd.Series([e or None for e in extra], index=frame.index, dtype=object)
                 yield frame
+            _refuse_open_quote(source, read[1], dialect)
         except csv.Error as exc:
-            raise RefusedFile(f"{source.path}: line {records.line_num}: {_one_line(exc)}") from None
+            raise RefusedFile(f"{source.path}: line {reader.line_num}: {_one_line(exc)}") from None
+
+
+def _refuse_open_quote(source: SourceFile, last_lines: list[str], dialect: dict) -> None:
+    try:
+        list(csv.reader(last_lines, strict=True, **dialect))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            message = f"{source.path}: a quote is opened and never closed before the end of the file."
+            raise RefusedFile(message) from None
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -452,7 +452,9 @@ def test_the_fast_reader_and_the_csv_module_read_the_same_rows_and_lines(tmp_pat
 
 
 def test_blank_cells_after_the_last_column_hold_nothing_and_are_not_a_longer_row(tmp_path):
-    _, valid, rejects, _ = clean_leads_text(tmp_path, "Ada,ada@example.org,2026-01-02,\nBo,bo@example.org,2026-01-02, ,")
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path, "Ada,ada@example.org,2026-01-02,\nBo,bo@example.org,2026-01-02, ,"
+    )
     assert valid["name"].tolist() == ["Ada", "Bo"] and rejects.empty
 
 
@@ -486,3 +488,19 @@ def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp
     _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
     with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
         list(chunks)
+
+
+def test_a_quote_left_open_after_a_long_row_refuses_the_file_like_the_fast_reader_does(tmp_path):
+    long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 2)
+    path = write(tmp_path, f'name,email,created\nA,a@example.org,2026-01-02\n{long_row}\n"C,c@example.org\nD,d\n')
+    with pytest.raises(cleaning.RefusedFile, match="never closed"):
+        clean(path)
+    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
+        clean(write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"C,c@example.org\nD,d\n'))
+
+
+def test_several_longer_rows_in_one_batch_keep_their_own_extra_cells(tmp_path):
+    _, _, rejects, _ = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-01-02,p,q\nB,b@example.org,2026-01-02,r,s\nC,c@example.org,2026-01-02,t"
+    )
+    assert rejects["extra_cells"].tolist() == ["p,q", "r,s", "t"]
