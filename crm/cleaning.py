@@ -275,6 +275,21 @@ def _numbered(frame: pd.DataFrame, newlines: np.ndarray, next_line: int) -> int:
     return int(starts[-1] + newlines[-1] + 1) if len(frame) else next_line
 
 
+def _may_hold_newlines(values: pd.Series) -> bool:
+    """Whether a cell of this column may hold a line break: one byte search over the column's character buffer
+    (a line break byte cannot be part of another UTF-8 character) instead of a count per cell; most files have
+    none, and the count is then skipped."""
+    try:
+        pieces = values.array.__arrow_array__().chunks
+    except AttributeError:
+        return True
+    for piece in pieces:
+        data = piece.buffers()[-1]
+        if data is not None and (np.frombuffer(data, dtype=np.uint8) == 10).any():
+            return True
+    return False
+
+
 def _trailing_blanks_dropped(cells: list[str]) -> list[str]:
     end = len(cells)
     while end and not cells[end - 1].strip():
@@ -309,7 +324,8 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
             used = [column for column in surplus if (chunk[column].str.len() > 0).any()]
             newlines = np.zeros(len(chunk), dtype=np.int64)
             for column in [*headers, *used]:
-                newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
+                if _may_hold_newlines(chunk[column]):
+                    newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
             next_line = _numbered(chunk, newlines, next_line)
             if rows_read == 0:
                 chunk = chunk.iloc[1:]
