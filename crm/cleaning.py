@@ -275,6 +275,17 @@ def _numbered(frame: pd.DataFrame, newlines: np.ndarray, next_line: int) -> int:
     return int(starts[-1] + newlines[-1] + 1) if len(frame) else next_line
 
 
+def _batches(reader, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The reader's records in batches of `chunk_rows` data rows: the first batch takes one more, the header."""
+    size = chunk_rows + 1
+    while True:
+        try:
+            yield reader.get_chunk(size)
+        except StopIteration:
+            return
+        size = chunk_rows
+
+
 def _may_hold_newlines(values: pd.Series) -> bool:
     """Whether a cell of this column may hold a line break: one byte search over the column's character buffer
     (a line break byte cannot be part of another UTF-8 character) instead of a count per cell; most files have
@@ -318,7 +329,7 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
     next_line = 1
     rows_read = 0  # records read so far, the header included
     try:
-        for chunk in reader:
+        for chunk in _batches(reader, chunk_rows):
             chunk = chunk.fillna("")
             # Surplus cells are empty in almost every chunk: only a length check then.
             used = [column for column in surplus if (chunk[column].str.len() > 0).any()]
