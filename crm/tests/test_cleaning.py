@@ -504,3 +504,15 @@ def test_several_longer_rows_in_one_batch_keep_their_own_extra_cells(tmp_path):
         tmp_path, "A,a@example.org,2026-01-02,p,q\nB,b@example.org,2026-01-02,r,s\nC,c@example.org,2026-01-02,t"
     )
     assert rejects["extra_cells"].tolist() == ["p,q", "r,s", "t"]
+
+
+def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tmp_path):
+    long_row = "Di,di@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 3)
+    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,p\n"
+                           f"C,c@example.org,2026-01-02\n{long_row}\nE,e@example.org,2026-01-02\n")
+    expected = clean(path, chunk_rows=2)
+    _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, chunk_rows=2, in_process=True)
+    chunks = list(chunks)
+    pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
+    pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
+    assert expected[2].index.tolist() == [3, 5] and expected[1].index.tolist() == [2, 4, 6]
