@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import queue
 import re
 import threading
@@ -252,35 +253,165 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
     return SourceFile(path, encoding, delimiter, headers, columns, (first, last), ignored)
 
 
+# Cells beyond the header: the fast reader takes this many more columns per row, so that the usual ragged row (one
+# unquoted delimiter inside a value, or two) is read by the C parser and rejected on its own. A row longer still
+# makes the C parser stop; the rest of the file is then read by Python's csv module (slower, only for such files).
+SURPLUS_CELLS = 2
+EXTRA_CELLS = "extra_cells"  # the column of the rejects file holding the cells beyond the header
+_EXTRA = "\x00extra cells"  # the raw frames' private column: the list of cells beyond the header, per row
+_TOO_MANY_FIELDS = re.compile(r"Expected \d+ fields in line \d+, saw \d+")
+_DELIMITER_NAMES = {",": '","', ";": '";"', "\t": "tab", "|": '"|"'}
+
+
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The file's rows as all-string frames, with `line` (the header is line 1) as the index.
+def _numbered(frame: pd.DataFrame, newlines: np.ndarray, next_line: int) -> int:
+    """Index `frame` by the line each record starts on; return the line after it. A quoted cell holding a
+    newline spans lines: the next record starts that much later."""
+    starts = next_line + np.arange(len(frame), dtype=np.int64) + np.concatenate(([0], np.cumsum(newlines)[:-1]))
+    frame.index = pd.Index(starts, name="line")
+    return int(starts[-1] + newlines[-1] + 1) if len(frame) else next_line
 
-    Blank lines stay in the stream as empty rows so line numbers are right; cleaning drops them.
+
+def _batches(reader, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The reader's records in batches of `chunk_rows` data rows: the first batch takes one more, the header."""
+    size = chunk_rows + 1
+    while True:
+        try:
+            yield reader.get_chunk(size)
+        except StopIteration:
+            return
+        size = chunk_rows
+
+
+def _may_hold_newlines(values: pd.Series) -> bool:
+    """Whether a cell of this column may hold a line break: one byte search over the column's character buffer
+    (a line break byte cannot be part of another UTF-8 character) instead of a count per cell; most files have
+    none, and the count is then skipped."""
+    try:
+        pieces = values.array.__arrow_array__().chunks
+    except AttributeError:
+        return True
+    for piece in pieces:
+        data = piece.buffers()[-1]
+        if data is not None and (np.frombuffer(data, dtype=np.uint8) == 10).any():
+            return True
+    return False
+
+
+def _trailing_blanks_dropped(cells: list[str]) -> list[str]:
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
+def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The file's rows as all-string frames under the file's headers, with `line` (the header is line 1) as the
+    index.
+
+    Blank lines stay in the stream as empty rows so line numbers are right; cleaning drops them. A row with
+    more non-blank cells than the header gets its cells beyond the header as a list in the private `_EXTRA`
+    column (present only in chunks that have such a row); cleaning rejects it. Blank cells after the last
+    header column (a trailing delimiter) hold nothing and are dropped.
     """
+    headers = list(source.headers)
+    surplus = [f"\x00surplus {i}" for i in range(SURPLUS_CELLS)]
+    # The header line is read as the first row, so the names (header + surplus) set how many cells a row may
+    # have; with header=0 the header line would, and a longer first row would silently become the index.
     reader = pd.read_csv(
         source.path, sep=source.delimiter, encoding=source.encoding, encoding_errors="replace", dtype=STRING,
-        na_filter=False, keep_default_na=False, skip_blank_lines=False, chunksize=chunk_rows, engine="c",
-        quotechar='"', doublequote=True,
+        header=None, names=headers + surplus, index_col=False, na_filter=False, keep_default_na=False,
+        skip_blank_lines=False, chunksize=chunk_rows, engine="c", quotechar='"', doublequote=True,
     )
-    next_line = 2
+    next_line = 1
+    rows_read = 0  # records read so far, the header included
     try:
-        for chunk in reader:
-            chunk.columns = [str(c) for c in chunk.columns]
+        for chunk in _batches(reader, chunk_rows):
             chunk = chunk.fillna("")
-            # A quoted cell holding a newline spans lines: the next record starts that much later.
+            # Surplus cells are empty in almost every chunk: only a length check then.
+            used = [column for column in surplus if (chunk[column].str.len() > 0).any()]
             newlines = np.zeros(len(chunk), dtype=np.int64)
-            for column in chunk.columns:
-                newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
-            starts = next_line + np.arange(len(chunk), dtype=np.int64) + np.concatenate(([0], np.cumsum(newlines)[:-1]))
-            next_line = int(starts[-1] + newlines[-1] + 1) if len(chunk) else next_line
-            chunk.index = pd.Index(starts, name="line")
-            yield chunk
+            for column in [*headers, *used]:
+                if _may_hold_newlines(chunk[column]):
+                    newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
+            next_line = _numbered(chunk, newlines, next_line)
+            if rows_read == 0:
+                chunk = chunk.iloc[1:]
+            rows_read += len(newlines)
+            held = np.zeros(len(chunk), dtype=np.int64)  # how many surplus cells a row holds, to its last non-blank
+            for column in used:
+                filled = (chunk[column].str.strip() != "").to_numpy(dtype=bool, na_value=False)
+                held[filled] = surplus.index(column) + 1
+            frame = chunk[headers]
+            if held.any():
+                extra = np.full(len(frame), None, dtype=object)
+                for i in np.flatnonzero(held):
+                    extra[i] = [chunk[surplus[j]].iat[i] for j in range(held[i])]
+                frame = frame.assign(**{_EXTRA: pd.Series(extra, index=frame.index, dtype=object)})
+            yield frame
     except pd.errors.ParserError as exc:
-        raise RefusedFile(f"{source.path}: {_one_line(exc)}") from None
+        if not _TOO_MANY_FIELDS.search(str(exc)):
+            raise RefusedFile(f"{source.path}: {_one_line(exc)}") from None
+    else:
+        return
+    yield from _iter_raw_chunks_by_csv(source, chunk_rows, skip=rows_read)
+
+
+def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
+    """iter_raw_chunks for the rest of a file that has a row longer than the fast reader takes: Python's csv
+    module, which takes rows of any length, from the record after the first `skip` ones (the header included,
+    so at least 1), numbering lines the same way."""
+    headers = list(source.headers)
+    width = len(headers)
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # the C parser has no limit either
+    dialect = {"delimiter": source.delimiter, "quotechar": '"', "doublequote": True}
+    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
+        # The lines of the record being read: at the end, they tell whether the file ended inside a quote (the
+        # csv module then returns the rest of the file as one cell, where the C parser refuses the file).
+        read: list[list[str]] = [[], []]  # the record being read, the last one read
+
+        def lines():
+            for text in handle:
+                read[0].append(text)
+                yield text
+
+        reader = csv.reader(lines(), **dialect)
+
+        def records():
+            for row in reader:
+                read[1], read[0] = read[0], []
+                yield row
+
+        rows = records()
+        try:
+            next_line = 1
+            for row in itertools.islice(rows, max(skip, 1)):
+                next_line += 1 + sum(cell.count("\n") for cell in row)
+            while block := list(itertools.islice(rows, chunk_rows)):
+                cells = [row if len(row) == width else (row + [""] * width)[:width] for row in block]
+                frame = pd.DataFrame({h: pd.array(c, dtype=STRING) for h, c in zip(headers, zip(*cells), strict=True)})
+                newlines = np.fromiter((sum(cell.count("\n") for cell in row) for row in block), dtype=np.int64,
+                                       count=len(block))
+                next_line = _numbered(frame, newlines, next_line)
+                extra = [_trailing_blanks_dropped(row[width:]) if len(row) > width else [] for row in block]
+                if any(extra):
+                    frame[_EXTRA] = pd.Series([e or None for e in extra], index=frame.index, dtype=object)
+                yield frame
+            _refuse_open_quote(source, read[1], dialect)
+        except csv.Error as exc:
+            raise RefusedFile(f"{source.path}: line {reader.line_num}: {_one_line(exc)}") from None
+
+
+def _refuse_open_quote(source: SourceFile, last_lines: list[str], dialect: dict) -> None:
+    try:
+        list(csv.reader(last_lines, strict=True, **dialect))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            message = f"{source.path}: a quote is opened and never closed before the end of the file."
+            raise RefusedFile(message) from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -433,6 +564,11 @@ class _Reasons:
             message = before + "'" + values[mask].astype(object).fillna("") + "'" + after
         self.messages.append(message.astype(object))
 
+    def add_messages(self, messages: pd.Series) -> None:
+        """A message per row, already written, indexed by the rows' lines."""
+        if len(messages):
+            self.messages.append(messages.astype(object))
+
     @property
     def text(self) -> pd.Series:
         """One reason per rejected row: its messages in rule order, joined by "; "."""
@@ -452,13 +588,53 @@ class _Reasons:
         return self.index.isin(pd.concat([m.index.to_series() for m in self.messages]).index)
 
 
-def _drop_blank_lines(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def _drop_blank_lines(raw: pd.DataFrame, extra: pd.Series | None) -> tuple[pd.DataFrame, int]:
     if raw.empty:
         return raw, 0
-    blank = np.ones(len(raw), dtype=bool)
+    blank = np.ones(len(raw), dtype=bool) if extra is None else extra.isna().to_numpy(dtype=bool, copy=True)
     for column in raw.columns:
         blank &= (raw[column].str.strip() == "").to_numpy(dtype=bool, na_value=True)
     return raw[~blank], int(blank.sum())
+
+
+def _take_extra_cells(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The raw cells under the file's headers, and the cells beyond them per row (a list, or None)."""
+    if _EXTRA not in raw:
+        return raw, None
+    return raw.drop(columns=[_EXTRA]), raw[_EXTRA]
+
+
+def _reject_extra_cells(extra: pd.Series | None, index: pd.Index, source: SourceFile, reasons: _Reasons) -> None:
+    """A row with more cells than the header cannot be trusted column by column (most often a delimiter inside an
+    unquoted value shifted its cells): it is rejected, first of all its reasons."""
+    if extra is None:
+        return
+    extra = extra.reindex(index).dropna()
+    width = len(source.headers)
+    hint = _DELIMITER_NAMES.get(source.delimiter, repr(source.delimiter))
+    reasons.add_messages(pd.Series(
+        [f"line has {width + len(cells)} cells, the header has {width} (an unquoted {hint} inside a value?)"
+         for cells in extra],
+        index=extra.index, dtype=object,
+    ))
+
+
+def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: SourceFile) -> pd.DataFrame:
+    """The rejected rows' cells beyond the header, in one column, written as they would be in the file
+    (joined by its delimiter, quoted where needed): the header's columns then this one give the whole row."""
+    if extra is None:
+        return rejects
+    extra = extra.reindex(rejects.index).dropna()
+    if extra.empty:
+        return rejects
+    text = []
+    for cells in extra:
+        out = io.StringIO()
+        csv.writer(out, delimiter=source.delimiter, lineterminator="").writerow(cells)
+        text.append(out.getvalue())
+    column = EXTRA_CELLS if EXTRA_CELLS not in rejects else EXTRA_CELLS + "_"
+    rejects[column] = pd.Series(text, index=extra.index, dtype=STRING).reindex(rejects.index)
+    return rejects
 
 
 def _name_column(raw: pd.DataFrame, source: SourceFile) -> pd.Series:
@@ -493,8 +669,10 @@ def _check_lengths(frame: pd.DataFrame, source: SourceFile, limits: dict[str, in
 def clean_lead_chunk(
     raw: pd.DataFrame, source: SourceFile, *, now: datetime, dayfirst: bool = False, time_zone: str = "UTC"
 ) -> CleanChunk:
-    raw, blank = _drop_blank_lines(raw)
+    raw, extra = _take_extra_cells(raw)
+    raw, blank = _drop_blank_lines(raw, extra)
     reasons = _Reasons(raw.index)
+    _reject_extra_cells(extra, raw.index, source, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
     out["name"] = _name_column(raw, source)
@@ -525,14 +703,16 @@ def clean_lead_chunk(
     rejected = reasons.rejected
     valid = out[~rejected].copy()
     valid["name_key"] = name_keys(valid["name"])
-    rejects = raw[rejected].copy()
+    rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
     return CleanChunk(valid, rejects, blank)
 
 
 def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> CleanChunk:
-    raw, blank = _drop_blank_lines(raw)
+    raw, extra = _take_extra_cells(raw)
+    raw, blank = _drop_blank_lines(raw, extra)
     reasons = _Reasons(raw.index)
+    _reject_extra_cells(extra, raw.index, source, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
     out["name"] = _name_column(raw, source) if ("name" in source.columns or any(source.first_last)) else (
@@ -560,7 +740,7 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
         out["capacity"] = pd.Series(pd.NA, index=raw.index, dtype="Int64")
     _check_lengths(out, source, AGENT_MAX_LENGTHS, reasons)
     rejected = reasons.rejected
-    rejects = raw[rejected].copy()
+    rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
     return CleanChunk(out[~rejected].copy(), rejects, blank, raw_valid=raw[~rejected])
 

@@ -114,3 +114,16 @@ def test_a_file_without_an_email_column_is_refused_with_exit_2(tmp_path):
     assert error.value.returncode == 2
     assert "missing required column(s): email (found headers: Agent Name, Enabled)" in str(error.value)
     assert Agent.objects.count() == 0
+
+
+def test_a_row_with_more_cells_than_the_header_is_rejected_and_the_others_import(tmp_path):
+    path = write(tmp_path, "Name;Email;Active\nAda;ada@sales.test;yes\nBo;bo@sales.test;no;Team; B\n"
+                           "Cy;cy@sales.test;no\n")
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert (summary["rows"], summary["created"], summary["rejected"]) == (3, 2, 1)
+    assert agents() == [("ada@sales.test", "Ada", True, None), ("cy@sales.test", "Cy", False, None)]
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows == [{"Name": "Bo", "Email": "bo@sales.test", "Active": "no", "extra_cells": "Team; B", "line": "3",
+                     "reason": 'line has 5 cells, the header has 3 (an unquoted ";" inside a value?)'}]

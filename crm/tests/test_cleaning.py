@@ -392,10 +392,87 @@ def test_excel_unicode_text_utf16_with_tabs_is_read(tmp_path):
     assert valid["name"].tolist() == ["José"]
 
 
-def test_a_row_with_more_cells_than_the_header_refuses_the_file_naming_the_line(tmp_path):
-    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
-    with pytest.raises(cleaning.RefusedFile, match="line 3"):
-        clean(path)
+def test_a_row_with_an_unquoted_comma_is_rejected_on_its_own_keeping_all_its_cells(tmp_path):
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path,
+        "Ada,ada@example.org,Analytical,2026-01-02\nBo,bo@example.org,Acme, Inc.,2026-01-03\n"
+        "Cy,cy@example.org,Cyberdyne,2026-01-04",
+        header="name,email,company,created",
+    )
+    assert valid["email"].tolist() == ["ada@example.org", "cy@example.org"]
+    assert rejects.index.tolist() == [3]
+    bo = rejects.loc[3]
+    # The cells that fit stay under the file's columns; the one beyond the header is kept in `extra_cells`.
+    assert (bo["name"], bo["email"], bo["company"], bo["created"]) == ("Bo", "bo@example.org", "Acme", " Inc.")
+    assert bo["extra_cells"] == "2026-01-03"
+    assert bo["reason"] == (
+        'line has 5 cells, the header has 4 (an unquoted "," inside a value?); '
+        "created: 'Inc.' is not a readable date"
+    )
+
+
+def test_a_longer_row_in_a_semicolon_file_is_rejected_naming_the_semicolon(tmp_path):
+    path = write(tmp_path, "Name;Email;Created\nAda;ada@example.org;2026-01-02\nBo;bo@example.org;2026-01-02;x;y\n")
+    source, valid, rejects, _ = clean(path)
+    assert source.delimiter == ";"
+    assert valid["email"].tolist() == ["ada@example.org"]
+    assert rejects["reason"].tolist() == ['line has 5 cells, the header has 3 (an unquoted ";" inside a value?)']
+    assert rejects["extra_cells"].tolist() == ["x;y"]
+
+
+def test_a_row_longer_than_the_fast_reader_takes_is_rejected_and_the_rest_of_the_file_is_read(tmp_path):
+    width = 3 + cleaning.SURPLUS_CELLS + 4
+    cells = ["Bo", "bo@example.org", "2026-01-02", *[f"x{i}" for i in range(width - 4)], '"a; b, ""c"""']
+    text = (
+        'Ada,ada@example.org,2026-01-02\n' + ",".join(cells) + '\n"Cy\nCyan",cy@example.org,2026-01-02\n\n'
+        "Di,di@example.org,2026-01-02,late,extra\nEd,ed@example.org,2026-01-02"
+    )
+    _, valid, rejects, blank = clean_leads_text(tmp_path, text, chunk_rows=1)
+    assert valid.index.tolist() == [2, 4, 8] and valid["name"].tolist() == ["Ada", "Cy Cyan", "Ed"]
+    assert blank == 1
+    assert rejects.index.tolist() == [3, 7]
+    assert rejects["reason"].str.split(" [(]", regex=True).str[0].tolist() == [
+        f"line has {width} cells, the header has 3", "line has 5 cells, the header has 3"
+    ]
+    assert rejects.loc[3, "extra_cells"] == ",".join(cells[3:-1]) + ',"a; b, ""c"""'
+
+
+def test_the_fast_reader_and_the_csv_module_read_the_same_rows_and_lines(tmp_path):
+    text = (
+        'name,email,created\n"A\nB",a@example.org,2026-01-02\n\nC,c@example.org,2026-01-02,more\n'
+        ' , , \n"D ""x""",d@example.org,"2026-01-02\n"\nE,e@example.org\n'
+    )
+    source = cleaning.open_source(write(tmp_path, text), kind="lead")
+    fast = pd.concat(cleaning.iter_raw_chunks(source, chunk_rows=2))
+    by_csv = pd.concat(cleaning._iter_raw_chunks_by_csv(source, chunk_rows=2, skip=1))
+    extra = cleaning._EXTRA
+    pd.testing.assert_frame_equal(fast.drop(columns=[extra]), by_csv.drop(columns=[extra]))
+    assert fast[extra].dropna().to_dict() == by_csv[extra].dropna().to_dict() == {5: ["more"]}
+    assert fast.index.tolist() == [2, 4, 5, 6, 7, 9]
+
+
+def test_blank_cells_after_the_last_column_hold_nothing_and_are_not_a_longer_row(tmp_path):
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path, "Ada,ada@example.org,2026-01-02,\nBo,bo@example.org,2026-01-02, ,"
+    )
+    assert valid["name"].tolist() == ["Ada", "Bo"] and rejects.empty
+
+
+def test_a_longer_first_row_does_not_shift_the_other_rows(tmp_path):
+    # Read with the header as column names, pandas would take a longer first row's first cell as the index.
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path, "Acme, Inc.,a@example.org,2026-01-02\nBo,bo@example.org,2026-01-02"
+    )
+    assert rejects.index.tolist() == [2]
+    assert (valid.index.tolist(), valid["name"].tolist(), valid["email"].tolist()) == ([3], ["Bo"], ["bo@example.org"])
+
+
+def test_a_longer_row_of_agents_is_rejected_too(tmp_path):
+    path = write(tmp_path, "name\temail\tactive\nAda\tada@example.org\tyes\tno\nBo\tbo@example.org\tno\n")
+    _, valid, rejects, _ = clean(path, kind="agent")
+    assert valid["email"].tolist() == ["bo@example.org"]
+    assert rejects["reason"].tolist() == ["line has 4 cells, the header has 3 (an unquoted tab inside a value?)"]
+    assert rejects["extra_cells"].tolist() == ["no"]
 
 
 def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
@@ -407,7 +484,35 @@ def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
 
 
 def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp_path):
-    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,extra\n")
+    path = write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"B,b@example.org,2026-01-02\n')
     _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
-    with pytest.raises(cleaning.RefusedFile, match="line 3"):
+    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
         list(chunks)
+
+
+def test_a_quote_left_open_after_a_long_row_refuses_the_file_like_the_fast_reader_does(tmp_path):
+    long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 2)
+    path = write(tmp_path, f'name,email,created\nA,a@example.org,2026-01-02\n{long_row}\n"C,c@example.org\nD,d\n')
+    with pytest.raises(cleaning.RefusedFile, match="never closed"):
+        clean(path)
+    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
+        clean(write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"C,c@example.org\nD,d\n'))
+
+
+def test_several_longer_rows_in_one_batch_keep_their_own_extra_cells(tmp_path):
+    _, _, rejects, _ = clean_leads_text(
+        tmp_path, "A,a@example.org,2026-01-02,p,q\nB,b@example.org,2026-01-02,r,s\nC,c@example.org,2026-01-02,t"
+    )
+    assert rejects["extra_cells"].tolist() == ["p,q", "r,s", "t"]
+
+
+def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tmp_path):
+    long_row = "Di,di@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 3)
+    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,p\n"
+                           f"C,c@example.org,2026-01-02\n{long_row}\nE,e@example.org,2026-01-02\n")
+    expected = clean(path, chunk_rows=2)
+    _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, chunk_rows=2, in_process=True)
+    chunks = list(chunks)
+    pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
+    pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
+    assert expected[2].index.tolist() == [3, 5] and expected[1].index.tolist() == [2, 4, 6]

@@ -156,3 +156,28 @@ def test_the_agents_admin_imports_with_the_agents_rules(admin_client):
     out = StringIO()
     call_command("import_agents", str(FIXTURES / "agents_tabs.tsv"), "--json", stdout=out)
     assert json.loads(out.getvalue())["unchanged"] == 3
+
+
+def test_a_row_with_more_cells_than_the_header_is_shown_rejected_and_downloadable(admin_client, tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("name,email,company,created\nAda,ada@example.org,Analytical,2026-01-02\n"
+                    "Bo,bo@example.org,Acme, Inc.,2026-01-02\nCy,cy@example.org,Cyberdyne,2026-01-02\n")
+    preview = upload(admin_client, path)
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert (result.rows, result.created, result.rejected) == (3, 2, 1)
+    content = preview.content.decode()
+    assert "line has 5 cells, the header has 4 (an unquoted &quot;,&quot; inside a value?)" in content
+    assert "extra_cells=2026-01-02" in content
+    response = admin_client.post(CONFIRM_URL, {"token": preview.context["token"], "dayfirst": ""})
+    assert response.status_code == 302
+    assert sorted(Lead.objects.values_list("email", flat=True)) == ["ada@example.org", "cy@example.org"]
+    downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(downloaded)))
+    assert [(r["line"], r["name"], r["company"], r["created"], r["extra_cells"]) for r in rows] == [
+        ("3", "Bo", "Acme", " Inc.", "2026-01-02")
+    ]
+    assert rows[0]["reason"].startswith('line has 5 cells, the header has 4 (an unquoted "," inside a value?)')
+    by_command = tmp_path / "by_command.csv"
+    call_command("import_leads", str(path), "--dry-run", "--rejects", str(by_command), stdout=StringIO())
+    assert downloaded.encode() == by_command.read_bytes()

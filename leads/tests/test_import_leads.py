@@ -267,3 +267,41 @@ def test_a_file_without_rejected_rows_writes_a_rejects_file_with_only_the_header
     rejects = tmp_path / "rejects.csv"
     run(write(tmp_path, "Name,Email,Created\nAda,ada@example.org,2026-01-02\n"), "--rejects", rejects)
     assert rejects.read_text() == "Name,Email,Created,line,reason\n"
+
+
+def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_the_rest_imports(tmp_path):
+    lines = ["Name,Email,Company,Created"]
+    for i in range(60):
+        if i == 5:
+            lines.append(f'"Multi\nLine {i}",lead{i}@example.org,"Two\nlines",2026-01-02')  # spans 3 lines
+        elif i == 23:
+            lines.append(f"Lead {i},lead{i}@example.org,Acme, Inc.,2026-01-02")  # one cell too many
+        elif i == 41:
+            lines.append(f"Lead {i},lead{i}@example.org,A,B,C,D,E,2026-01-02")  # beyond the fast reader's surplus
+        else:
+            lines.append(f"Lead {i},lead{i}@example.org,Company {i},2026-01-02")
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--batch-size", "7", "--rejects", rejects)
+    assert (summary["rows"], summary["created"], summary["rejected"]) == (60, 58, 2)
+    assert summary["rows"] == (summary["created"] + summary["updated"] + summary["unchanged"]
+                               + summary["merged_duplicates"] + summary["rejected"])
+    assert Lead.objects.count() == 58 and not Lead.objects.filter(email__in=["lead23@example.org",
+                                                                             "lead41@example.org"]).exists()
+    assert Lead.objects.get(email="lead5@example.org").company == "Two\nlines"
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["Name", "Email", "Company", "Created", "extra_cells", "line", "reason"]
+    # Data row i starts on line i + 2, plus the two line breaks inside row 5's quoted cells.
+    assert [(r["line"], r["Name"], r["Company"], r["Created"], r["extra_cells"]) for r in rows] == [
+        ("27", "Lead 23", "Acme", " Inc.", "2026-01-02"),
+        ("45", "Lead 41", "A", "B", "C,D,E,2026-01-02"),
+    ]
+    assert rows[0]["reason"] == (
+        'line has 5 cells, the header has 4 (an unquoted "," inside a value?); '
+        "Created: 'Inc.' is not a readable date"
+    )
+    assert rows[1]["reason"].startswith("line has 8 cells, the header has 4 (an unquoted \",\" inside a value?)")
+    text = StringIO()
+    call_command("import_leads", str(path), "--batch-size", "7", "--dry-run", stdout=text)
+    assert "line 27: line has 5 cells, the header has 4" in text.getvalue()
