@@ -2,6 +2,8 @@
 
 from django.contrib.auth import get_user_model
 
+from crm.roles import grant_agent_role
+
 
 class AgentLoginAdminMixin:
     """Offer the staff logins in a drop-down for Agent.user.
@@ -16,6 +18,11 @@ class AgentLoginAdminMixin:
             kwargs.setdefault("label", "Admin login")
             kwargs.setdefault(
                 "help_text",
-                "A staff login in the Agents group. That login then sees and updates only this agent's leads.",
+                "A staff login; it joins the Agents group and then sees and updates only this agent's leads.",
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "user" in form.changed_data:
+            grant_agent_role(obj.user)

@@ -29,6 +29,21 @@ def is_scoped_agent(user) -> bool:
     return AGENTS in _group_names(user) or agent_id_of(user) is not None
 
 
+def grant_agent_role(user) -> None:
+    """Put a login that was just linked to an agent in the Agents group, so it can open its own leads.
+
+    Scoping already follows the link; the group carries the view/change permissions that make the leads
+    visible at all. Managers and superusers keep the role they have.
+    """
+    from django.contrib.auth.models import Group
+
+    if user is None or is_manager(user):
+        return
+    group = Group.objects.filter(name=AGENTS).first()
+    if group is not None:
+        user.groups.add(group)
+
+
 def _group_names(user) -> frozenset[str]:
     # Cached on the user object, which lives for one request: the admin asks several times per page.
     if not hasattr(user, "_crm_group_names"):

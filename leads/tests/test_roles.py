@@ -179,6 +179,33 @@ def test_a_manager_links_an_agent_to_a_login(client, team):
     assert carl_agent.user == carl
 
 
+def test_linking_a_login_to_an_agent_gives_it_the_agents_role_and_only_that_agents_leads(client, team):
+    carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
+    carl_lead = LeadFactory(name="Carl Lead", assigned_agent=carl_agent)
+    carl = make_user("carl")  # a bare staff login, in no group yet
+    client.force_login(team.manager)
+    response = client.post(
+        url("agents_agent_change", carl_agent.pk),
+        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": carl.pk},
+    )
+    assert response.status_code == 302
+    assert list(carl.groups.values_list("name", flat=True)) == [AGENTS]
+    client.force_login(carl)
+    listed = client.get(url("leads_lead_changelist")).context["cl"].result_list
+    assert [lead.pk for lead in listed] == [carl_lead.pk]
+
+
+def test_linking_a_manager_login_to_an_agent_keeps_it_a_manager(client, team):
+    client.force_login(team.manager)
+    carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
+    response = client.post(
+        url("agents_agent_change", carl_agent.pk),
+        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": team.manager.pk},
+    )
+    assert response.status_code == 302
+    assert list(team.manager.groups.values_list("name", flat=True)) == [SALES_MANAGERS]
+
+
 def test_a_login_can_belong_to_one_agent_only(client, team):
     client.force_login(team.manager)
     response = client.post(
