@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.assignment import PRIORITY
 from crm.clock import AS_OF_HELP, parse_as_of
+from leads.assignment import PRIORITY
 from leads.verification import record_verification, verify_assignments
 
 
@@ -12,7 +12,8 @@ class Command(BaseCommand):
         "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
         "is above capacity and that the loads are balanced (spread <= 1). Prints the agents' loads by class "
         "and the first unassigned open leads; unassigned closed leads are reported but are not a failure. "
-        "The result is stored as a VerificationRun. Exit 0 when everything holds, 1 otherwise."
+        "The result is stored as a VerificationRun. Exit 0 when everything holds, 1 when a check fails, "
+        "2 for bad arguments."
     )
 
     def add_arguments(self, parser):
