@@ -31,6 +31,14 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _browser_session_cookies(settings):
+    # The server's clock is frozen (see the root conftest), the browser's is not: cookies that expire two weeks
+    # after the frozen instant would already be expired for the browser. Session cookies have no expiry date.
+    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    settings.CSRF_COOKIE_AGE = None
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
