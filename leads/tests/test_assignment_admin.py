@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission, User
@@ -80,6 +82,20 @@ def test_assign_to_agent_acts_on_the_second_post_and_records_manual_changes(admi
     run = AssignmentRun.objects.get()
     assert (run.action, run.user, run.flags) == ("assign-to-agent", admin_user, {"agent": small.email})
     assert set(LeadAssignment.objects.values_list("reason", "to_agent")) == {("manual", small.pk)}
+
+
+def test_assign_to_agent_posts_the_agent_its_form_renders(admin_client):
+    first, second = make_agents([(True, None), (True, None)])
+    make_leads(2)
+    ids = list(Lead.objects.values_list("id", flat=True))
+    content = post_action(admin_client, "assign_to_one_agent", ids).content.decode()
+    radios = dict(re.findall(r'<input type="radio" name="agent" value="([^"]*)" id="([^"]*)"', content))
+    labels = dict(re.findall(r'<label for="([^"]*)">([^<&]*) &lt;', content))
+    assert radios == {str(first.pk): f"agent-{first.pk}", str(second.pk): f"agent-{second.pk}"}
+    assert labels == {f"agent-{first.pk}": first.name, f"agent-{second.pk}": second.name}
+    value = next(v for v, radio_id in radios.items() if labels[radio_id] == second.name)
+    post_action(admin_client, "assign_to_one_agent", ids, post="yes", agent=value)
+    assert loads() == {first.id: 0, second.id: 2}
 
 
 def test_assign_to_agent_refuses_an_inactive_agent(admin_client):
