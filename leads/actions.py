@@ -1,4 +1,4 @@
-"""Admin pieces for assignment: the lead actions, the lead's assignment history, read-only audit admins.
+"""Admin pieces for assignment: the lead actions, the lead's assignment history, the runs' links.
 
 The actions only translate between the admin and leads.assignment (the same service as the command);
 each is gated by the `leads.assign_lead` permission and recorded as an AssignmentRun.
@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from agents.models import Agent
+from crm.admin_audit import ReadOnlyAdminMixin
 from leads.assignment import AssignmentError, assign_leads, assign_to_agent, preview_assign_to_agent, unassign_leads
 from leads.models import AssignmentRun, LeadAssignment
 
@@ -90,7 +91,7 @@ def unassign(modeladmin, request, queryset):
     modeladmin.message_user(request, text, messages.SUCCESS)
 
 
-class LeadAssignmentInline(admin.TabularInline):
+class LeadAssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A lead's assignment history, newest first, read-only."""
 
     model = LeadAssignment
@@ -101,12 +102,6 @@ class LeadAssignmentInline(admin.TabularInline):
     extra = 0
     can_delete = False
     verbose_name_plural = "assignment history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("from_agent", "to_agent", "run")
@@ -126,19 +121,6 @@ class LeadAssignmentAdminMixin:
     def has_assign_permission(self, request):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('assign', opts)}")
-
-
-class ReadOnlyAuditAdminMixin:
-    """The audit trail is written by the assignment service only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.display(description="changes")

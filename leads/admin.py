@@ -1,7 +1,8 @@
 from django.contrib import admin
 
+from crm.admin_audit import ReadOnlyAdminMixin
 from crm.admin_import import CleanImportExportMixin
-from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
+from leads.actions import LeadAssignmentAdminMixin, run_changes_link
 from leads.admin_classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, LeadClassListFilter
 from leads.importing import import_leads
@@ -34,7 +35,7 @@ class LeadAdmin(
 
 
 @admin.register(AssignmentRun)
-class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
+class AssignmentRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link
     ]
@@ -42,7 +43,7 @@ class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LeadAssignment)
-class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
+class LeadAssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["changed_at", "lead", "from_agent", "to_agent", "reason", "run"]
     list_filter = ["reason"]
     list_select_related = ["lead", "from_agent", "to_agent", "run"]
@@ -50,6 +51,6 @@ class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(VerificationRun)
-class VerificationRunAdmin(admin.ModelAdmin):
+class VerificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["checked_at", "ok", "source", "user"]
     list_filter = ["ok"]
