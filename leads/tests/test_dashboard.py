@@ -4,6 +4,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -211,3 +213,89 @@ def test_verify_assignments_needs_the_csrf_token(board):
     client.force_login(make_manager())
     assert client.post(VERIFY).status_code == 403
     assert not VerificationRun.objects.exists()
+
+
+# --- how current the last verification is --------------------------------------------------------------
+
+
+def verify_now(user=None):
+    from leads.verification import record_verification, verify_assignments
+
+    return record_verification(verify_assignments(), source="admin" if user else "command", user=user)
+
+
+def last_verification(content: str) -> str:
+    return re.search(r'<div class="module verification" id="last-verification">.*', content, re.S).group(0)
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_an_ok_that_no_longer_matches_says_so_and_what_changed(manager_client):
+    ann = AgentFactory(name="Ann", email="ann@sales.test")
+    LeadFactory.create_batch(2, assigned_agent=ann)
+    assert verify_now().ok
+    with time_machine.travel(NOW + timedelta(hours=3)):
+        LeadFactory.create_batch(7)  # an import after the check: 7 open leads without an agent
+        content = manager_client.get(OVERVIEW).content.decode()
+    block = text_of(last_verification(content))
+    assert "OK: every check holds" not in block
+    assert "OK when taken, no longer matches" in block
+    assert "taken 24 Nov 2026 12:00 (3 hours ago) by the command verify_assignments" in block
+    assert "Taken before 7 changes (7 leads, 0 agents changed since)" in block
+    assert "open leads without an agent now 7 (was 0)" in block
+    assert "open leads now 9 (was 2)" in block
+    assert "leads now 9 (was 2)" in block
+    # The fresh check is offered right there, in the same box.
+    assert 'id="verify-assignments"' in last_verification(content)
+
+
+def test_a_verification_nothing_changed_since_says_it_still_matches(manager_client):
+    LeadFactory(assigned_agent=AgentFactory(name="Ann"))
+    verify_now(user=get_user_model().objects.get(username="manager"))
+    block = text_of(last_verification(manager_client.get(OVERVIEW).content.decode()))
+    assert "OK: every check holds" in block
+    assert "by manager (admin)" in block
+    assert "Still matches the current state: no lead or agent changed since." in block
+
+
+def test_changes_that_leave_the_figures_alone_are_counted_but_the_result_stands(manager_client):
+    ann = AgentFactory(name="Ann")
+    lead = LeadFactory(assigned_agent=ann)
+    verify_now()
+    with time_machine.travel(NOW + timedelta(minutes=5)):
+        lead.name = "Renamed"
+        lead.save()
+        ann.capacity = 10
+        ann.save()
+        block = text_of(last_verification(manager_client.get(OVERVIEW).content.decode()))
+    assert "OK: every check holds" in block
+    assert "Taken before 2 changes (1 lead, 1 agent changed since); its figures still match" in block
+
+
+def test_a_failed_verification_that_was_fixed_since_no_longer_matches(manager_client):
+    ann = AgentFactory(name="Ann", email="ann@sales.test", capacity=1)
+    LeadFactory.create_batch(2, assigned_agent=ann)
+    assert not verify_now().ok
+    with time_machine.travel(NOW + timedelta(minutes=5)):
+        ann.capacity = 2
+        ann.save()
+        block = text_of(last_verification(manager_client.get(OVERVIEW).content.decode()))
+    assert "Problems found" in block
+    assert "agents above capacity now none (was ann@sales.test)" in block
+
+
+def test_the_verifications_freshness_costs_no_extra_query(board, django_assert_num_queries):
+    verify_now()
+    with time_machine.travel(NOW + timedelta(minutes=5)):
+        LeadFactory.create_batch(3)
+        with django_assert_num_queries(4):
+            overview = lead_overview()
+    drift = overview.verification_drift
+    assert (drift.leads_changed, drift.agents_changed) == (3, 0)
+    assert {d.label: (d.then, d.now) for d in drift.differences} == {
+        "leads": ("11", "14"),
+        "open leads": ("9", "12"),
+        "open leads without an agent": ("3", "6"),
+    }
