@@ -71,7 +71,7 @@ def assign_to_one_agent(modeladmin, request, queryset):
         "queryset": queryset,
         "count": queryset.count(),
         "open_count": queryset.open().count(),
-        "rows": preview_assign_to_agent(lead_ids=queryset.values("id")),
+        **said_once(preview_assign_to_agent(lead_ids=queryset.values("id"))),
         # Re-post what the changelist posted: the ticked ids, and select_across for "all N leads".
         "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across") == "1",
@@ -80,6 +80,34 @@ def assign_to_one_agent(modeladmin, request, queryset):
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/leads/lead/assign_to_agent.html", context)
+
+
+def said_once(rows: list[dict]) -> dict:
+    """The confirmation page's warnings: what holds whichever agent is chosen is said once, above the list
+    (`notices`); a row is marked (`marks`) only where it differs from the others."""
+    unbalanced = bool(rows) and all(row["spread"] > 1 for row in rows)
+    over = bool(rows) and all(row["over_by"] for row in rows)
+    notices = []
+    lowest = min((row["spread"] for row in rows), default=0)
+    if unbalanced:
+        highest = max(row["spread"] for row in rows)
+        spreads = f"{lowest}" if lowest == highest else f"{lowest} to {highest}"
+        notices.append(
+            f"Whichever agent you choose, the team is left unbalanced: spread {spreads} after the move "
+            "(balanced is at most 1)."
+        )
+    if over:
+        notices.append("Whichever agent you choose, the agent ends above its capacity (see load after).")
+    for row in rows:
+        marks = []
+        if row["over_by"] and not over:
+            marks.append(f"exceeds its capacity of {row['agent'].capacity} by {row['over_by']}")
+        if row["spread"] > 1 and not unbalanced:
+            marks.append(f"leaves the team unbalanced (spread {row['spread']})")
+        elif unbalanced and row["spread"] > lowest:
+            marks.append(f"spread {row['spread']}")
+        row["marks"] = marks
+    return {"rows": rows, "notices": notices}
 
 
 @admin.action(description="Unassign", permissions=["assign"])
@@ -92,19 +120,19 @@ def unassign(modeladmin, request, queryset):
 
 
 class LeadAssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):
-    """A lead's assignment history, newest first, read-only."""
+    """A lead's assignment history, newest first, in words: when, from whom to whom, by whom, why."""
 
     model = LeadAssignment
     fk_name = "lead"
+    template = "admin/leads/lead/assignment_history.html"
     fields = ["changed_at", "from_agent", "to_agent", "reason", "run"]
     readonly_fields = fields
     ordering = ["-changed_at", "-id"]
     extra = 0
-    can_delete = False
     verbose_name_plural = "assignment history"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("from_agent", "to_agent", "run")
+        return super().get_queryset(request).select_related("from_agent", "to_agent", "run", "run__user")
 
 
 class LeadAssignmentAdminMixin:

@@ -371,8 +371,9 @@ def unassign_leads(*, lead_ids, source: str = AssignmentRun.Source.ADMIN, user=N
 
 
 def preview_assign_to_agent(*, lead_ids) -> list[dict]:
-    """For each active agent: its load and capacity, the load it would have, and warnings, if the selected
-    open leads were all given to it (for the admin's confirmation page)."""
+    """For each active agent: its load and capacity, the load it would have, by how much that exceeds its
+    capacity, and the team's spread, if the selected open leads were all given to it (for the admin's
+    confirmation page)."""
     agents = load_agents()
     held = defaultdict(int)  # agent id (or None) -> selected open leads it holds
     for agent_id, n in (
@@ -385,13 +386,16 @@ def preview_assign_to_agent(*, lead_ids) -> list[dict]:
     for target in active:
         after = {a.id: a.load - held[a.id] for a in active}
         after[target.id] = target.load + total - held[target.id]
-        warnings = []
-        if target.capacity is not None and after[target.id] > target.capacity:
-            warnings.append(f"exceeds its capacity of {target.capacity} by {after[target.id] - target.capacity}")
         spread = spread_of([after[a.id] for a in active], [a.capacity for a in active])
-        if spread > 1:
-            warnings.append(f"leaves the team unbalanced (spread {spread})")
-        rows.append({"agent": target, "load": target.load, "after": after[target.id], "warnings": warnings})
+        rows.append(
+            {
+                "agent": target,
+                "load": target.load,
+                "after": after[target.id],
+                "over_by": max(0, after[target.id] - target.capacity) if target.capacity is not None else 0,
+                "spread": spread,
+            }
+        )
     return rows
 
 

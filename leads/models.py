@@ -126,6 +126,12 @@ class AssignmentRun(models.Model):
     def __str__(self):
         return f"Run {self.pk} ({self.action}, {self.started_at:%Y-%m-%d %H:%M})"
 
+    @property
+    def by_text(self) -> str:
+        if self.source == self.Source.COMMAND:
+            return "the command assign_leads"
+        return self.user.get_username() if self.user_id else "a deleted login"
+
 
 class LeadAssignment(models.Model):
     """One change of a lead's agent."""
@@ -150,8 +156,41 @@ class LeadAssignment(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["lead", "changed_at"], name="leadassignment_lead_idx")]
 
+    # How each reason reads in a lead's history: "(run 12, evenly)".
+    REASON_PHRASES = {
+        Reason.ASSIGNED: "evenly",
+        Reason.REBALANCED: "rebalanced",
+        Reason.RECLAIMED_FROM_INACTIVE: "taken back from an inactive agent",
+        Reason.RECLAIMED_OVER_CAPACITY: "taken back above capacity",
+        Reason.MANUAL: "manual",
+        Reason.UNASSIGNED: "unassigned",
+    }
+
     def __str__(self):
-        return f"{self.lead_id}: {self.from_agent_id} -> {self.to_agent_id} ({self.reason})"
+        when = timezone.localtime(self.changed_at)
+        return f"{when:%d %b %Y %H:%M} — {self.change_text} by {self.by_text} ({self.why_text})"
+
+    @property
+    def change_text(self) -> str:
+        """From whom to whom, in words (reads from_agent and to_agent: select them)."""
+        if self.from_agent_id is None:
+            return f"assigned to {self.to_agent.name}" if self.to_agent_id else "left without an agent"
+        if self.to_agent_id is None:
+            return f"taken from {self.from_agent.name}, now without an agent"
+        return f"moved from {self.from_agent.name} to {self.to_agent.name}"
+
+    @property
+    def by_text(self) -> str:
+        """Who made the change: a command, or the admin login behind the run (select run__user)."""
+        return self.run.by_text
+
+    @property
+    def reason_phrase(self) -> str:
+        return self.REASON_PHRASES.get(self.reason, self.reason)
+
+    @property
+    def why_text(self) -> str:
+        return f"run {self.run_id}, {self.reason_phrase}"
 
 
 class VerificationRun(models.Model):

@@ -1,8 +1,10 @@
 import re
+from io import StringIO
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -65,8 +67,10 @@ def test_assign_to_agent_asks_for_the_agent_and_warns_about_capacity_and_balance
     response = post_action(admin_client, "assign_to_one_agent", ids)
     content = response.content.decode()
     assert "Assign the selected leads to one agent" in content
-    assert "exceeds its capacity of 1 by 2" in content
-    assert "leaves the team unbalanced (spread 3)" in content
+    assert "Exceeds its capacity of 1 by 2." in content
+    # Either choice leaves a spread of 3: said once, above the list, not on every row.
+    assert content.count("unbalanced") == 1
+    assert "Whichever agent you choose, the team is left unbalanced: spread 3 after the move" in content
     assert all(f'value="{i}"' in content for i in ids)  # the selection is re-posted
     assert Lead.objects.unassigned().count() == 3  # nothing happens on the first POST
 
@@ -82,6 +86,43 @@ def test_assign_to_agent_acts_on_the_second_post_and_records_manual_changes(admi
     run = AssignmentRun.objects.get()
     assert (run.action, run.user, run.flags) == ("assign-to-agent", admin_user, {"agent": small.email})
     assert set(LeadAssignment.objects.values_list("reason", "to_agent")) == {("manual", small.pk)}
+
+
+def warning_cells(content: str) -> dict[str, str]:
+    """Agent name -> the text of its row's warning cell."""
+    cell = r"<td>.*?</td>\s*"
+    row = r'<label for="[^"]*">([^<&]*) &lt;.*?</td>\s*' + 3 * cell + r"<td>(.*?)</td>"
+    rows = re.findall(row, content, re.S)
+    return {name: re.sub(r"<[^>]+>", "", cell).strip() for name, cell in rows}
+
+
+def test_assign_to_agent_marks_only_the_rows_that_differ(admin_client):
+    small, roomy, third = make_agents([(True, 1), (True, None), (True, None)])
+    make_leads(1, agent=roomy)
+    make_leads(1, agent=third)
+    make_leads(2)
+    ids = list(Lead.objects.unassigned().values_list("id", flat=True))
+    content = post_action(admin_client, "assign_to_one_agent", ids).content.decode()
+    # Small (0 -> 2, capacity 1) ends above capacity; to roomy or third: loads 3/1/0, spread 3; to small:
+    # 2/1/1 with small full, spread 1: balance differs per row, so only the rows that unbalance say so.
+    assert 'id="assign-notices"' not in content
+    assert warning_cells(content) == {
+        small.name: "Exceeds its capacity of 1 by 1.",
+        roomy.name: "Leaves the team unbalanced (spread 3).",
+        third.name: "Leaves the team unbalanced (spread 3).",
+    }
+
+
+def test_assign_to_agent_says_a_shared_warning_once_and_marks_the_worse_rows(admin_client):
+    light, heavy = make_agents([(True, None), (True, None)])
+    make_leads(2, agent=heavy)
+    make_leads(4)
+    ids = list(Lead.objects.unassigned().values_list("id", flat=True))
+    content = post_action(admin_client, "assign_to_one_agent", ids).content.decode()
+    # To light: 4/2, spread 2; to heavy: 0/6, spread 6.
+    assert content.count("Whichever agent you choose") == 1
+    assert "the team is left unbalanced: spread 2 to 6 after the move" in content
+    assert warning_cells(content) == {light.name: "", heavy.name: "Spread 6."}
 
 
 def test_assign_to_agent_posts_the_agent_its_form_renders(admin_client):
@@ -171,10 +212,36 @@ def test_a_lead_shows_its_assignment_history(admin_client):
     lead = Lead.objects.get()
     post_action(admin_client, "assign_to_one_agent", [lead.pk], post="yes", agent=first.pk)
     post_action(admin_client, "assign_to_one_agent", [lead.pk], post="yes", agent=second.pk)
+    post_action(admin_client, "unassign", [lead.pk])
     page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
     assert "Assignment history" in page
-    assert page.count("Manual") == 2
-    assert first.name in page and second.name in page
+    history = re.search(r'<table id="assignment-history">.*?</table>', page, re.S).group(0)
+    rows = [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", history.split("<tbody>")[1], re.S)
+    ]
+    runs = list(AssignmentRun.objects.order_by("-id").values_list("id", flat=True))
+    assert rows == [  # newest first, in words
+        ["24 Nov 2026 12:00", f"taken from {second.name}, now without an agent", "admin", f"run {runs[0]}, unassigned"],
+        ["24 Nov 2026 12:00", f"moved from {first.name} to {second.name}", "admin", f"run {runs[1]}, manual"],
+        ["24 Nov 2026 12:00", f"assigned to {first.name}", "admin", f"run {runs[2]}, manual"],
+    ]
+    assert ": None -> " not in page and "->" not in history
+
+
+def test_the_history_names_the_command_behind_a_run(admin_client):
+    make_agents([(True, None)])
+    make_leads(1)
+    call_command("assign_leads", "--seed", "3", stdout=StringIO())
+    lead = Lead.objects.get()
+    page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+    run = AssignmentRun.objects.get()
+    assert f"assigned to {lead.assigned_agent.name}" in page
+    assert "the command assign_leads" in page
+    assert f"run {run.pk}</a>, evenly" in page
+    assert str(LeadAssignment.objects.get()) == (
+        f"24 Nov 2026 12:00 — assigned to {lead.assigned_agent.name} by the command assign_leads (run {run.pk}, evenly)"
+    )
 
 
 def test_assignment_runs_are_read_only_and_link_to_their_changes(admin_client):

@@ -65,6 +65,19 @@ def test_assign_to_agent_gives_the_ticked_leads_to_the_agent_whose_name_is_click
         ("Lead Delta", None, bob.pk, "manual", run.pk),
     ]
 
+    # The lead's page tells the story in words, and its form still saves beside the read-only history.
+    page.goto("/admin/leads/lead/")
+    page.locator("#result_list tbody tr", has_text="Lead Beta").locator("a").first.click()
+    history = page.locator("#assignment-history tbody tr")
+    expect(history).to_have_count(1)
+    expect(history.first).to_contain_text("assigned to Bob Jones")
+    expect(history.first).to_contain_text("manager")
+    expect(history.first).to_contain_text(f"run {run.pk}, manual")
+    page.fill("#id_company", "Beta Corp")
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    assert Lead.objects.get(name="Lead Beta").company == "Beta Corp"
+
 
 def test_unassign_takes_only_the_ticked_leads_away(page, manager):
     ann = AgentFactory(name="Ann Smith")
