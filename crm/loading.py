@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm import cleaning
-
+from crm.export_safety import FORMULA_STARTS, neutralize_formula
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,15 @@ def rejects_csv(rejects: pd.DataFrame, out) -> None:
     if "reason" not in frame:
         frame["reason"] = pd.Series(dtype="string")
     columns = [c for c in frame.columns if c not in ("line", "reason")] + ["line", "reason"]
-    frame[columns].to_csv(out, index=False, encoding="utf-8")
+    frame = frame[columns].copy()
+    # Cells a spreadsheet would run as formulas get a leading ' as in the export (the header row included).
+    for column in columns[:-2] + ["reason"]:
+        text = frame[column].astype(cleaning.STRING)
+        risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            frame[column] = text.where(~risky, text[risky].map(neutralize_formula))
+    frame = frame.rename(columns=neutralize_formula)
+    frame.to_csv(out, index=False, encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -181,3 +181,12 @@ def test_a_row_with_more_cells_than_the_header_is_shown_rejected_and_downloadabl
     by_command = tmp_path / "by_command.csv"
     call_command("import_leads", str(path), "--dry-run", "--rejects", str(by_command), stdout=StringIO())
     assert downloaded.encode() == by_command.read_bytes()
+
+
+def test_the_rejects_download_neutralizes_formulas(admin_client, tmp_path):
+    path = tmp_path / "formulas.csv"
+    path.write_text("name,email,phone,created\n\"=cmd|'/C calc'!A0\",bad,+1234567-1234567,2026-01-02\n")
+    preview = upload(admin_client, path)
+    downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content).decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(downloaded)))
+    assert (row["name"], row["phone"]) == ("'=cmd|'/C calc'!A0", "'+1234567-1234567")

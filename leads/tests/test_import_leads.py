@@ -305,3 +305,26 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
     text = StringIO()
     call_command("import_leads", str(path), "--batch-size", "7", "--dry-run", stdout=text)
     assert "line 27: line has 5 cells, the header has 4" in text.getvalue()
+
+
+FORMULAS = ('name,email,phone,company,source,created\n'
+            '"=cmd|\'/C calc\'!A0",bad-1,+1234567-1234567,+SUM(1),@SUM(A1),2026-01-02\n'
+            'Ann,bad-2,+44 20 7946 0018,-12.5,"\tTab",2026-01-02\n'
+            'Bo,bo@example.org,,Acme,=1+1,2026-01-02,=SUM(1)\n')
+
+
+def rejects_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_rejects_file_neutralizes_formulas_like_the_export(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    summary = run(write(tmp_path, FORMULAS), "--rejects", rejects)
+    assert summary["rejected"] == 3
+    rows = rejects_rows(rejects)
+    assert [(r["name"], r["phone"], r["company"], r["source"], r["extra_cells"]) for r in rows] == [
+        ("'=cmd|'/C calc'!A0", "'+1234567-1234567", "'+SUM(1)", "'@SUM(A1)", ""),
+        ("Ann", "+44 20 7946 0018", "-12.5", "'\tTab", ""),
+        ("Bo", "", "Acme", "'=1+1", "'=SUM(1)"),
+    ]
