@@ -62,6 +62,7 @@ class ImportResult:
     rejects_file: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
+    delimiter: str = ","  # the file's: the rejects file is written with it
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     samples: dict[str, list[dict]] = field(default_factory=dict, repr=False)
 
@@ -76,12 +77,13 @@ class ImportResult:
         """Write the rejected rows (original columns, `line`, `reason`) as CSV; create the folder."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        rejects_csv(self.rejects, path)
+        rejects_csv(self.rejects, path, delimiter=self.delimiter)
         self.rejects_file = str(path)
         return self.rejects_file
 
 
-def rejects_csv(rejects: pd.DataFrame, out) -> None:
+def rejects_csv(rejects: pd.DataFrame, out, *, delimiter: str = ",") -> None:
+    """UTF-8 with a BOM (Excel then reads accents right) in the file's delimiter: fixed, it re-imports as is."""
     frame = rejects.reset_index()
     if "line" not in frame:
         frame["line"] = pd.Series(dtype="int64")
@@ -96,7 +98,7 @@ def rejects_csv(rejects: pd.DataFrame, out) -> None:
         if risky.any():
             frame[column] = text.where(~risky, text[risky].map(neutralize_formula))
     frame = frame.rename(columns=neutralize_formula)
-    frame.to_csv(out, index=False, encoding="utf-8")
+    frame.to_csv(out, index=False, sep=delimiter, encoding="utf-8-sig")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -462,7 +464,7 @@ def load_file(
     source, chunks = cleaning.read_clean(
         path, kind=target.kind, now=now, dayfirst=dayfirst, time_zone=settings.TIME_ZONE, chunk_rows=batch_size
     )
-    result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run)
+    result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run, delimiter=source.delimiter)
     rejects: list[pd.DataFrame] = []
     emails: list[pd.Series] = []
     kept_raw: list[pd.DataFrame] = []

@@ -44,6 +44,13 @@ def write(tmp_path, text: str, name="leads.csv") -> Path:
     return path
 
 
+def rejects_rows(path: Path, delimiter: str = ",") -> list[dict]:
+    """A rejects file: UTF-8 with a BOM, in the delimiter of the imported file."""
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle, delimiter=delimiter))
+
+
 def snapshot():
     return sorted(Lead.objects.values_list(
         "email", "name", "name_key", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
@@ -72,8 +79,7 @@ def test_it_imports_the_crm_export_sample_as_documented(tmp_path):
 def test_the_rejects_file_holds_the_original_columns_line_and_reason(tmp_path):
     rejects = tmp_path / "nested" / "folder" / "rejects.csv"
     run(FIXTURES / "leads_crm_export.csv", "--rejects", rejects)
-    with open(rejects, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = rejects_rows(rejects)
     assert list(rows[0]) == ["First Name", "Last Name", "Email", "Phone Number", "Company Name", "Lead Status",
                              "Create Date", "Owner Notes", "line", "reason"]
     assert [(r["line"], r["reason"]) for r in rows] == [
@@ -266,7 +272,7 @@ def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path
 def test_a_file_without_rejected_rows_writes_a_rejects_file_with_only_the_header(tmp_path):
     rejects = tmp_path / "rejects.csv"
     run(write(tmp_path, "Name,Email,Created\nAda,ada@example.org,2026-01-02\n"), "--rejects", rejects)
-    assert rejects.read_text() == "Name,Email,Created,line,reason\n"
+    assert rejects.read_bytes() == b"\xef\xbb\xbfName,Email,Created,line,reason\n"
 
 
 def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_the_rest_imports(tmp_path):
@@ -289,8 +295,7 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
     assert Lead.objects.count() == 58 and not Lead.objects.filter(email__in=["lead23@example.org",
                                                                              "lead41@example.org"]).exists()
     assert Lead.objects.get(email="lead5@example.org").company == "Two\nlines"
-    with open(rejects, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = rejects_rows(rejects)
     assert list(rows[0]) == ["Name", "Email", "Company", "Created", "extra_cells", "line", "reason"]
     # Data row i starts on line i + 2, plus the two line breaks inside row 5's quoted cells.
     assert [(r["line"], r["Name"], r["Company"], r["Created"], r["extra_cells"]) for r in rows] == [
@@ -313,11 +318,6 @@ FORMULAS = ('name,email,phone,company,source,created\n'
             'Bo,bo@example.org,,Acme,=1+1,2026-01-02,=SUM(1)\n')
 
 
-def rejects_rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 def test_the_rejects_file_neutralizes_formulas_like_the_export(tmp_path):
     rejects = tmp_path / "rejects.csv"
     summary = run(write(tmp_path, FORMULAS), "--rejects", rejects)
@@ -328,3 +328,21 @@ def test_the_rejects_file_neutralizes_formulas_like_the_export(tmp_path):
         ("Ann", "+44 20 7946 0018", "-12.5", "'\tTab", ""),
         ("Bo", "", "Acme", "'=1+1", "'=SUM(1)"),
     ]
+
+
+def test_a_fixed_rejects_file_re_imports_as_is_in_the_delimiter_of_the_upload(tmp_path):
+    path = write(tmp_path, "Name;Email;Company;Created\nJosé Müller;jose@example.org;Société; Générale;2026-01-02\n"
+                           "Zoë Ångström;zoe(at)example.org;Fjärran AB;2026-01-03\n"
+                           "Ada;ada@example.org;Analytical;2026-01-04\n")
+    rejects = tmp_path / "rejects.csv"
+    assert run(path, "--rejects", rejects)["rejected"] == 2
+    rows = rejects_rows(rejects, delimiter=";")
+    assert [(r["Name"], r["Company"], r["extra_cells"], r["line"]) for r in rows] == [
+        ("José Müller", "Société", "2026-01-02", "2"), ("Zoë Ångström", "Fjärran AB", "", "3"),
+    ]
+    fixed = rejects.read_text(encoding="utf-8").replace("zoe(at)example.org", "zoe@example.org")
+    rejects.write_text(fixed, encoding="utf-8")  # the BOM is kept: it is the first character of the text
+    again = run(rejects)
+    assert (again["rows"], again["created"], again["rejected"]) == (2, 1, 1)
+    assert again["ignored_columns"] == ["extra_cells", "line", "reason"]
+    assert Lead.objects.get(email="zoe@example.org").company == "Fjärran AB"
