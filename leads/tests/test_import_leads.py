@@ -346,3 +346,50 @@ def test_a_fixed_rejects_file_re_imports_as_is_in_the_delimiter_of_the_upload(tm
     assert (again["rows"], again["created"], again["rejected"]) == (2, 1, 1)
     assert again["ignored_columns"] == ["extra_cells", "line", "reason"]
     assert Lead.objects.get(email="zoe@example.org").company == "Fjärran AB"
+
+
+LEADS = "Name,Email,Created\nAda,ada@example.org,2026-01-02\nBad,bad,2026-01-02\n"
+
+
+@pytest.mark.parametrize("kind", ["folder", "uncreatable folder", "device that cannot be written", "input file",
+                                  "input file by another name"])
+def test_a_rejects_target_that_cannot_take_the_file_is_refused_before_anything_is_imported(tmp_path, kind):
+    path = write(tmp_path, LEADS)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    (tmp_path / "link.csv").symlink_to(path)
+    target = {"folder": tmp_path, "uncreatable folder": tmp_path / "notes.txt" / "out" / "rejects.csv",
+              "device that cannot be written": Path("/dev/full"), "input file": path,
+              "input file by another name": tmp_path / "link.csv"}[kind]
+    with pytest.raises(CommandError) as error:
+        call_command("import_leads", str(path), "--rejects", str(target), stdout=StringIO())
+    assert error.value.returncode == 2
+    assert str(error.value).startswith(f"--rejects {target}: ") and "\n" not in str(error.value)
+    assert str(error.value).endswith("nothing was imported.")
+    assert Lead.objects.count() == 0
+    assert path.read_text() == LEADS and (tmp_path / "notes.txt").read_text() == "a file, not a folder"
+
+
+def test_the_command_exits_2_in_one_line_for_an_unwritable_rejects_file(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    path = write(tmp_path, LEADS)
+    process = subprocess.run([sys.executable, "manage.py", "import_leads", str(path), "--rejects", "/dev/full"],
+                             cwd=root, capture_output=True, text=True,
+                             env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert process.returncode == 2
+    assert process.stdout == ""
+    assert process.stderr.strip() == ("CommandError: --rejects /dev/full: cannot be written (No space left on device); "
+                                      "nothing was imported.")
+
+
+def test_an_existing_rejects_file_is_replaced_and_a_missing_folder_created(tmp_path):
+    path = write(tmp_path, LEADS)
+    old = tmp_path / "old.csv"
+    old.write_text("old content that is longer than the new rejects file, to be sure it is truncated " * 3)
+    assert run(path, "--rejects", old)["rejects_file"] == str(old)
+    assert [r["Name"] for r in rejects_rows(old)] == ["Bad"]
+    new = tmp_path / "new" / "folder" / "rejects.csv"
+    run(path, "--rejects", new)
+    assert [r["Name"] for r in rejects_rows(new)] == ["Bad"]
