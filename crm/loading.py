@@ -65,6 +65,7 @@ class ImportResult:
     delimiter: str = ","  # the file's: the rejects file is written with it
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     samples: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    merged: list[dict] = field(default_factory=list, repr=False)  # what merging kept and dropped, first emails
 
     def to_dict(self) -> dict:
         return {
@@ -282,15 +283,16 @@ def _scalar(sql: str, params=()):
         return cursor.fetchone()[0]
 
 
-def _merge_duplicates(staging: Staging, emails: pd.Series) -> int:
-    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away.
+def _merge_duplicates(staging: Staging, emails: pd.Series, sample_size: int = 0) -> tuple[int, list[dict]]:
+    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away and, for
+    the first `sample_size` merged emails, what the merge kept and dropped (`_merge_report`).
 
     `emails` holds every staged row's email, indexed by line: the duplicated rows are found in memory, fetched
     and deleted by line (SQLite's staging rowid), merged by the cleaning rules and staged again.
     """
     dup_lines = emails.index[emails.duplicated(keep=False).to_numpy(dtype=bool)]
     if len(dup_lines) == 0:
-        return 0
+        return 0, []
     merged_away = int(emails.duplicated().sum())
     marker = f"{staging.name}_dups"
     with connection.cursor() as cursor:
@@ -304,8 +306,38 @@ def _merge_duplicates(staging: Staging, emails: pd.Series) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP {'TEMPORARY ' if staging.vendor == 'mysql' else ''}TABLE {marker}")
     rows = rows.map(lambda v: None if _is_missing(v) else v)
-    staging.insert_objects(cleaning.merge_duplicates(rows))
-    return merged_away
+    merged = cleaning.merge_duplicates(rows)
+    staging.insert_objects(merged)
+    fields = [c.name for c in staging.target.columns if c.name not in ("email", "name_key")]
+    return merged_away, _merge_report(rows, merged, fields, sample_size) if sample_size else []
+
+
+def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, fields: list[str], size: int) -> list[dict]:
+    """For the first `size` merged emails (by first line): their lines and each field whose non-empty values
+    differed, with the value kept and its line and the values dropped and their lines.
+
+    `rows` are the duplicated rows by line, `merged` their merged records (indexed by each email's first line).
+    """
+    shown = merged.sort_index().head(size)
+    sample = rows[rows["email"].isin(shown["email"])].reset_index()
+    cells = sample.melt(id_vars=["line", "email"], value_vars=fields, var_name="field").dropna(subset=["value"])
+    kept = shown.melt(id_vars=["email"], value_vars=fields, var_name="field", value_name="kept")
+    cells = cells.merge(kept, on=["email", "field"])
+    won = cells["value"] == cells["kept"]
+    kept_lines = cells[won].groupby(["email", "field"])["line"].max()
+    dropped = cells[~won].groupby(["email", "field", "value"], sort=False)["line"].agg(list)
+    lines = sample.groupby("email")["line"].agg(list)
+    differed: dict[tuple[str, str], list[dict]] = {}
+    for (email, name, value), at in dropped.items():
+        differed.setdefault((email, name), []).append({"value": value, "lines": [int(n) for n in at]})
+    return [
+        {"email": record["email"], "lines": [int(n) for n in lines[record["email"]]], "fields": [
+            {"field": name, "kept": record[name], "kept_line": int(kept_lines[(record["email"], name)]),
+             "dropped": differed[(record["email"], name)]}
+            for name in fields if (record["email"], name) in differed
+        ]}
+        for record in shown.to_dict("records")
+    ]
 
 
 def _counts(staging: Staging, target: Target) -> tuple[int, int, int]:
@@ -427,7 +459,7 @@ def _load_through_staging(chunks, target, result, rejects, now, batch_size, samp
         if progress:
             progress(result.rows)
     all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
-    result.merged_duplicates = _merge_duplicates(staging, all_emails)
+    result.merged_duplicates, result.merged = _merge_duplicates(staging, all_emails, sample_size)
     if target.name_required_for_new:
         late, merged_back = _reject_new_without_name(staging, target, kept_raw, all_emails)
         if len(late):

@@ -199,3 +199,27 @@ def test_the_rejects_download_keeps_the_delimiter_of_the_upload_with_a_bom(admin
     downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content)
     assert downloaded.startswith(b"\xef\xbb\xbfName;Email;Created;line;reason\n")
     assert "Zoë;zoe(at)example.org;2026-01-02;2;" in downloaded.decode("utf-8-sig")
+
+
+def test_the_preview_shows_what_merging_duplicates_kept_and_dropped(admin_client, tmp_path):
+    path = tmp_path / "dups.csv"
+    path.write_text("name,email,phone,company,created\n"
+                    "José Müller,jose@example.org,+44 20 7946 0018,Acme,2026-01-02\n"
+                    "Ada,ada@example.org,,Analytical,2026-01-02\n"
+                    "jose muller dup,JOSE@example.org,,Acme Corp,2026-01-02\n"
+                    "Ada,ada@example.org,,,2026-01-02\n", encoding="utf-8")
+    response = upload(admin_client, path)
+    assert response.context["result"].merged == [
+        {"email": "jose@example.org", "lines": [2, 4], "fields": [
+            {"field": "name", "kept": "jose muller dup", "kept_line": 4,
+             "dropped": [{"value": "José Müller", "lines": [2]}]},
+            {"field": "company", "kept": "Acme Corp", "kept_line": 4, "dropped": [{"value": "Acme", "lines": [2]}]},
+        ]},
+        {"email": "ada@example.org", "lines": [3, 5], "fields": []},
+    ]
+    content = response.content.decode()
+    assert 'id="import-merged"' in content
+    assert '<td class="kept">jose muller dup (4)</td>' in content
+    assert '<td class="dropped">José Müller (2)</td>' in content
+    assert "the rows agree: nothing dropped" in content
+    assert Lead.objects.count() == 0

@@ -393,3 +393,21 @@ def test_an_existing_rejects_file_is_replaced_and_a_missing_folder_created(tmp_p
     new = tmp_path / "new" / "folder" / "rejects.csv"
     run(path, "--rejects", new)
     assert [r["Name"] for r in rejects_rows(new)] == ["Bad"]
+
+
+def test_the_merge_report_covers_only_the_first_merged_emails_with_every_dropped_value(tmp_path):
+    rows = [("Cy", "cy@example.org", "2026-01-05"), ("Ann", "ann@example.org", "2026-01-02"),
+            ("Bo", "bo@example.org", "2026-01-03"), ("Cyrus", "cy@example.org", "2026-01-05"),
+            ("Bob", "bo@example.org", "2026-01-03"), ("Anna", "ann@example.org", "2026-01-04"),
+            ("Ann", "ann@example.org", "2026-01-04")]
+    path = write(tmp_path, "Name,Email,Created\n" + "".join(",".join(row) + "\n" for row in rows))
+    result = import_leads(path=path, dry_run=True, sample_size=2)
+    assert result.merged_duplicates == 4
+    assert [(m["email"], m["lines"]) for m in result.merged] == [("cy@example.org", [2, 5]),
+                                                                 ("ann@example.org", [3, 7, 8])]
+    ann = {f["field"]: f for f in result.merged[1]["fields"]}
+    assert sorted(ann) == ["created_at", "name"]
+    assert (ann["name"]["kept"], ann["name"]["kept_line"], ann["name"]["dropped"]) == (
+        "Ann", 8, [{"value": "Anna", "lines": [7]}])
+    assert ann["created_at"]["kept_line"] == 8 and [d["lines"] for d in ann["created_at"]["dropped"]] == [[3]]
+    assert import_leads(path=path, dry_run=True).merged == []
