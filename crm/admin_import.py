@@ -5,8 +5,13 @@ library's row-by-row workflow, which renders every row and refuses to confirm wh
 same service the commands use: the upload is saved, imported as a dry run to show counts, the first new /
 updated / unchanged rows and the rejected rows with reasons; confirming imports the valid rows; the rejected rows
 can be downloaded as the same rejects CSV as `--rejects` writes.
+
+An upload lives in `upload_folder() / token` with a note of who uploaded it for which model: only that user, on
+that model's pages, may confirm it or download its rejects; any other token (malformed, pointing outside the
+folder, expired, someone else's) is treated as an expired upload.
 """
 
+import json
 import re
 import shutil
 import time
@@ -31,6 +36,7 @@ from crm import cleaning
 PREVIEW_ROWS = 20
 TOKEN = re.compile(r"[0-9a-f]{32}")
 KEEP_UPLOADS_SECONDS = 24 * 3600
+OWNER_FILE = "owner.json"  # {"user": pk, "model": "app_label.model_name"} of the upload
 
 
 class UploadForm(forms.Form):
@@ -39,7 +45,8 @@ class UploadForm(forms.Form):
 
 
 class ConfirmForm(forms.Form):
-    token = forms.RegexField(regex=TOKEN, widget=forms.HiddenInput)
+    # Anchored: a RegexValidator searches, and a token is a folder name, so it must be nothing but the token.
+    token = forms.RegexField(regex=r"\A[0-9a-f]{32}\Z", max_length=32, widget=forms.HiddenInput)
     dayfirst = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
@@ -87,7 +94,7 @@ class CleanImportExportMixin(ImportExportMixin):
                     f"limit for uploads: import it on the server with `manage.py {self.command_name} FILE`.",
                 )
             else:
-                token, source = self._save_upload(upload)
+                token, source = self._save_upload(request, upload)
                 dayfirst = form.cleaned_data["dayfirst"]
                 try:
                     result = self.import_service(path=source, dry_run=True, dayfirst=dayfirst,
@@ -113,19 +120,19 @@ class CleanImportExportMixin(ImportExportMixin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = ConfirmForm(request.POST)
-        folder = upload_folder() / form.data.get("token", "") if form.is_valid() else None
-        sources = [p for p in folder.iterdir() if p.name.startswith("source")] if folder and folder.is_dir() else []
-        if not sources:
+        folder = self._upload_of(request, form.cleaned_data["token"]) if form.is_valid() else None
+        source = folder / "source.csv" if folder else None
+        if not source or not source.is_file():
             self.message_user(request, "This upload has expired or was already imported: upload the file again.",
                               messages.ERROR)
             return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
         token = form.cleaned_data["token"]
         try:
-            result = self.import_service(path=sources[0], dry_run=False, dayfirst=form.cleaned_data["dayfirst"])
+            result = self.import_service(path=source, dry_run=False, dayfirst=form.cleaned_data["dayfirst"])
         except cleaning.RefusedFile as exc:
-            self.message_user(request, str(exc).replace(str(sources[0]), "the file"), messages.ERROR)
+            self.message_user(request, str(exc).replace(str(source), "the file"), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
-        sources[0].unlink()
+        source.unlink()
         result.write_rejects(folder / "rejects.csv")
         summary = (f"Imported: {result.rows} rows, {result.created} created, {result.updated} updated, "
                    f"{result.unchanged} unchanged, {result.merged_duplicates} merged duplicates, "
@@ -140,8 +147,9 @@ class CleanImportExportMixin(ImportExportMixin):
     def import_rejects_view(self, request, token):
         if not self.has_import_permission(request):
             raise PermissionDenied
-        rejects = upload_folder() / token / "rejects.csv"
-        if not TOKEN.fullmatch(token) or not rejects.is_file():
+        folder = self._upload_of(request, token)
+        rejects = folder / "rejects.csv" if folder else None
+        if not rejects or not rejects.is_file():
             raise Http404("No rejected rows for this upload.")
         name = f"{self.model._meta.model_name}_rejects.csv"
         return FileResponse(open(rejects, "rb"), as_attachment=True, filename=name, content_type="text/csv")
@@ -149,11 +157,29 @@ class CleanImportExportMixin(ImportExportMixin):
     def _rejects_url(self, token: str) -> str:
         return reverse("admin:%s_%s_import_rejects" % self.get_model_info(), args=[token])
 
-    def _save_upload(self, upload) -> tuple[str, Path]:
+    def _owner(self, request) -> dict:
+        return {"user": request.user.pk, "model": self.model._meta.label_lower}
+
+    def _upload_of(self, request, token: str) -> Path | None:
+        """The folder of this user's upload for this model, or None (malformed, outside, expired, not theirs)."""
+        if not TOKEN.fullmatch(token):
+            return None
+        root = upload_folder().resolve()
+        folder = (root / token).resolve()
+        if folder.parent != root:
+            return None
+        try:
+            owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return folder if owner == self._owner(request) else None
+
+    def _save_upload(self, request, upload) -> tuple[str, Path]:
         _forget_old_uploads()
         token = uuid.uuid4().hex
         folder = upload_folder() / token
         folder.mkdir(parents=True)
+        (folder / OWNER_FILE).write_text(json.dumps(self._owner(request)), encoding="utf-8")
         source = folder / "source.csv"
         with open(source, "wb") as out:
             for chunk in upload.chunks():

@@ -1,7 +1,10 @@
 """What the import_leads and import_agents commands share: flags, summary, JSON, exit codes."""
 
+import codecs
 import json
+import os
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,7 +22,9 @@ class ImportCommand(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV/TSV file (UTF-8, UTF-16 with BOM or cp1252; , ; tab or | separated)")
         parser.add_argument("--dry-run", action="store_true", help="do everything, then roll back: nothing is written")
-        parser.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows (original columns, line, reason)")
+        parser.add_argument("--rejects", metavar="OUT.csv",
+                            help="write rejected rows (original columns, line, reason); checked before importing: a "
+                                 "folder, the input file or a path that cannot be written exits 2, nothing imported")
         parser.add_argument("--dayfirst", action="store_true", help="read 03/11/2026 as 3 November (DD/MM/YYYY)")
         parser.add_argument("--batch-size", type=int, default=cleaning.DEFAULT_CHUNK_ROWS, metavar="N",
                             help=f"rows read and staged per batch (default {cleaning.DEFAULT_CHUNK_ROWS})")
@@ -28,11 +33,12 @@ class ImportCommand(BaseCommand):
     def handle(self, *args, **options):
         if options["batch_size"] < 1:
             raise CommandError(f"--batch-size must be 1 or more, not {options['batch_size']}.", returncode=2)
+        rejects = _rejects_target(options["rejects"], options["path"]) if options["rejects"] else None
         progress = _Progress(self.stderr, options["path"]) if _is_terminal(self.stderr) else None
         try:
             result = self.import_file(
                 path=options["path"], dry_run=options["dry_run"], dayfirst=options["dayfirst"],
-                batch_size=options["batch_size"], rejects_path=options["rejects"],
+                batch_size=options["batch_size"],
                 progress=progress.update if progress else None,
             )
         except cleaning.RefusedFile as exc:
@@ -40,6 +46,8 @@ class ImportCommand(BaseCommand):
         finally:
             if progress:
                 progress.finish()
+        if rejects:
+            _write_rejects(result, rejects)
         if options["json"]:
             self.stdout.write(json.dumps(result.to_dict()))
             return
@@ -59,6 +67,46 @@ class ImportCommand(BaseCommand):
                 self.stdout.write("Use --rejects OUT.csv to get all of them.")
         if result.dry_run:
             self.stdout.write("Dry run: nothing was written.")
+
+
+def _rejects_target(value: str, source: str) -> Path:
+    """Check --rejects before importing, so that writing it after the commit does not fail (exit 2 if it would)."""
+    target = Path(value)
+
+    def refuse(why: str):
+        raise CommandError(f"--rejects {value}: {why}; nothing was imported.", returncode=2)
+
+    if target.is_dir():
+        refuse("is a folder, not a file")
+    try:
+        if os.path.samefile(target, source):
+            refuse("is the file being imported; name another file")
+    except OSError:
+        pass  # one of them does not exist: not the same file
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        refuse(f"cannot create its folder ({exc.strerror})")
+    existed = target.exists()
+    try:
+        with open(target, "ab") as handle:  # appending nothing leaves an existing file as it is
+            if not target.is_file():  # a device such as /dev/full: only a write tells
+                handle.write(codecs.BOM_UTF8)
+                handle.flush()
+    except OSError as exc:
+        refuse(f"cannot be written ({exc.strerror})")
+    finally:
+        if not existed and target.is_file():
+            target.unlink()
+    return target
+
+
+def _write_rejects(result, target: Path) -> None:
+    try:
+        result.write_rejects(target)
+    except OSError as exc:
+        done = "nothing was written (dry run)" if result.dry_run else "the import itself is committed"
+        raise CommandError(f"--rejects {target}: cannot be written ({exc.strerror}); {done}.", returncode=1) from None
 
 
 def _is_terminal(stream) -> bool:

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm import cleaning
-
+from crm.export_safety import FORMULA_STARTS, neutralize_formula
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,10 @@ class ImportResult:
     rejects_file: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
+    delimiter: str = ","  # the file's: the rejects file is written with it
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     samples: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    merged: list[dict] = field(default_factory=list, repr=False)  # what merging kept and dropped, first emails
 
     def to_dict(self) -> dict:
         return {
@@ -76,19 +78,28 @@ class ImportResult:
         """Write the rejected rows (original columns, `line`, `reason`) as CSV; create the folder."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        rejects_csv(self.rejects, path)
+        rejects_csv(self.rejects, path, delimiter=self.delimiter)
         self.rejects_file = str(path)
         return self.rejects_file
 
 
-def rejects_csv(rejects: pd.DataFrame, out) -> None:
+def rejects_csv(rejects: pd.DataFrame, out, *, delimiter: str = ",") -> None:
+    """UTF-8 with a BOM (Excel then reads accents right) in the file's delimiter: fixed, it re-imports as is."""
     frame = rejects.reset_index()
     if "line" not in frame:
         frame["line"] = pd.Series(dtype="int64")
     if "reason" not in frame:
         frame["reason"] = pd.Series(dtype="string")
     columns = [c for c in frame.columns if c not in ("line", "reason")] + ["line", "reason"]
-    frame[columns].to_csv(out, index=False, encoding="utf-8")
+    frame = frame[columns].copy()
+    # Cells a spreadsheet would run as formulas get a leading ' as in the export (the header row included).
+    for column in columns[:-2] + ["reason"]:
+        text = frame[column].astype(cleaning.STRING)
+        risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            frame[column] = text.where(~risky, text[risky].map(neutralize_formula))
+    frame = frame.rename(columns=neutralize_formula)
+    frame.to_csv(out, index=False, sep=delimiter, encoding="utf-8-sig")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -272,15 +283,16 @@ def _scalar(sql: str, params=()):
         return cursor.fetchone()[0]
 
 
-def _merge_duplicates(staging: Staging, emails: pd.Series) -> int:
-    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away.
+def _merge_duplicates(staging: Staging, emails: pd.Series, sample_size: int = 0) -> tuple[int, list[dict]]:
+    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away and, for
+    the first `sample_size` merged emails, what the merge kept and dropped (`_merge_report`).
 
     `emails` holds every staged row's email, indexed by line: the duplicated rows are found in memory, fetched
     and deleted by line (SQLite's staging rowid), merged by the cleaning rules and staged again.
     """
     dup_lines = emails.index[emails.duplicated(keep=False).to_numpy(dtype=bool)]
     if len(dup_lines) == 0:
-        return 0
+        return 0, []
     merged_away = int(emails.duplicated().sum())
     marker = f"{staging.name}_dups"
     with connection.cursor() as cursor:
@@ -294,8 +306,38 @@ def _merge_duplicates(staging: Staging, emails: pd.Series) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP {'TEMPORARY ' if staging.vendor == 'mysql' else ''}TABLE {marker}")
     rows = rows.map(lambda v: None if _is_missing(v) else v)
-    staging.insert_objects(cleaning.merge_duplicates(rows))
-    return merged_away
+    merged = cleaning.merge_duplicates(rows)
+    staging.insert_objects(merged)
+    fields = [c.name for c in staging.target.columns if c.name not in ("email", "name_key")]
+    return merged_away, _merge_report(rows, merged, fields, sample_size) if sample_size else []
+
+
+def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, fields: list[str], size: int) -> list[dict]:
+    """For the first `size` merged emails (by first line): their lines and each field whose non-empty values
+    differed, with the value kept and its line and the values dropped and their lines.
+
+    `rows` are the duplicated rows by line, `merged` their merged records (indexed by each email's first line).
+    """
+    shown = merged.sort_index().head(size)
+    sample = rows[rows["email"].isin(shown["email"])].reset_index()
+    cells = sample.melt(id_vars=["line", "email"], value_vars=fields, var_name="field").dropna(subset=["value"])
+    kept = shown.melt(id_vars=["email"], value_vars=fields, var_name="field", value_name="kept")
+    cells = cells.merge(kept, on=["email", "field"])
+    won = cells["value"] == cells["kept"]
+    kept_lines = cells[won].groupby(["email", "field"])["line"].max()
+    dropped = cells[~won].groupby(["email", "field", "value"], sort=False)["line"].agg(list)
+    lines = sample.groupby("email")["line"].agg(list)
+    differed: dict[tuple[str, str], list[dict]] = {}
+    for (email, name, value), at in dropped.items():
+        differed.setdefault((email, name), []).append({"value": value, "lines": [int(n) for n in at]})
+    return [
+        {"email": record["email"], "lines": [int(n) for n in lines[record["email"]]], "fields": [
+            {"field": name, "kept": record[name], "kept_line": int(kept_lines[(record["email"], name)]),
+             "dropped": differed[(record["email"], name)]}
+            for name in fields if (record["email"], name) in differed
+        ]}
+        for record in shown.to_dict("records")
+    ]
 
 
 def _counts(staging: Staging, target: Target) -> tuple[int, int, int]:
@@ -417,7 +459,7 @@ def _load_through_staging(chunks, target, result, rejects, now, batch_size, samp
         if progress:
             progress(result.rows)
     all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
-    result.merged_duplicates = _merge_duplicates(staging, all_emails)
+    result.merged_duplicates, result.merged = _merge_duplicates(staging, all_emails, sample_size)
     if target.name_required_for_new:
         late, merged_back = _reject_new_without_name(staging, target, kept_raw, all_emails)
         if len(late):
@@ -454,7 +496,7 @@ def load_file(
     source, chunks = cleaning.read_clean(
         path, kind=target.kind, now=now, dayfirst=dayfirst, time_zone=settings.TIME_ZONE, chunk_rows=batch_size
     )
-    result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run)
+    result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run, delimiter=source.delimiter)
     rejects: list[pd.DataFrame] = []
     emails: list[pd.Series] = []
     kept_raw: list[pd.DataFrame] = []

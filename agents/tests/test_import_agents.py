@@ -51,8 +51,8 @@ def test_it_imports_the_tab_separated_sample(tmp_path):
         ("lee@sales.test", "Lee Agent", True, 3),
     ]
     assert set(Agent.objects.values_list("created_at", "updated_at")) == {(NOW, NOW)}
-    with open(tmp_path / "rejects.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    with open(tmp_path / "rejects.csv", newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [(r["line"], r["E-mail"], r["reason"]) for r in rows] == [
         ("5", "noname@sales.test", "name: missing (a new record needs a name)"),
         ("6", "mo@sales.test",
@@ -123,7 +123,7 @@ def test_a_row_with_more_cells_than_the_header_is_rejected_and_the_others_import
     summary = run(path, "--rejects", rejects)
     assert (summary["rows"], summary["created"], summary["rejected"]) == (3, 2, 1)
     assert agents() == [("ada@sales.test", "Ada", True, None), ("cy@sales.test", "Cy", False, None)]
-    with open(rejects, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    with open(rejects, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
     assert rows == [{"Name": "Bo", "Email": "bo@sales.test", "Active": "no", "extra_cells": "Team; B", "line": "3",
                      "reason": 'line has 5 cells, the header has 3 (an unquoted ";" inside a value?)'}]

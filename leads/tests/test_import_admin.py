@@ -99,7 +99,7 @@ def test_the_rejected_rows_download_as_the_same_csv_as_the_command_writes(admin_
     assert response["Content-Disposition"].startswith("attachment")
     downloaded = b"".join(response.streaming_content)
     assert downloaded == (tmp_path / "by_command.csv").read_bytes()
-    rows = list(csv.DictReader(io.StringIO(downloaded.decode())))
+    rows = list(csv.DictReader(io.StringIO(downloaded.decode("utf-8-sig"))))
     assert [r["line"] for r in rows] == ["5", "10", "11", "12"]
 
 
@@ -172,7 +172,7 @@ def test_a_row_with_more_cells_than_the_header_is_shown_rejected_and_downloadabl
     response = admin_client.post(CONFIRM_URL, {"token": preview.context["token"], "dayfirst": ""})
     assert response.status_code == 302
     assert sorted(Lead.objects.values_list("email", flat=True)) == ["ada@example.org", "cy@example.org"]
-    downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content).decode()
+    downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(downloaded)))
     assert [(r["line"], r["name"], r["company"], r["created"], r["extra_cells"]) for r in rows] == [
         ("3", "Bo", "Acme", " Inc.", "2026-01-02")
@@ -180,4 +180,46 @@ def test_a_row_with_more_cells_than_the_header_is_shown_rejected_and_downloadabl
     assert rows[0]["reason"].startswith('line has 5 cells, the header has 4 (an unquoted "," inside a value?)')
     by_command = tmp_path / "by_command.csv"
     call_command("import_leads", str(path), "--dry-run", "--rejects", str(by_command), stdout=StringIO())
-    assert downloaded.encode() == by_command.read_bytes()
+    assert downloaded.encode("utf-8-sig") == by_command.read_bytes()
+
+
+def test_the_rejects_download_neutralizes_formulas(admin_client, tmp_path):
+    path = tmp_path / "formulas.csv"
+    path.write_text("name,email,phone,created\n\"=cmd|'/C calc'!A0\",bad,+1234567-1234567,2026-01-02\n")
+    preview = upload(admin_client, path)
+    downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content).decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(downloaded)))
+    assert (row["name"], row["phone"]) == ("'=cmd|'/C calc'!A0", "'+1234567-1234567")
+
+
+def test_the_rejects_download_keeps_the_delimiter_of_the_upload_with_a_bom(admin_client, tmp_path):
+    path = tmp_path / "semicolons.csv"
+    path.write_text("Name;Email;Created\nZoë;zoe(at)example.org;2026-01-02\n", encoding="utf-8")
+    preview = upload(admin_client, path)
+    downloaded = b"".join(admin_client.get(preview.context["rejects_url"]).streaming_content)
+    assert downloaded.startswith(b"\xef\xbb\xbfName;Email;Created;line;reason\n")
+    assert "Zoë;zoe(at)example.org;2026-01-02;2;" in downloaded.decode("utf-8-sig")
+
+
+def test_the_preview_shows_what_merging_duplicates_kept_and_dropped(admin_client, tmp_path):
+    path = tmp_path / "dups.csv"
+    path.write_text("name,email,phone,company,created\n"
+                    "José Müller,jose@example.org,+44 20 7946 0018,Acme,2026-01-02\n"
+                    "Ada,ada@example.org,,Analytical,2026-01-02\n"
+                    "jose muller dup,JOSE@example.org,,Acme Corp,2026-01-02\n"
+                    "Ada,ada@example.org,,,2026-01-02\n", encoding="utf-8")
+    response = upload(admin_client, path)
+    assert response.context["result"].merged == [
+        {"email": "jose@example.org", "lines": [2, 4], "fields": [
+            {"field": "name", "kept": "jose muller dup", "kept_line": 4,
+             "dropped": [{"value": "José Müller", "lines": [2]}]},
+            {"field": "company", "kept": "Acme Corp", "kept_line": 4, "dropped": [{"value": "Acme", "lines": [2]}]},
+        ]},
+        {"email": "ada@example.org", "lines": [3, 5], "fields": []},
+    ]
+    content = response.content.decode()
+    assert 'id="import-merged"' in content
+    assert '<td class="kept">jose muller dup (4)</td>' in content
+    assert '<td class="dropped">José Müller (2)</td>' in content
+    assert "the rows agree: nothing dropped" in content
+    assert Lead.objects.count() == 0

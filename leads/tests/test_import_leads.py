@@ -44,6 +44,13 @@ def write(tmp_path, text: str, name="leads.csv") -> Path:
     return path
 
 
+def rejects_rows(path: Path, delimiter: str = ",") -> list[dict]:
+    """A rejects file: UTF-8 with a BOM, in the delimiter of the imported file."""
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle, delimiter=delimiter))
+
+
 def snapshot():
     return sorted(Lead.objects.values_list(
         "email", "name", "name_key", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
@@ -72,8 +79,7 @@ def test_it_imports_the_crm_export_sample_as_documented(tmp_path):
 def test_the_rejects_file_holds_the_original_columns_line_and_reason(tmp_path):
     rejects = tmp_path / "nested" / "folder" / "rejects.csv"
     run(FIXTURES / "leads_crm_export.csv", "--rejects", rejects)
-    with open(rejects, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = rejects_rows(rejects)
     assert list(rows[0]) == ["First Name", "Last Name", "Email", "Phone Number", "Company Name", "Lead Status",
                              "Create Date", "Owner Notes", "line", "reason"]
     assert [(r["line"], r["reason"]) for r in rows] == [
@@ -266,7 +272,7 @@ def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path
 def test_a_file_without_rejected_rows_writes_a_rejects_file_with_only_the_header(tmp_path):
     rejects = tmp_path / "rejects.csv"
     run(write(tmp_path, "Name,Email,Created\nAda,ada@example.org,2026-01-02\n"), "--rejects", rejects)
-    assert rejects.read_text() == "Name,Email,Created,line,reason\n"
+    assert rejects.read_bytes() == b"\xef\xbb\xbfName,Email,Created,line,reason\n"
 
 
 def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_the_rest_imports(tmp_path):
@@ -289,8 +295,7 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
     assert Lead.objects.count() == 58 and not Lead.objects.filter(email__in=["lead23@example.org",
                                                                              "lead41@example.org"]).exists()
     assert Lead.objects.get(email="lead5@example.org").company == "Two\nlines"
-    with open(rejects, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = rejects_rows(rejects)
     assert list(rows[0]) == ["Name", "Email", "Company", "Created", "extra_cells", "line", "reason"]
     # Data row i starts on line i + 2, plus the two line breaks inside row 5's quoted cells.
     assert [(r["line"], r["Name"], r["Company"], r["Created"], r["extra_cells"]) for r in rows] == [
@@ -305,3 +310,104 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
     text = StringIO()
     call_command("import_leads", str(path), "--batch-size", "7", "--dry-run", stdout=text)
     assert "line 27: line has 5 cells, the header has 4" in text.getvalue()
+
+
+FORMULAS = ('name,email,phone,company,source,created\n'
+            '"=cmd|\'/C calc\'!A0",bad-1,+1234567-1234567,+SUM(1),@SUM(A1),2026-01-02\n'
+            'Ann,bad-2,+44 20 7946 0018,-12.5,"\tTab",2026-01-02\n'
+            'Bo,bo@example.org,,Acme,=1+1,2026-01-02,=SUM(1)\n')
+
+
+def test_the_rejects_file_neutralizes_formulas_like_the_export(tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    summary = run(write(tmp_path, FORMULAS), "--rejects", rejects)
+    assert summary["rejected"] == 3
+    rows = rejects_rows(rejects)
+    assert [(r["name"], r["phone"], r["company"], r["source"], r["extra_cells"]) for r in rows] == [
+        ("'=cmd|'/C calc'!A0", "'+1234567-1234567", "'+SUM(1)", "'@SUM(A1)", ""),
+        ("Ann", "+44 20 7946 0018", "-12.5", "'\tTab", ""),
+        ("Bo", "", "Acme", "'=1+1", "'=SUM(1)"),
+    ]
+
+
+def test_a_fixed_rejects_file_re_imports_as_is_in_the_delimiter_of_the_upload(tmp_path):
+    path = write(tmp_path, "Name;Email;Company;Created\nJosé Müller;jose@example.org;Société; Générale;2026-01-02\n"
+                           "Zoë Ångström;zoe(at)example.org;Fjärran AB;2026-01-03\n"
+                           "Ada;ada@example.org;Analytical;2026-01-04\n")
+    rejects = tmp_path / "rejects.csv"
+    assert run(path, "--rejects", rejects)["rejected"] == 2
+    rows = rejects_rows(rejects, delimiter=";")
+    assert [(r["Name"], r["Company"], r["extra_cells"], r["line"]) for r in rows] == [
+        ("José Müller", "Société", "2026-01-02", "2"), ("Zoë Ångström", "Fjärran AB", "", "3"),
+    ]
+    fixed = rejects.read_text(encoding="utf-8").replace("zoe(at)example.org", "zoe@example.org")
+    rejects.write_text(fixed, encoding="utf-8")  # the BOM is kept: it is the first character of the text
+    again = run(rejects)
+    assert (again["rows"], again["created"], again["rejected"]) == (2, 1, 1)
+    assert again["ignored_columns"] == ["extra_cells", "line", "reason"]
+    assert Lead.objects.get(email="zoe@example.org").company == "Fjärran AB"
+
+
+LEADS = "Name,Email,Created\nAda,ada@example.org,2026-01-02\nBad,bad,2026-01-02\n"
+
+
+@pytest.mark.parametrize("kind", ["folder", "uncreatable folder", "device that cannot be written", "input file",
+                                  "input file by another name"])
+def test_a_rejects_target_that_cannot_take_the_file_is_refused_before_anything_is_imported(tmp_path, kind):
+    path = write(tmp_path, LEADS)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    (tmp_path / "link.csv").symlink_to(path)
+    target = {"folder": tmp_path, "uncreatable folder": tmp_path / "notes.txt" / "out" / "rejects.csv",
+              "device that cannot be written": Path("/dev/full"), "input file": path,
+              "input file by another name": tmp_path / "link.csv"}[kind]
+    with pytest.raises(CommandError) as error:
+        call_command("import_leads", str(path), "--rejects", str(target), stdout=StringIO())
+    assert error.value.returncode == 2
+    assert str(error.value).startswith(f"--rejects {target}: ") and "\n" not in str(error.value)
+    assert str(error.value).endswith("nothing was imported.")
+    assert Lead.objects.count() == 0
+    assert path.read_text() == LEADS and (tmp_path / "notes.txt").read_text() == "a file, not a folder"
+
+
+def test_the_command_exits_2_in_one_line_for_an_unwritable_rejects_file(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    path = write(tmp_path, LEADS)
+    process = subprocess.run([sys.executable, "manage.py", "import_leads", str(path), "--rejects", "/dev/full"],
+                             cwd=root, capture_output=True, text=True,
+                             env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert process.returncode == 2
+    assert process.stdout == ""
+    assert process.stderr.strip() == ("CommandError: --rejects /dev/full: cannot be written (No space left on device); "
+                                      "nothing was imported.")
+
+
+def test_an_existing_rejects_file_is_replaced_and_a_missing_folder_created(tmp_path):
+    path = write(tmp_path, LEADS)
+    old = tmp_path / "old.csv"
+    old.write_text("old content that is longer than the new rejects file, to be sure it is truncated " * 3)
+    assert run(path, "--rejects", old)["rejects_file"] == str(old)
+    assert [r["Name"] for r in rejects_rows(old)] == ["Bad"]
+    new = tmp_path / "new" / "folder" / "rejects.csv"
+    run(path, "--rejects", new)
+    assert [r["Name"] for r in rejects_rows(new)] == ["Bad"]
+
+
+def test_the_merge_report_covers_only_the_first_merged_emails_with_every_dropped_value(tmp_path):
+    rows = [("Cy", "cy@example.org", "2026-01-05"), ("Ann", "ann@example.org", "2026-01-02"),
+            ("Bo", "bo@example.org", "2026-01-03"), ("Cyrus", "cy@example.org", "2026-01-05"),
+            ("Bob", "bo@example.org", "2026-01-03"), ("Anna", "ann@example.org", "2026-01-04"),
+            ("Ann", "ann@example.org", "2026-01-04")]
+    path = write(tmp_path, "Name,Email,Created\n" + "".join(",".join(row) + "\n" for row in rows))
+    result = import_leads(path=path, dry_run=True, sample_size=2)
+    assert result.merged_duplicates == 4
+    assert [(m["email"], m["lines"]) for m in result.merged] == [("cy@example.org", [2, 5]),
+                                                                 ("ann@example.org", [3, 7, 8])]
+    ann = {f["field"]: f for f in result.merged[1]["fields"]}
+    assert sorted(ann) == ["created_at", "name"]
+    assert (ann["name"]["kept"], ann["name"]["kept_line"], ann["name"]["dropped"]) == (
+        "Ann", 8, [{"value": "Anna", "lines": [7]}])
+    assert ann["created_at"]["kept_line"] == 8 and [d["lines"] for d in ann["created_at"]["dropped"]] == [[3]]
+    assert import_leads(path=path, dry_run=True).merged == []
