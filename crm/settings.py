@@ -98,9 +98,14 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_MAX_UPLOAD_MB = env_positive_int("IMPORT_MAX_UPLOAD_MB", 20)
 IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
 
+# Everything goes to the root logger's one console handler at LOG_LEVEL. Django's own configuration gives the
+# "django" logger a console handler of its own (when DEBUG is on) that also propagates to root, which printed
+# every warning and error (a 404, a 500's traceback) twice: here it keeps no handler and inherits the level.
+# runserver's request lines ("django.server") keep Django's handler and format, and do not propagate.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING").upper()},
+    "loggers": {"django": {"handlers": [], "level": "NOTSET", "propagate": True}},
 }
