@@ -33,10 +33,12 @@ $(VENV)/.deps-mysql: requirements.txt requirements-mysql.txt | $(PY)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-# Import the sample data, classify, assign, verify: the main job.
+# Import the sample data, classify, assign, verify: the main job. The sample leads are imported from
+# var/demo/leads.csv, fixtures/leads.csv with its dates moved to today (see crm/demo.py).
 load: migrate
+	$(PY) manage.py make_demo_data --out var/demo
 	$(PY) manage.py import_agents fixtures/agents.csv --rejects var/agents_rejects.csv
-	$(PY) manage.py import_leads fixtures/leads.csv --rejects var/leads_rejects.csv
+	$(PY) manage.py import_leads var/demo/leads.csv --rejects var/leads_rejects.csv
 	$(PY) manage.py classify_leads
 	$(PY) manage.py assign_leads --seed $(SEED)
 	$(PY) manage.py verify_assignments

@@ -5,10 +5,27 @@ message naming the variable, not surface later as a confusing runtime error.
 """
 
 import os
+import sys
 import zoneinfo
+from contextlib import contextmanager
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+
+class SettingsError(ImproperlyConfigured):
+    """A bad environment variable: start-up stops with this one-line message (see one_line_settings_errors)."""
+
+
+@contextmanager
+def one_line_settings_errors():
+    """Around start-up (manage.py, the WSGI/ASGI application): a bad variable prints one line, no traceback."""
+    try:
+        yield
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -28,7 +45,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
 
 
 def env_positive_int(name: str, default: int) -> int:
@@ -38,10 +55,20 @@ def env_positive_int(name: str, default: int) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+        raise SettingsError(f"{name}={raw!r} is not a whole number.") from None
     if value <= 0:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be a positive whole number.")
+        raise SettingsError(f"{name}={raw!r} must be a positive whole number.")
     return value
+
+
+def env_seconds(name: str, default: int) -> int:
+    """A whole number of seconds, 0 or more."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit():
+        raise SettingsError(f"{name}={raw!r} must be a whole number of seconds, 0 or more.")
+    return int(raw.strip())
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -56,7 +83,7 @@ def env_time_zone(name: str, default: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ImproperlyConfigured(f"{name}={value!r} is not a known time zone (try UTC or Europe/Berlin).") from None
+        raise SettingsError(f"{name}={value!r} is not a known time zone (try UTC or Europe/Berlin).") from None
     return value
 
 
@@ -76,25 +103,39 @@ MYSQL_OPTIONS = {
 }
 
 
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a guessable key: Django's own rule for a strong one (check --deploy, security.W009)."""
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        raise SettingsError(
+            f"SECRET_KEY is too weak for DEBUG off: it needs at least {SECRET_KEY_MIN_LENGTH} characters, "
+            f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} of them different (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))' makes one)."
+        )
+
+
 def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict:
     """Turn a DATABASE_URL into Django's DATABASES entry, with per-engine options."""
     try:
         config = dj_database_url.parse(url, conn_max_age=0)
     except (ValueError, KeyError) as exc:
-        raise ImproperlyConfigured(f"{name}={url!r} is not a usable database URL: {exc}") from None
+        raise SettingsError(f"{name}={url!r} is not a usable database URL: {exc}") from None
     engine = config.get("ENGINE", "")
     if engine.endswith("sqlite3"):
         if not config.get("NAME"):
-            raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file (use sqlite:////absolute/path.sqlite3).")
+            raise SettingsError(f"{name}={url!r} names no SQLite file (use sqlite:////absolute/path.sqlite3).")
         config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
     elif engine.endswith("postgresql"):
         if not config.get("NAME"):
-            raise ImproperlyConfigured(f"{name}={url!r} names no database (postgres://user@host:5432/dbname).")
+            raise SettingsError(f"{name}={url!r} names no database (postgres://user@host:5432/dbname).")
     elif engine.endswith("mysql"):
         if not config.get("NAME"):
-            raise ImproperlyConfigured(f"{name}={url!r} names no database (mysql://user@host:3306/dbname).")
+            raise SettingsError(f"{name}={url!r} names no database (mysql://user@host:3306/dbname).")
         config["OPTIONS"] = {**MYSQL_OPTIONS, **config.get("OPTIONS", {})}
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     else:
-        raise ImproperlyConfigured(f"{name}={url!r}: only sqlite, postgres and mysql URLs are supported.")
+        raise SettingsError(f"{name}={url!r}: only sqlite, postgres and mysql URLs are supported.")
     return config

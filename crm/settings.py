@@ -4,11 +4,20 @@ Every variable is listed in README.md. Bad values stop start-up with a message
 that names the variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
-from crm.env import env_bool, env_list, env_positive_int, env_str, env_time_zone, parse_database_url
+from crm.env import (
+    SettingsError,
+    check_secret_key,
+    env_bool,
+    env_list,
+    env_positive_int,
+    env_seconds,
+    env_str,
+    env_time_zone,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,8 +25,10 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise SettingsError("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
+elif not DEBUG:
+    check_secret_key(SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -29,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
+    "axes",
     "crm",
     "agents",
     "leads",
@@ -42,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers locked-out logins
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -82,11 +95,36 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
+# HTTPS (README, Configuration): secure by default when DEBUG is off, each overridable; HSTS tells browsers to
+# come back over HTTPS only, for SECURE_HSTS_SECONDS (a year; start lower while trying HTTPS out). Behind a
+# proxy that ends TLS, TRUST_X_FORWARDED_PROTO=1 makes requests with "X-Forwarded-Proto: https" count as secure
+# (only when the proxy sets that header itself, whatever the client sent).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_seconds("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Login throttling (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username from one IP address lock
+# that pair out for AXES_COOLOFF_MINUTES (the login answers 429, even with the right password); a successful
+# login resets the count. `manage.py axes_reset` lifts every lock at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_positive_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_positive_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
 # Lead classification thresholds, in days (see leads/classification.py).
 LEADS_FRESH_DAYS = env_positive_int("LEADS_FRESH_DAYS", 7)
 LEADS_STALE_DAYS = env_positive_int("LEADS_STALE_DAYS", 30)
 if LEADS_FRESH_DAYS >= LEADS_STALE_DAYS:
-    raise ImproperlyConfigured(
+    raise SettingsError(
         f"LEADS_FRESH_DAYS ({LEADS_FRESH_DAYS}) must be smaller than LEADS_STALE_DAYS ({LEADS_STALE_DAYS})."
     )
 
@@ -98,9 +136,14 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_MAX_UPLOAD_MB = env_positive_int("IMPORT_MAX_UPLOAD_MB", 20)
 IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
 
+# Everything goes to the root logger's one console handler at LOG_LEVEL. Django's own configuration gives the
+# "django" logger a console handler of its own (when DEBUG is on) that also propagates to root, which printed
+# every warning and error (a 404, a 500's traceback) twice: here it keeps no handler and inherits the level.
+# runserver's request lines ("django.server") keep Django's handler and format, and do not propagate.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING").upper()},
+    "loggers": {"django": {"handlers": [], "level": "NOTSET", "propagate": True}},
 }

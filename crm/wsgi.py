@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from crm.env import one_line_settings_errors
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-application = get_wsgi_application()
+with one_line_settings_errors():
+    application = get_wsgi_application()

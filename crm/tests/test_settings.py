@@ -79,10 +79,13 @@ def test_the_settings_use_aware_datetimes():
     assert settings.USE_TZ is True
 
 
-def run_check(**environ):
+STRONG_KEY = "kq3J-v8sLw0PzR7tYx2NbC5mHdF9gUe4aKoIiQ1rTy6WcVn_ZpXj"
+
+
+def run_check(*flags, **environ):
     base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"}
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", "check", *flags],
         capture_output=True, text=True, cwd=settings.BASE_DIR, env={**base, **environ},
     )
 
@@ -92,6 +95,12 @@ def run_check(**environ):
     [
         ({"DEBUG": "perhaps"}, "DEBUG"),
         ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "x"}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "ab" * 40}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": STRONG_KEY[:49]}, "SECRET_KEY"),
+        ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
+        ({"AXES_FAILURE_LIMIT": "0"}, "AXES_FAILURE_LIMIT"),
         ({"TIME_ZONE": "Nowhere/Land"}, "TIME_ZONE"),
         ({"DATABASE_URL": "ftp://x/y"}, "DATABASE_URL"),
         ({"LEADS_FRESH_DAYS": "30", "LEADS_STALE_DAYS": "7"}, "LEADS_FRESH_DAYS"),
@@ -102,8 +111,37 @@ def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, 
     result = run_check(**environ)
     assert result.returncode != 0
     assert named in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_wsgi_application_stops_on_bad_settings_with_one_line():
+    result = subprocess.run(
+        [sys.executable, "-c", "import crm.wsgi"],
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", "DEBUG": "0"},
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["Configuration error: SECRET_KEY must be set when DEBUG is off."]
 
 
 def test_good_settings_start_up():
-    result = run_check(DEBUG="0", SECRET_KEY="x" * 50, TIME_ZONE="Europe/Berlin", ALLOWED_HOSTS="crm.example")
+    result = run_check(DEBUG="0", SECRET_KEY=STRONG_KEY, TIME_ZONE="Europe/Berlin", ALLOWED_HOSTS="crm.example")
     assert result.returncode == 0, result.stderr
+
+
+HTTPS_WARNINGS = ["security.W004", "security.W008", "security.W012", "security.W016"]
+
+
+def test_the_deployment_check_finds_https_configured_when_debug_is_off():
+    result = run_check("--deploy", DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="crm.example")
+    assert result.returncode == 0, result.stderr
+    assert [code for code in HTTPS_WARNINGS if code in result.stderr] == [], result.stderr
+    assert "security.W009" not in result.stderr
+
+
+def test_each_https_setting_can_be_turned_off():
+    result = run_check(
+        "--deploy", DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="crm.example", SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="no", CSRF_COOKIE_SECURE="false", SECURE_HSTS_SECONDS="0",
+    )
+    assert [code for code in HTTPS_WARNINGS if code in result.stderr] == HTTPS_WARNINGS, result.stderr

@@ -195,14 +195,31 @@ def test_linking_a_login_to_an_agent_gives_it_the_agents_role_and_only_that_agen
     assert [lead.pk for lead in listed] == [carl_lead.pk]
 
 
-def test_linking_a_manager_login_to_an_agent_keeps_it_a_manager(client, team):
+def test_the_admin_login_picker_lists_only_logins_that_may_be_agents(client, team):
+    carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
+    carl = make_user("carl")
+    make_user("root", superuser=True)
+    make_manager("other-manager")
+    client.force_login(team.manager)
+    page = client.get(url("agents_agent_change", carl_agent.pk))
+    labels = [label for value, label in page.context["adminform"].form.fields["user"].choices if value]
+    assert labels == ["carl"]
+    page = client.get(url("agents_agent_change", team.ann_agent.pk))
+    labels = [label for value, label in page.context["adminform"].form.fields["user"].choices if value]
+    assert labels == ["ann", "carl"]  # its own login, and the free one
+
+
+def test_a_manager_login_cannot_be_linked_to_an_agent(client, team):
     client.force_login(team.manager)
     carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
         {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": team.manager.pk},
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    carl_agent.refresh_from_db()
+    assert carl_agent.user is None
     assert list(team.manager.groups.values_list("name", flat=True)) == [SALES_MANAGERS]
 
 
