@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from crm.admin_import import CleanImportExportMixin
+from crm.admin_lists import NarrowListMixin, agent_column, date_column, text_column
 from leads.actions import LeadAssignmentAdminMixin, ReadOnlyAuditAdminMixin, run_changes_link
 from leads.admin_classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, LeadClassListFilter
@@ -9,6 +10,8 @@ from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
 from leads.resources import LeadResource
 from leads.scoping import AgentScopedAdminMixin
 
+LEAD_NAME = text_column("name", "name", "9em")
+
 
 @admin.register(Lead)
 class LeadAdmin(
@@ -16,12 +19,23 @@ class LeadAdmin(
     CleanImportExportMixin,
     LeadClassificationAdminMixin,
     LeadAssignmentAdminMixin,
+    NarrowListMixin,
     admin.ModelAdmin,
 ):
     resource_classes = [LeadResource]
     import_service = staticmethod(import_leads)
     command_name = "import_leads"
-    list_display = ["name", "email", "company", "status", "class_badge", "created_at", "assigned_agent"]
+    # Narrow columns (crm/admin_lists.py), so that the agent column fits at 1366 px.
+    list_display = [
+        LEAD_NAME,
+        text_column("email", "email", "11em"),
+        text_column("company", "company", "7em"),
+        "status",
+        "class_badge",
+        date_column("created_at", "created"),
+        agent_column("assigned_agent", "agent", "7em"),
+    ]
+    list_display_links = [LEAD_NAME]
     list_filter = [LeadClassListFilter, "status", AgentListFilter]
     list_select_related = ["assigned_agent"]
     # Searched through the normalized name key and the exact email (see get_search_results).
@@ -34,16 +48,28 @@ class LeadAdmin(
 
 
 @admin.register(AssignmentRun)
-class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
+class AssignmentRunAdmin(ReadOnlyAuditAdminMixin, NarrowListMixin, admin.ModelAdmin):
     list_display = [
-        "id", "started_at", "source", "action", "user", "seed", "assigned", "moved", "unassigned_left", run_changes_link
+        "id", date_column("started_at", "started", with_time=True), "source", "action", "user", "seed", "assigned",
+        "moved", "not_placed", run_changes_link,
     ]
     list_filter = ["source", "action"]
 
+    @admin.display(description="not placed", ordering="unassigned_left")
+    def not_placed(self, run):
+        return run.unassigned_left
+
 
 @admin.register(LeadAssignment)
-class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, admin.ModelAdmin):
-    list_display = ["changed_at", "lead", "from_agent", "to_agent", "reason", "run"]
+class LeadAssignmentAdmin(ReadOnlyAuditAdminMixin, NarrowListMixin, admin.ModelAdmin):
+    list_display = [
+        date_column("changed_at", "changed", with_time=True),
+        text_column("lead__name", "lead", "12em"),
+        agent_column("from_agent", "from", "8em"),
+        agent_column("to_agent", "to", "8em"),
+        "reason",
+        text_column("run__id", "run", "5em"),
+    ]
     list_filter = ["reason"]
     list_select_related = ["lead", "from_agent", "to_agent", "run"]
     raw_id_fields = ["lead", "from_agent", "to_agent", "run"]
