@@ -38,9 +38,12 @@ class LeadAdmin(
     list_display_links = [LEAD_NAME]
     list_filter = [LeadClassListFilter, "status", AgentListFilter]
     list_select_related = ["assigned_agent"]
-    # Searched through the normalized name key and the exact email (see get_search_results).
-    search_fields = ["name_key", "=email"]
-    search_help_text = "Part of a name (accents and case ignored) or an exact email."
+    # Searched through the indexed keys (see get_search_results and leads.lookup.search_conditions).
+    search_fields = ["name_key", "email", "company_key", "phone_key"]
+    search_help_text = (
+        "Part of a name, the beginning of an email or of a company (accents and case ignored), or a phone "
+        "number by its last digits."
+    )
     date_hierarchy = "created_at"
     raw_id_fields = ["assigned_agent"]
     readonly_fields = ["classification_reason", "name_key", "assigned_at", "added_at", "updated_at"]
