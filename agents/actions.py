@@ -72,7 +72,7 @@ class AgentLoadAdminMixin:
             agent._by_class = by_agent[agent.pk]
         return changelist
 
-    @admin.display(description="load (open leads)", ordering="_load")
+    @admin.display(description="load", ordering="_load")
     def open_leads(self, agent):
         return format_html('<a href="{}">{}</a>', lead_list_url(agent=agent.pk), agent._load)
 

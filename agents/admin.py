@@ -6,14 +6,26 @@ from agents.importing import import_agents
 from agents.models import Agent
 from agents.resources import AgentResource
 from crm.admin_import import CleanImportExportMixin
+from crm.admin_lists import NarrowListMixin, text_column
+
+AGENT_NAME = text_column("name", "name", "10em")
 
 
 @admin.register(Agent)
-class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, AgentLoadAdminMixin, admin.ModelAdmin):
+class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, AgentLoadAdminMixin, NarrowListMixin, admin.ModelAdmin):
     resource_classes = [AgentResource]
     import_service = staticmethod(import_agents)
     command_name = "import_agents"
-    list_display = ["name", "email", "is_active", "capacity", "open_leads", "open_leads_by_class", "updated_at"]
+    # Narrow columns (crm/admin_lists.py), so that the loads fit at 1366 px.
+    list_display = [
+        AGENT_NAME,
+        text_column("email", "email", "12em"),
+        "is_active",
+        "capacity",
+        "open_leads",
+        "open_leads_by_class",
+    ]
+    list_display_links = [AGENT_NAME]
     list_filter = ["is_active"]
     search_fields = ["name", "email"]
     ordering = ["name", "email"]

@@ -448,6 +448,12 @@ def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
     return keys.fillna("").str.slice(0, max_length).astype(STRING)
 
 
+def phone_keys(phones: pd.Series) -> pd.Series:
+    """`crm.normalize.phone_key` over a column (digits, last first); a missing phone stays missing."""
+    digits = phones.astype(STRING).str.replace("[^0-9]", "", regex=True)
+    return digits.str.slice(step=-1).astype(STRING)
+
+
 def normalize_status(values: pd.Series) -> pd.Series:
     key = collapse_spaces(values.str.lower()).str.replace(" ?- ?", " - ", regex=True)
     return key.map(STATUS_BY_WORD).astype(STRING)
@@ -703,6 +709,8 @@ def clean_lead_chunk(
     rejected = reasons.rejected
     valid = out[~rejected].copy()
     valid["name_key"] = name_keys(valid["name"])
+    valid["company_key"] = name_keys(valid["company"]).where(valid["company"].notna())  # missing keeps the stored
+    valid["phone_key"] = phone_keys(valid["phone"])
     rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
     return CleanChunk(valid, rejects, blank)

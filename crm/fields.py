@@ -1,6 +1,6 @@
 from django.db import models
 
-from crm.normalize import name_key, normalize_email
+from crm.normalize import name_key, normalize_email, phone_key
 
 
 class NormalizedEmailField(models.EmailField):
@@ -25,6 +25,8 @@ class NormalizedEmailField(models.EmailField):
 class NameKeyField(models.CharField):
     """A derived, indexed look-up key computed from another field on every save."""
 
+    key = staticmethod(name_key)
+
     def __init__(self, *args, source: str = "name", **kwargs):
         self.source = source
         kwargs.setdefault("editable", False)
@@ -40,6 +42,37 @@ class NameKeyField(models.CharField):
         return name, path, args, kwargs
 
     def pre_save(self, model_instance, add):
-        value = name_key(getattr(model_instance, self.source))[: self.max_length]
+        value = self.key(getattr(model_instance, self.source))[: self.max_length]
         setattr(model_instance, self.attname, value)
         return value
+
+
+class PhoneKeyField(NameKeyField):
+    """The digits of a phone number, last first (crm.normalize.phone_key)."""
+
+    key = staticmethod(phone_key)
+
+
+class Prefix(models.Lookup):
+    """`field__prefix="ab"`: the value starts with "ab", as a condition that each engine answers from an index.
+
+    PostgreSQL: LIKE 'ab%' (served by the varchar_pattern_ops index Django adds to indexed text columns);
+    MariaDB/MySQL: LIKE 'ab%' without BINARY (a range on the index; the keys and emails it is used on are
+    lower-cased, so the case-insensitive collation changes nothing); SQLite: GLOB 'ab*' (case-sensitive, so
+    its BINARY index serves it, where its LIKE ignores case and could not).
+    """
+
+    lookup_name = "prefix"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} LIKE %s", [*lhs_params, connection.ops.prep_for_like_query(self.rhs) + "%"]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        glob = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in self.rhs)
+        return f"{lhs} GLOB %s", [*lhs_params, glob + "*"]
+
+
+models.CharField.register_lookup(Prefix)

@@ -361,7 +361,7 @@ def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict
         "updated": f"t.id IS NOT NULL AND ({_changed(target, vendor)})",
         "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(target, vendor)})",
     }
-    shown = [c.name for c in target.columns if c.name != "name_key"]
+    shown = [c.name for c in target.columns if not c.name.endswith("_key")]  # derived look-up keys
     out = {}
     with connection.cursor() as cursor:
         for action, condition in cases.items():

@@ -25,3 +25,9 @@ def name_key(name: str | None) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().translate(_FOLD_LETTERS).split())
+
+
+def phone_key(phone: str | None) -> str:
+    """The look-up form of a phone number: its digits, last first, so that an indexed prefix match on the key
+    finds a number by its end ("020 7946 0018" and "7946 0018" both find "+44 20 7946 0018")."""
+    return "".join(ch for ch in (phone or "") if "0" <= ch <= "9")[::-1]

@@ -2,7 +2,7 @@
 
 LeadAdmin mixes LeadClassificationAdminMixin in; everything here stays cheap at a
 million leads: the class is a SQL annotation (no query per row), the search
-goes through the indexed name key, and the date hierarchy probes the
+goes through the indexed keys (name, email, company, phone), and the date hierarchy probes the
 created_at index instead of truncating every row.
 """
 
@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from leads.classification import LeadClass, explain
 from leads.filters import request_as_of
-from leads.lookup import name_or_email_matches
+from leads.lookup import search_matches
 
 BADGE_COLOURS = {
     LeadClass.FRESH: "#2e7d32",
@@ -136,10 +136,10 @@ class LeadClassificationAdminMixin:
         return LeadChangeList
 
     def get_search_results(self, request, queryset, search_term):
-        # The term goes through the same normalization as the stored name key.
+        # The term goes through the same normalization as the stored keys; every part is an indexed match.
         if not search_term.strip():
             return queryset, False
-        return queryset.filter(name_or_email_matches(search_term)), False
+        return queryset.filter(search_matches(search_term)), False
 
     @admin.display(description="class", ordering="lead_class")
     def class_badge(self, obj):

@@ -59,7 +59,6 @@ def install_lead_overview(site) -> None:
 
     site.get_urls = get_urls
     site.each_context = each_context
-    site.index_template = "admin/leads/index.html"
 
 
 def overview_view(request, *, site):

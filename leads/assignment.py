@@ -469,6 +469,11 @@ def _ranked(queryset, as_of):
     )
 
 
+def most_urgent_first(queryset, as_of):
+    """The leads in the assignment's priority order (PRIORITY, then the longest waiting, then the lowest id)."""
+    return _ranked(queryset, as_of)
+
+
 def _keyed(ranked) -> list[tuple[tuple, int]]:
     return [
         ((rank, created, lead_id), lead_id)

@@ -15,6 +15,8 @@ LEAD_TARGET = Target(
         Column("name_key", "text", nullable=False, default="''", compare=False),  # follows the name
         Column("phone", "text", nullable=False, default="''"),
         Column("company", "text", nullable=False, default="''"),
+        Column("company_key", "text", nullable=False, default="''", compare=False),  # follows the company
+        Column("phone_key", "text", nullable=False, default="''", compare=False),  # follows the phone
         Column("source", "text", nullable=False, default="''"),
         Column("status", "text", nullable=False, default="'new'"),
         Column("created_at", "datetime", nullable=False),

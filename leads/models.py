@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from agents.models import Agent
-from crm.fields import NameKeyField, NormalizedEmailField
+from crm.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass, class_condition, classification_expression, classify, explain
 
@@ -47,6 +47,14 @@ class Lead(models.Model):
     email = NormalizedEmailField(max_length=254, unique=True)
     phone = models.CharField(max_length=50, blank=True)
     company = models.CharField(max_length=200, blank=True)
+    # Search keys (leads.lookup.search_matches), kept by save() and by the import like name_key.
+    # db_default: rows written by raw SQL without them (benchmarks, tests) get an empty key.
+    company_key = NameKeyField(
+        max_length=200, source="company", db_default="", help_text="Company without accents, case or extra spaces."
+    )
+    phone_key = PhoneKeyField(
+        max_length=50, source="phone", db_default="", help_text="The phone's digits, last first."
+    )
     source = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     created_at = models.DateTimeField(help_text="When the lead was created at its source.")
