@@ -308,7 +308,7 @@ def _merge_duplicates(staging: Staging, emails: pd.Series, sample_size: int = 0)
     rows = rows.map(lambda v: None if _is_missing(v) else v)
     merged = cleaning.merge_duplicates(rows)
     staging.insert_objects(merged)
-    fields = [c.name for c in staging.target.columns if c.name not in ("email", "name_key")]
+    fields = [name for name in _shown_columns(staging.target) if name != "email"]
     return merged_away, _merge_report(rows, merged, fields, sample_size) if sample_size else []
 
 
@@ -353,6 +353,11 @@ def _counts(staging: Staging, target: Target) -> tuple[int, int, int]:
     return created, updated, total - created - updated
 
 
+def _shown_columns(target: Target) -> list[str]:
+    """The columns a person reads in a preview: not the look-up keys derived from them."""
+    return [c.name for c in target.columns if not c.name.endswith("_key")]
+
+
 def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict]]:
     vendor = staging.vendor
     table = _q(target.table)
@@ -361,7 +366,7 @@ def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict
         "updated": f"t.id IS NOT NULL AND ({_changed(target, vendor)})",
         "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(target, vendor)})",
     }
-    shown = [c.name for c in target.columns if not c.name.endswith("_key")]  # derived look-up keys
+    shown = _shown_columns(target)
     out = {}
     with connection.cursor() as cursor:
         for action, condition in cases.items():

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ def test_a_page_asked_for_before_logging_in_is_kept(client):
 
 def test_the_index_and_the_sidebar_start_with_the_workspace(client):
     make_manager(password=PASSWORD)
-    client.login(username="manager", password=PASSWORD)
+    client.force_login(User.objects.get(username="manager"))
     index = client.get("/admin/")
     assert index.context["app_list"][0]["name"] == "Workspace"
     assert [m["admin_url"] for m in index.context["app_list"][0]["models"]] == [OVERVIEW]
@@ -66,7 +67,7 @@ def test_the_index_and_the_sidebar_start_with_the_workspace(client):
 
 
 def test_an_agent_s_workspace_is_my_leads_only(client, ann):
-    client.login(username="ann", password=PASSWORD)
+    client.force_login(User.objects.get(username="ann"))
     workspace = client.get("/admin/").context["app_list"][0]
     assert [m["name"] for m in workspace["models"]] == ["My leads"]
 
@@ -79,7 +80,7 @@ def test_my_leads_lists_the_agent_s_open_leads_most_urgent_first(client, ann):
     urgent_older = LeadFactory(name="Urgent older", assigned_agent=ann, created_at=days_ago(20))
     LeadFactory(name="Closed", assigned_agent=ann, status=LeadStatus.CONVERTED)
     LeadFactory(name="Someone else's", assigned_agent=AgentFactory(), created_at=days_ago(20))
-    client.login(username="ann", password=PASSWORD)
+    client.force_login(User.objects.get(username="ann"))
     response = client.get(MY_LEADS)
     rows = response.context["rows"]
     assert [r["lead"] for r in rows] == [urgent_older, urgent_newer, fresh, active, stale]
@@ -94,7 +95,7 @@ def test_my_leads_lists_the_agent_s_open_leads_most_urgent_first(client, ann):
 
 def test_my_leads_is_not_for_a_manager_without_leads(client):
     make_manager(password=PASSWORD)
-    client.login(username="manager", password=PASSWORD)
+    client.force_login(User.objects.get(username="manager"))
     assert client.get(MY_LEADS).status_code == 403
 
 
@@ -104,7 +105,7 @@ def test_the_overview_writes_numbers_with_thousands_separators(client):
         Lead(name=f"Lead {i}", email=f"l{i}@example.org", created_at=now - timedelta(days=40)) for i in range(1234)
     )
     make_manager(password=PASSWORD)
-    client.login(username="manager", password=PASSWORD)
+    client.force_login(User.objects.get(username="manager"))
     content = client.get(OVERVIEW).content.decode()
     assert '<span class="n" id="total-leads">1,234</span>' in content
     assert '<a class="n" id="unassigned-open" href="/admin/leads/lead/?agent=none">1,234</a>' in content
@@ -117,7 +118,7 @@ def debug_off(settings):
 
 def test_another_agent_s_lead_answers_the_friendly_404(client, ann, debug_off):
     theirs = LeadFactory(assigned_agent=AgentFactory())
-    client.login(username="ann", password=PASSWORD)
+    client.force_login(User.objects.get(username="ann"))
     response = client.get(reverse("admin:leads_lead_change", args=[theirs.pk]))
     assert response.status_code == 404
     content = response.content.decode()
@@ -127,7 +128,7 @@ def test_another_agent_s_lead_answers_the_friendly_404(client, ann, debug_off):
 
 
 def test_a_forbidden_admin_page_answers_the_friendly_403(client, ann, debug_off):
-    client.login(username="ann", password=PASSWORD)
+    client.force_login(User.objects.get(username="ann"))
     response = client.get("/admin/lead-overview/")
     assert response.status_code == 403
     content = response.content.decode()
