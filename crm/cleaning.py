@@ -116,6 +116,11 @@ _DOT_DATE = (
 )
 # Exact formats parsed in C before any regex: the bulk of real files.
 _FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"]
+# Created dates are accepted from this instant on (and up to the import's clock): earlier ones are typing
+# mistakes, and year 1 with a positive offset would be year 0, which Python's datetime cannot hold.
+EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
+MAX_OFFSET_MINUTES = 14 * 60  # the widest offsets in use are -12:00 and +14:00
+_OFFSET = r"(?:[T ][0-9:.,]+) *[+-](?P<h>[0-9]{2}):?(?P<m>[0-9]{2})?$"
 _EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
 
 
@@ -464,10 +469,17 @@ def _floats(values: pd.Series) -> pd.Series:
     return pd.Series(pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan), index=values.index)
 
 
+def offsets_out_of_range(values: pd.Series) -> pd.Series:
+    """Whether a date-time ends with an offset beyond ±14:00 or with more than 59 minutes (`+25:00`, `+99:99`)."""
+    parts = values.astype(STRING).str.extract(_OFFSET)
+    minutes = _numbers(parts, "h") * 60 + _numbers(parts, "m").fillna(0)
+    return ((minutes > MAX_OFFSET_MINUTES) | (_numbers(parts, "m") > 59)).fillna(False).astype(bool)
+
+
 def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
     """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
 
-    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM), MM/DD/YYYY with an optional time
+    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an optional time
     (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
     """
     values = values.astype(STRING)
@@ -519,6 +531,8 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
             "h": zone.str.slice(1, 3), "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
         })
         minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
+        bad_offset = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(digits, "m") > 59)).to_numpy(dtype=bool)
+        naive.loc[rest.index[bad_offset]] = pd.NaT
         offset.loc[rest.index] = (sign * minutes).to_numpy()
     has_zone = offset.notna()
     if time_zone == "UTC":
@@ -696,7 +710,10 @@ def clean_lead_chunk(
     given = missing_to_na(raw[label])
     created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
     reasons.add(given.isna(), f"{label}: missing (every lead needs a creation date)")
-    reasons.add(given.notna() & created.isna(), f"{label}: {{}} is not a readable date", given)
+    offset_too_wide = offsets_out_of_range(given) & created.isna()
+    reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
+    reasons.add(given.notna() & created.isna() & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
+    reasons.add(created < EARLIEST_DATE, f"{label}: {{}} is before {EARLIEST_DATE:%Y-%m-%d}", given)
     reasons.add(created > pd.Timestamp(now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
     out["created_at"] = created
     _check_lengths(out, source, LEAD_MAX_LENGTHS, reasons)

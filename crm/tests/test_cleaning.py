@@ -516,3 +516,26 @@ def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tm
     pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
     pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
     assert expected[2].index.tolist() == [3, 5] and expected[1].index.tolist() == [2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0001-01-01T00:00:00+14:00", "is before 1900-01-01"),
+        ("1899-12-31", "is before 1900-01-01"),
+        ("2026-01-01T00:00:00+25:00", "has a time zone offset beyond ±14:00"),
+        ("2026-01-01T00:00+99:99", "has a time zone offset beyond ±14:00"),
+        ("2026-01-01 10:00:00-1430", "has a time zone offset beyond ±14:00"),
+    ],
+)
+def test_dates_before_1900_and_offsets_beyond_14_hours_are_rejected_and_the_rest_is_read(tmp_path, text, reason):
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{text}\nBo,bo@example.org,1900-01-01T00:00:00Z\n"
+                  "Cy,cy@example.org,2026-01-01T00:00:00+14:00\nDi,di@example.org,2026-01-01T00:00:00-12:00",
+        header="name,email,Created",
+    )
+    assert rejects["reason"].tolist() == [f"Created: '{text}' {reason}"]
+    assert valid["created_at"].tolist() == [
+        pd.Timestamp("1900-01-01", tz="UTC"), pd.Timestamp("2025-12-31T10:00", tz="UTC"),
+        pd.Timestamp("2026-01-01T12:00", tz="UTC"),
+    ]

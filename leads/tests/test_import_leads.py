@@ -305,3 +305,25 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
     text = StringIO()
     call_command("import_leads", str(path), "--batch-size", "7", "--dry-run", stdout=text)
     assert "line 27: line has 5 cells, the header has 4" in text.getvalue()
+
+
+def test_a_date_out_of_range_is_rejected_and_the_lead_list_and_look_up_still_work(tmp_path, admin_client):
+    path = write(tmp_path, "Name,Email,Status,Created\n"
+                           "Year Zero,zero@example.org,new,0001-01-01T00:00:00+14:00\n"
+                           "Far East,east@example.org,new,2026-01-01T00:00:00+25:00\n"
+                           "Ada Good,ada@example.org,new,2026-01-01T00:00:00+14:00\n")
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert (summary["rows"], summary["created"], summary["rejected"]) == (3, 1, 2)
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("2", "Created: '0001-01-01T00:00:00+14:00' is before 1900-01-01"),
+            ("3", "Created: '2026-01-01T00:00:00+25:00' has a time zone offset beyond ±14:00"),
+        ]
+    assert Lead.objects.get().created_at == datetime(2025, 12, 31, 10, tzinfo=UTC)
+    changelist = "/admin/leads/lead/"
+    for query in ("", "?o=6", "?q=ada", "?status=new", "?lead_class=stale"):
+        assert admin_client.get(changelist + query).status_code == 200, query
+    out = StringIO()
+    call_command("lookup_lead", "ada", "--json", stdout=out)
+    assert [match["email"] for match in json.loads(out.getvalue())] == ["ada@example.org"]
