@@ -327,3 +327,19 @@ def test_a_date_out_of_range_is_rejected_and_the_lead_list_and_look_up_still_wor
     out = StringIO()
     call_command("lookup_lead", "ada", "--json", stdout=out)
     assert [match["email"] for match in json.loads(out.getvalue())] == ["ada@example.org"]
+
+
+def test_emails_differing_only_by_an_accent_are_two_leads_on_every_engine(tmp_path):
+    run(write(tmp_path, "Name,Email,Created\nPlain User,user@example.com,2026-01-02\n"))
+    summary = run(write(tmp_path, "Name,Email,Created\nAccent User,üser@example.com,2026-01-03\n"))
+    assert (summary["created"], summary["updated"]) == (1, 0)
+    assert Lead.objects.get(email="user@example.com").name == "Plain User"
+    both = write(tmp_path, "Name,Email,Created\nOther Plain,usér@example.com,2026-01-02\n"
+                           "Other Accent,usèr@example.com,2026-01-03\nPlain Again,user@example.com,2026-01-02\n")
+    summary = run(both)
+    assert (summary["created"], summary["updated"], summary["unchanged"], summary["merged_duplicates"]) == (2, 1, 0, 0)
+    assert sorted(Lead.objects.values_list("email", "name")) == [
+        ("user@example.com", "Plain Again"), ("usèr@example.com", "Other Accent"),
+        ("usér@example.com", "Other Plain"), ("üser@example.com", "Accent User"),
+    ]
+    assert Lead.objects.filter(email="üser@example.com").get().name == "Accent User"
