@@ -291,17 +291,17 @@ def _batches(reader, chunk_rows: int) -> Iterator[pd.DataFrame]:
         size = chunk_rows
 
 
-def _may_hold_newlines(values: pd.Series) -> bool:
-    """Whether a cell of this column may hold a line break: one byte search over the column's character buffer
-    (a line break byte cannot be part of another UTF-8 character) instead of a count per cell; most files have
-    none, and the count is then skipped."""
+def _may_hold_newlines(values: pd.Series, byte: int = 10) -> bool:
+    """Whether a cell of this column may hold a line break (or another ASCII `byte`): one byte search over the
+    column's character buffer (an ASCII byte cannot be part of another UTF-8 character) instead of a count per
+    cell; most files have none, and the count is then skipped."""
     try:
         pieces = values.array.__arrow_array__().chunks
     except AttributeError:
         return True
     for piece in pieces:
         data = piece.buffers()[-1]
-        if data is not None and (np.frombuffer(data, dtype=np.uint8) == 10).any():
+        if data is not None and (np.frombuffer(data, dtype=np.uint8) == byte).any():
             return True
     return False
 
@@ -633,6 +633,14 @@ def _reject_extra_cells(extra: pd.Series | None, index: pd.Index, source: Source
     ))
 
 
+def _reject_nul_bytes(raw: pd.DataFrame, reasons: _Reasons) -> None:
+    """A NUL byte is no text (no database stores it the same way; PostgreSQL refuses it): the row is rejected,
+    naming the column. A NUL near the top of the file makes it a binary file instead (open_source)."""
+    for column in raw.columns:
+        if _may_hold_newlines(raw[column], byte=0):
+            reasons.add(raw[column].str.contains("\x00", regex=False), f"{column}: contains a NUL byte (binary data)")
+
+
 def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: SourceFile) -> pd.DataFrame:
     """The rejected rows' cells beyond the header, in one column, written as they would be in the file
     (joined by its delimiter, quoted where needed): the header's columns then this one give the whole row."""
@@ -687,6 +695,7 @@ def clean_lead_chunk(
     raw, blank = _drop_blank_lines(raw, extra)
     reasons = _Reasons(raw.index)
     _reject_extra_cells(extra, raw.index, source, reasons)
+    _reject_nul_bytes(raw, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
     out["name"] = _name_column(raw, source)
@@ -730,6 +739,7 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
     raw, blank = _drop_blank_lines(raw, extra)
     reasons = _Reasons(raw.index)
     _reject_extra_cells(extra, raw.index, source, reasons)
+    _reject_nul_bytes(raw, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
     out["name"] = _name_column(raw, source) if ("name" in source.columns or any(source.first_last)) else (

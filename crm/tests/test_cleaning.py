@@ -539,3 +539,12 @@ def test_dates_before_1900_and_offsets_beyond_14_hours_are_rejected_and_the_rest
         pd.Timestamp("1900-01-01", tz="UTC"), pd.Timestamp("2025-12-31T10:00", tz="UTC"),
         pd.Timestamp("2026-01-01T12:00", tz="UTC"),
     ]
+
+
+def test_a_nul_byte_in_an_agent_cell_rejects_the_row_naming_the_column(tmp_path):
+    head = "name,email,Notes\n" + "".join(f"A{i},a{i}@example.org,x\n" for i in range(4000))
+    _, valid, rejects, _ = clean(write(tmp_path, head + "Bo\x00,bo@example.org,y\nCy,cy@example.org,z\x00\n"),
+                                 kind="agent")
+    assert len(valid) == 4000
+    assert rejects["reason"].tolist() == ["name: contains a NUL byte (binary data)",
+                                          "Notes: contains a NUL byte (binary data)"]

@@ -343,3 +343,22 @@ def test_emails_differing_only_by_an_accent_are_two_leads_on_every_engine(tmp_pa
         ("usér@example.com", "Other Plain"), ("üser@example.com", "Accent User"),
     ]
     assert Lead.objects.filter(email="üser@example.com").get().name == "Accent User"
+
+
+def test_a_nul_byte_past_the_first_64_kb_rejects_only_its_row_naming_the_column_on_every_engine(tmp_path):
+    lines = ["Name,Email,Company,Created"] + [f"Lead {i},lead{i}@example.org,Company {i},2026-01-02"
+                                             for i in range(2000)]
+    assert len("\n".join(lines)) > 65536
+    lines.append("Nul Lead,nul@example.org,Acme\x00Corp,2026-01-02")
+    lines.append("Last Lead,last@example.org,Last,2026-01-02")
+    path = tmp_path / "leads.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert (summary["rows"], summary["created"], summary["rejected"]) == (2002, 2001, 1)
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("2002", "Company: contains a NUL byte (binary data)")
+        ]
+    assert Lead.objects.filter(email="last@example.org").exists()
+    assert not Lead.objects.filter(email="nul@example.org").exists()
