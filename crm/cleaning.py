@@ -75,6 +75,12 @@ LEAD_MAX_LENGTHS = {"name": 200, "email": 254, "phone": 50, "company": 200, "sou
 AGENT_MAX_LENGTHS = {"name": 200, "email": 254}
 CAPACITY_MAX = 2_147_483_647
 
+# What a new record needs besides its email, and the rule a reason cites when a row for a new email lacks it.
+NEW_RECORD_NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "lead": (("name", "created_at"), "a new lead needs a name and a created date"),
+    "agent": (("name",), "a new record needs a name"),
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # Values
 
@@ -141,7 +147,8 @@ class SourceFile:
     ignored_columns: list[str] = field(default_factory=list)
 
     def column_label(self, field_name: str) -> str:
-        if field_name == "name" and "name" not in self.columns:
+        """The field's column as written in the file; the field's own name when the file has no such column."""
+        if field_name == "name" and "name" not in self.columns and any(self.first_last):
             return "/".join(h for h in self.first_last if h)
         return self.columns.get(field_name, field_name)
 
@@ -244,17 +251,11 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
     if "name" in columns:  # a full-name column wins; first/last are then extra columns
         ignored = [h for h in headers if h in ignored or h in (first, last)]
         first = last = None
-    required = ["name", "email", "created_at"] if kind == "lead" else ["email"]
-    missing = []
-    for field_name in required:
-        if field_name == "name":
-            if "name" not in columns and not (first or last):
-                missing.append("name (or first name + last name)")
-        elif field_name not in columns:
-            missing.append(field_name)
-    if missing:
+    # Only the email is required: a file of emails and a few columns updates existing records; what a new record
+    # needs besides (NEW_RECORD_NEEDS) is checked per row against the database when loading.
+    if "email" not in columns:
         found = ", ".join(headers) if headers else "none"
-        raise RefusedFile(f"{path}: missing required column(s): {', '.join(missing)} (found headers: {found}).")
+        raise RefusedFile(f"{path}: missing required column(s): email (found headers: {found}).")
     return SourceFile(path, encoding, delimiter, headers, columns, (first, last), ignored)
 
 
@@ -556,7 +557,9 @@ class CleanChunk:
     valid: pd.DataFrame  # index: line; cleaned columns, <NA> for missing
     rejects: pd.DataFrame  # index: line; the original columns plus `reason`
     skipped_blank: int = 0
-    raw_valid: pd.DataFrame | None = None  # the original cells of the valid rows (agents: checked again later)
+    # The original cells of the valid rows lacking a value a new record needs (NEW_RECORD_NEEDS): the loader
+    # rejects them if their email is new, after merging duplicates.
+    raw_incomplete: pd.DataFrame | None = None
 
 
 class _Reasons:
@@ -660,6 +663,8 @@ def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: So
 
 
 def _name_column(raw: pd.DataFrame, source: SourceFile) -> pd.Series:
+    if "name" not in source.columns and not any(source.first_last):
+        return pd.Series(pd.NA, index=raw.index, dtype=STRING)
     if "name" in source.columns:
         names = missing_to_na(raw[source.columns["name"]])
     else:
@@ -699,7 +704,6 @@ def clean_lead_chunk(
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
     out["name"] = _name_column(raw, source)
-    reasons.add(out["name"].isna(), f"{source.column_label('name')}: missing (every lead needs a name)")
     for field_name in ("phone", "company", "source"):
         if field_name in source.columns:
             out[field_name] = missing_to_na(raw[source.columns[field_name]])
@@ -715,10 +719,10 @@ def clean_lead_chunk(
         )
     else:
         out["status"] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
-    label = source.columns["created_at"]
-    given = missing_to_na(raw[label])
+    label = source.column_label("created_at")
+    given = missing_to_na(raw[label]) if "created_at" in source.columns else pd.Series(pd.NA, index=raw.index,
+                                                                                        dtype=STRING)
     created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
-    reasons.add(given.isna(), f"{label}: missing (every lead needs a creation date)")
     offset_too_wide = offsets_out_of_range(given) & created.isna()
     reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
     reasons.add(given.notna() & created.isna() & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
@@ -728,10 +732,10 @@ def clean_lead_chunk(
     _check_lengths(out, source, LEAD_MAX_LENGTHS, reasons)
     rejected = reasons.rejected
     valid = out[~rejected].copy()
-    valid["name_key"] = name_keys(valid["name"])
+    valid["name_key"] = name_keys(valid["name"]).mask(valid["name"].isna())
     rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
-    return CleanChunk(valid, rejects, blank)
+    return CleanChunk(valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, "lead"))
 
 
 def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> CleanChunk:
@@ -742,9 +746,7 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
     _reject_nul_bytes(raw, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
-    out["name"] = _name_column(raw, source) if ("name" in source.columns or any(source.first_last)) else (
-        pd.Series(pd.NA, index=raw.index, dtype=STRING)
-    )
+    out["name"] = _name_column(raw, source)
     if "active" in source.columns:
         label = source.columns["active"]
         given = missing_to_na(raw[label])
@@ -769,7 +771,16 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
     rejected = reasons.rejected
     rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
-    return CleanChunk(out[~rejected].copy(), rejects, blank, raw_valid=raw[~rejected])
+    valid = out[~rejected].copy()
+    return CleanChunk(valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, "agent"))
+
+
+def _incomplete(raw_valid: pd.DataFrame, valid: pd.DataFrame, kind: str) -> pd.DataFrame:
+    needed, _rule = NEW_RECORD_NEEDS[kind]
+    lacking = np.zeros(len(valid), dtype=bool)
+    for field_name in needed:
+        lacking |= valid[field_name].isna().to_numpy(dtype=bool)
+    return raw_valid[lacking]
 
 
 def merge_duplicates(rows: pd.DataFrame) -> pd.DataFrame:

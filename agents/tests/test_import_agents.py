@@ -54,7 +54,7 @@ def test_it_imports_the_tab_separated_sample(tmp_path):
     with open(tmp_path / "rejects.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["line"], r["E-mail"], r["reason"]) for r in rows] == [
-        ("5", "noname@sales.test", "name: missing (a new record needs a name)"),
+        ("5", "noname@sales.test", "Agent Name: missing (a new record needs a name)"),
         ("6", "mo@sales.test",
          "Enabled: 'maybe' is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled"),
     ]

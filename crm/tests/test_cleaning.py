@@ -137,9 +137,7 @@ def test_a_binary_file_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("header", "kind", "missing"),
     [
-        ("Email,Created", "lead", "name (or first name + last name)"),
         ("Name,Created", "lead", "email"),
-        ("First Name,Email", "lead", "created_at"),
         ("Agent Name,Enabled", "agent", "email"),
     ],
 )
@@ -187,16 +185,28 @@ def test_rows_without_a_plausible_email_are_rejected_naming_the_value(tmp_path, 
     assert rejects["email"].tolist() == [email]  # the original cell is kept
 
 
-def test_a_lead_without_a_name_is_rejected(tmp_path):
-    _, _, rejects, _ = clean_leads_text(tmp_path, "NULL,ada@example.org,2026-01-02")
-    assert rejects["reason"].tolist() == ["name: missing (every lead needs a name)"]
+def test_a_lead_without_a_name_or_date_is_left_for_the_loader_to_check_against_the_database(tmp_path):
+    source, chunks = cleaning.read_clean(
+        write(tmp_path, "name,email,created_at\nNULL,ada@example.org,2026-01-02\nBo,bo@example.org,\n"
+                        "Cy,cy@example.org,2026-01-02\n"), kind="lead", now=NOW)
+    (chunk,) = chunks
+    assert chunk.rejects.empty and chunk.valid.index.tolist() == [2, 3, 4]
+    assert chunk.valid["name"].isna().tolist() == [True, False, False]
+    assert chunk.valid["name_key"].isna().tolist() == [True, False, False]  # an update never blanks the key
+    assert chunk.raw_incomplete.index.tolist() == [2, 3]
+
+
+def test_a_file_of_emails_and_a_few_columns_is_read_for_an_update(tmp_path):
+    source, valid, rejects, _ = clean(write(tmp_path, "Email,Lead Status\nada@example.org,Won\n"))
+    assert rejects.empty
+    assert valid[["email", "status"]].values.tolist() == [["ada@example.org", "converted"]]
+    assert valid["name"].isna().all() and valid["created_at"].isna().all()
 
 
 def test_every_broken_rule_of_a_row_is_named(tmp_path):
     _, _, rejects, _ = clean_leads_text(tmp_path, ",nope,soon", header="name,email,created")
     assert rejects["reason"].iloc[0] == (
-        "email: 'nope' is not a valid email address; name: missing (every lead needs a name); "
-        "created: 'soon' is not a readable date"
+        "email: 'nope' is not a valid email address; created: 'soon' is not a readable date"
     )
 
 
@@ -287,14 +297,12 @@ def test_unreadable_dates_are_rejected_naming_the_value(tmp_path, text):
     assert rejects["reason"].tolist() == [f"Create Date: '{text}' is not a readable date"]
 
 
-def test_dates_in_the_future_are_rejected_and_a_missing_date_too(tmp_path):
+def test_dates_in_the_future_are_rejected(tmp_path):
     _, valid, rejects, _ = clean_leads_text(
-        tmp_path, "A,a@example.org,2026-11-24 12:00\nB,b@example.org,2026-11-24 12:01\nC,c@example.org,"
+        tmp_path, "A,a@example.org,2026-11-24 12:00\nB,b@example.org,2026-11-24 12:01"
     )
     assert valid["email"].tolist() == ["a@example.org"]
-    assert rejects["reason"].tolist() == [
-        "created_at: '2026-11-24 12:01' is in the future", "created_at: missing (every lead needs a creation date)"
-    ]
+    assert rejects["reason"].tolist() == ["created_at: '2026-11-24 12:01' is in the future"]
 
 
 @pytest.mark.parametrize(

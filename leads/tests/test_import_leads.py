@@ -113,10 +113,11 @@ def test_a_second_import_reports_everything_unchanged_and_changes_nothing():
 def test_empty_cells_never_erase_stored_values(tmp_path):
     lead = LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="+44 1", company="Analytical",
                        source="Referral", status="qualified")
-    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,2026-01-02\n")
+    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,"
+                 f"{lead.created_at.isoformat()}\n")
     summary = run(path)
-    # The name is required for every lead row, so that row is rejected: nothing changes.
-    assert summary["rejected"] == 1
+    # An existing lead needs no name in the row: every cell is empty, so nothing changes.
+    assert (summary["unchanged"], summary["rejected"]) == (1, 0)
     path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\nAda Lovelace,ADA@example.org,,N/A,NULL,-,"
                  f"{lead.created_at.isoformat()}\n")
     summary = run(path)
@@ -362,3 +363,40 @@ def test_a_nul_byte_past_the_first_64_kb_rejects_only_its_row_naming_the_column_
         ]
     assert Lead.objects.filter(email="last@example.org").exists()
     assert not Lead.objects.filter(email="nul@example.org").exists()
+
+
+def update_file(tmp_path) -> Path:
+    LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="", status="new")
+    LeadFactory(email="grace@example.org", name="Grace Hopper", phone="+1 555", status="qualified")
+    return write(tmp_path, "Email,Status,Phone\n"
+                           "ADA@example.org,Won,+44 20 7946 0018\n"
+                           "grace@example.org,,\n"
+                           "new@example.org,Lost,\n"
+                           "new@example.org,,+1 2\n"
+                           "ada@example.org,,\n")
+
+
+def test_an_update_file_of_emails_and_a_few_columns_updates_existing_leads_and_rejects_new_ones(tmp_path):
+    path = update_file(tmp_path)
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert {k: summary[k] for k in ("rows", "created", "updated", "unchanged", "merged_duplicates", "rejected")} == {
+        "rows": 5, "created": 0, "updated": 1, "unchanged": 1, "merged_duplicates": 1, "rejected": 2,
+    }
+    assert sorted(Lead.objects.values_list("email", "name", "phone", "status")) == [
+        ("ada@example.org", "Ada Lovelace", "+44 20 7946 0018", "converted"),
+        ("grace@example.org", "Grace Hopper", "+1 555", "qualified"),
+    ]
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("4", "name, created_at: missing (a new lead needs a name and a created date)"),
+            ("5", "name, created_at: missing (a new lead needs a name and a created date)"),
+        ]
+
+
+def test_a_new_lead_lacking_only_its_date_is_rejected_naming_the_column_and_a_later_row_may_complete_it(tmp_path):
+    path = write(tmp_path, "Name,Email,Created\nAda,ada@example.org,\nBo,bo@example.org,\n,bo@example.org,2026-01-02\n")
+    result = import_leads(path=path, now=NOW)
+    assert (result.rows, result.created, result.merged_duplicates, result.rejected) == (3, 1, 1, 1)
+    assert result.rejects["reason"].to_dict() == {2: "Created: missing (a new lead needs a name and a created date)"}
+    assert Lead.objects.get().name == "Bo"
