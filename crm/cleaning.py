@@ -33,6 +33,13 @@ MISSING_MARKERS = frozenset({"", "null", "n/a", "na", "nan", "none", "-"})
 DEFAULT_CHUNK_ROWS = 50_000
 
 
+# Limits no real export reaches: beyond them the file is refused before its rows are read (a header of 100k
+# columns or a line of 100 MB would otherwise cost minutes and gigabytes).
+MAX_COLUMNS = 1_000
+MAX_LINE_BYTES = 1 << 20  # 1 MB: a physical line of the file, the header included
+SHOWN_HEADERS = 5  # headers named in a message, at most
+
+
 class RefusedFile(Exception):
     """A file that cannot be processed at all: nothing is imported and the command exits 2."""
 
@@ -203,6 +210,64 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
+def _refuse_long_lines(path: Path) -> None:
+    """Refuse a file with a line longer than MAX_LINE_BYTES, naming it, before anything reads whole lines: one
+    pass of byte searches over blocks, in bounded memory."""
+    line, line_start, position = 1, 0, 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + position
+            if len(ends):
+                lengths = np.diff(np.concatenate(([line_start], ends + 1)))
+                too_long = np.flatnonzero(lengths > MAX_LINE_BYTES + 1)  # + 1: the line break itself
+                if len(too_long):
+                    line += int(too_long[0])
+                    break
+                line += len(ends)
+                line_start = int(ends[-1]) + 1
+            position += len(block)
+            if position - line_start > MAX_LINE_BYTES:
+                break
+        else:
+            return
+    raise RefusedFile(f"{path}: line {line:,} is longer than {MAX_LINE_BYTES // (1 << 20)} MB, the most a line may "
+                      "hold (a file without line breaks, or not a CSV file?).")
+
+
+def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
+    """The header record's cells, read from at most MAX_LINE_BYTES characters of the file."""
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        text = handle.read(MAX_LINE_BYTES + 1)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True))
+    except StopIteration:
+        return []
+    except csv.Error as exc:
+        raise RefusedFile(f"{path}: line 1: cannot read the header ({_one_line(exc)}).") from None
+
+
+def _header_names(cells: list[str]) -> list[str]:
+    """Unique column names for the header's cells: an empty header is `column 3 (no header)`, a repeated one
+    `Notes (column 7)`; one pass with a set."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, cell in enumerate(cells, start=1):
+        name = cell if cell.strip() else f"column {position} (no header)"
+        if name in seen:
+            name = f"{name} (column {position})"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _some(headers: list[str]) -> str:
+    """At most SHOWN_HEADERS headers, for a one-line message."""
+    shown = ", ".join(headers[:SHOWN_HEADERS])
+    return shown + (f" and {len(headers) - SHOWN_HEADERS:,} more" if len(headers) > SHOWN_HEADERS else "")
+
+
 def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], list[str]]:
     columns: dict[str, str] = {}
     used: set[str] = set()
@@ -234,14 +299,13 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
         sample = sample[1:]
     if not sample.strip():
         raise RefusedFile(f"{path}: the file is empty.")
+    _refuse_long_lines(path)
     delimiter = sniff_delimiter(sample)
-    try:
-        headers = list(
-            pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", nrows=0, dtype=STRING)
+    headers = _header_names(_read_header(path, encoding, delimiter))
+    if len(headers) > MAX_COLUMNS:
+        raise RefusedFile(
+            f"{path}: line 1: the header has {len(headers):,} columns, more than the {MAX_COLUMNS:,} an import reads."
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
-        raise RefusedFile(f"{path}: cannot read the header line ({_one_line(exc)}).") from None
-    headers = [str(h) for h in headers]
     aliases = LEAD_HEADERS if kind == "lead" else AGENT_HEADERS
     all_aliases = {**aliases}
     if "name" in aliases:
@@ -249,12 +313,13 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
     columns, ignored = map_headers(headers, all_aliases)
     first, last = columns.pop("_first", None), columns.pop("_last", None)
     if "name" in columns:  # a full-name column wins; first/last are then extra columns
-        ignored = [h for h in headers if h in ignored or h in (first, last)]
+        extra = {*ignored, first, last}
+        ignored = [h for h in headers if h in extra]
         first = last = None
     # Only the email is required: a file of emails and a few columns updates existing records; what a new record
     # needs besides (NEW_RECORD_NEEDS) is checked per row against the database when loading.
     if "email" not in columns:
-        found = ", ".join(headers) if headers else "none"
+        found = _some(headers) if headers else "none"
         raise RefusedFile(f"{path}: missing required column(s): email (found headers: {found}).")
     return SourceFile(path, encoding, delimiter, headers, columns, (first, last), ignored)
 

@@ -556,3 +556,39 @@ def test_a_nul_byte_in_an_agent_cell_rejects_the_row_naming_the_column(tmp_path)
     assert len(valid) == 4000
     assert rejects["reason"].tolist() == ["name: contains a NUL byte (binary data)",
                                           "Notes: contains a NUL byte (binary data)"]
+
+
+# Limits ---------------------------------------------------------------------------------------------------
+
+
+def test_a_header_of_50k_columns_is_refused_naming_the_line_and_no_header(tmp_path):
+    headers = ["name", "email", "created"] + [f"extra column {i}" for i in range(50_000)]
+    path = write(tmp_path, ",".join(headers) + "\nAda,ada@example.org,2026-01-02\n")
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(path, kind="lead")
+    message = str(error.value)
+    assert message == f"{path}: line 1: the header has 50,003 columns, more than the 1,000 an import reads."
+
+
+def test_a_header_at_the_column_limit_is_read_and_a_missing_email_names_only_a_few_headers(tmp_path):
+    headers = ["name", "email", "created"] + [f"x{i}" for i in range(cleaning.MAX_COLUMNS - 3)]
+    source = cleaning.open_source(write(tmp_path, ",".join(headers) + "\n"), kind="lead")
+    assert len(source.headers) == cleaning.MAX_COLUMNS and len(source.ignored_columns) == cleaning.MAX_COLUMNS - 3
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(write(tmp_path, ",".join(headers[3:]) + "\n"), kind="lead")
+    assert str(error.value).endswith("(found headers: x0, x1, x2, x3, x4 and 992 more).")
+
+
+@pytest.mark.parametrize("line", [1, 4])
+def test_a_line_longer_than_1_mb_is_refused_before_the_rows_are_read_naming_it(tmp_path, line):
+    long = "x" * (cleaning.MAX_LINE_BYTES + 1)
+    lines = ["name,email,created", "A,a@example.org,2026-01-02", "B,b@example.org,2026-01-02", "C,c@example.org,2026"]
+    lines[line - 1] += long
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(path, kind="lead")
+    assert str(error.value) == (f"{path}: line {line} is longer than 1 MB, the most a line may hold (a file without "
+                                "line breaks, or not a CSV file?).")
+    ok = "y" * (cleaning.MAX_LINE_BYTES - 40)
+    _, valid, _, _ = clean(write(tmp_path, f"name,email,created,notes\nA,a@example.org,2026-01-02,{ok}\n"))
+    assert len(valid) == 1
