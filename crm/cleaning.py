@@ -160,13 +160,29 @@ class SourceFile:
         return self.columns.get(field_name, field_name)
 
 
+def bomless_utf16(head: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when the bytes look like UTF-16 text without a BOM: a CSV's header and most of
+    its text are ASCII, so every other byte is NUL (the high byte) and the others are not."""
+    sample = head[: min(len(head), 4096) // 2 * 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if even.count(0) == 0 and odd.count(0) >= 0.9 * len(odd):
+        return "utf-16-le"
+    if odd.count(0) == 0 and even.count(0) >= 0.9 * len(even):
+        return "utf-16-be"
+    return None
+
+
 def detect_encoding(path: Path) -> str:
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        head = handle.read(4096)
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
+        if utf16 := bomless_utf16(head):
+            return utf16
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
@@ -183,7 +199,7 @@ def _refuse_binary(path: Path, head: bytes) -> None:
         raise RefusedFile(f"{path}: this is a zip/Excel (.xlsx) file, not text: save it as CSV and import that.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise RefusedFile(f"{path}: this is an Excel (.xls) file, not text: save it as CSV and import that.")
-    is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or bomless_utf16(head) is not None
     if not is_utf16 and b"\x00" in head:
         raise RefusedFile(f"{path}: not a text file (it contains binary data).")
 
@@ -268,16 +284,33 @@ def _some(headers: list[str]) -> str:
     return shown + (f" and {len(headers) - SHOWN_HEADERS:,} more" if len(headers) > SHOWN_HEADERS else "")
 
 
-def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], list[str]]:
+_FIELD_WORDS = {"_first": "first name", "_last": "last name"}
+
+
+def map_headers(
+    headers: list[str], aliases: dict[str, tuple[str, ...]], written: list[str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Each field's column, and the other columns; `written` holds the headers as in the file when `headers` are
+    the names given to them (_header_names). Two columns for one field are refused: which one the user meant
+    cannot be guessed, and silently ignoring one would import the wrong values."""
+    written = headers if written is None else written
     columns: dict[str, str] = {}
     used: set[str] = set()
-    for header in headers:
-        key = header_key(header)
-        for field_name, names in aliases.items():
-            if key in names and field_name not in columns:
-                columns[field_name] = header
-                used.add(header)
-                break
+    field_by_key = {key: field_name for field_name, names in reversed(aliases.items()) for key in names}
+    positions: dict[str, int] = {}
+    for position, (header, cell) in enumerate(zip(headers, written, strict=True), start=1):
+        field_name = field_by_key.get(header_key(cell))
+        if field_name is None:
+            continue
+        if field_name in columns:
+            first = positions[field_name]
+            raise RefusedFile(
+                f"line 1: columns {first} ({written[first - 1]!r}) and {position} ({cell!r}) are both "
+                f"the {_FIELD_WORDS.get(field_name, field_name)} column: keep one."
+            )
+        columns[field_name] = header
+        positions[field_name] = position
+        used.add(header)
     return columns, [h for h in headers if h not in used]
 
 
@@ -301,7 +334,8 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
         raise RefusedFile(f"{path}: the file is empty.")
     _refuse_long_lines(path)
     delimiter = sniff_delimiter(sample)
-    headers = _header_names(_read_header(path, encoding, delimiter))
+    cells = _read_header(path, encoding, delimiter)
+    headers = _header_names(cells)
     if len(headers) > MAX_COLUMNS:
         raise RefusedFile(
             f"{path}: line 1: the header has {len(headers):,} columns, more than the {MAX_COLUMNS:,} an import reads."
@@ -310,7 +344,10 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
     all_aliases = {**aliases}
     if "name" in aliases:
         all_aliases = {**aliases, "_first": FIRST_NAME_ALIASES, "_last": LAST_NAME_ALIASES}
-    columns, ignored = map_headers(headers, all_aliases)
+    try:
+        columns, ignored = map_headers(headers, all_aliases, cells[: len(headers)])
+    except RefusedFile as exc:
+        raise RefusedFile(f"{path}: {exc}") from None
     first, last = columns.pop("_first", None), columns.pop("_last", None)
     if "name" in columns:  # a full-name column wins; first/last are then extra columns
         extra = {*ignored, first, last}
@@ -425,7 +462,9 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
             yield frame
     except pd.errors.ParserError as exc:
         if not _TOO_MANY_FIELDS.search(str(exc)):
-            raise RefusedFile(f"{source.path}: {_one_line(exc)}") from None
+            if "EOF inside string" in str(exc):
+                _refuse_open_quote(source, *_last_record(source))
+            raise RefusedFile(f"{source.path}: cannot split the file into rows ({_one_line(exc)}).") from None
     else:
         return
     yield from _iter_raw_chunks_by_csv(source, chunk_rows, skip=rows_read)
@@ -471,18 +510,43 @@ def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
                 if any(extra):
                     frame[_EXTRA] = pd.Series([e or None for e in extra], index=frame.index, dtype=object)
                 yield frame
-            _refuse_open_quote(source, read[1], dialect)
+            _refuse_open_quote(source, read[1], reader.line_num - len(read[1]) + 1)
         except csv.Error as exc:
             raise RefusedFile(f"{source.path}: line {reader.line_num}: {_one_line(exc)}") from None
 
 
-def _refuse_open_quote(source: SourceFile, last_lines: list[str], dialect: dict) -> None:
+_DIALECT = {"quotechar": '"', "doublequote": True}
+
+
+def _refuse_open_quote(source: SourceFile, last_lines: list[str], line: int) -> None:
+    """Refuse the file if its last record (`last_lines`, starting on file line `line`) opens a quote it never
+    closes: the csv module would return the rest of the file as one cell."""
     try:
-        list(csv.reader(last_lines, strict=True, **dialect))
+        list(csv.reader(last_lines, strict=True, delimiter=source.delimiter, **_DIALECT))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
-            message = f"{source.path}: a quote is opened and never closed before the end of the file."
+            message = (f"{source.path}: line {line}: a quote (\") is opened and never closed before the end of the "
+                       "file.")
             raise RefusedFile(message) from None
+
+
+def _last_record(source: SourceFile) -> tuple[list[str], int]:
+    """The lines of the file's last record and the line it starts on (read again with the csv module, only for
+    a file the fast reader refused)."""
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
+        current: list[str] = []
+
+        def lines():
+            for text in handle:
+                current.append(text)
+                yield text
+
+        reader = csv.reader(lines(), delimiter=source.delimiter, **_DIALECT)
+        last: list[str] = []
+        for _row in reader:
+            last, current[:] = list(current), []
+        return last, reader.line_num - len(last) + 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -551,7 +615,8 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
     values = values.astype(STRING)
     stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     offset = pd.Series(np.nan, index=values.index)
-    todo = values.notna().to_numpy(dtype=bool).copy()
+    # pandas reads "now" and "today" as its own clock, whatever the format: a cell must hold the date itself.
+    todo = (values.notna() & ~values.str.strip().str.lower().isin(["now", "today"])).to_numpy(dtype=bool).copy()
     for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
         if not todo.any():
             break

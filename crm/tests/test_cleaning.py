@@ -494,16 +494,16 @@ def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
 def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp_path):
     path = write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"B,b@example.org,2026-01-02\n')
     _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
-    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
+    with pytest.raises(cleaning.RefusedFile, match="line 3: a quote"):
         list(chunks)
 
 
 def test_a_quote_left_open_after_a_long_row_refuses_the_file_like_the_fast_reader_does(tmp_path):
     long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 2)
     path = write(tmp_path, f'name,email,created\nA,a@example.org,2026-01-02\n{long_row}\n"C,c@example.org\nD,d\n')
-    with pytest.raises(cleaning.RefusedFile, match="never closed"):
+    with pytest.raises(cleaning.RefusedFile, match='line 4: a quote [(]"[)] is opened and never closed'):
         clean(path)
-    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
+    with pytest.raises(cleaning.RefusedFile, match='line 3: a quote [(]"[)] is opened and never closed'):
         clean(write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"C,c@example.org\nD,d\n'))
 
 
@@ -592,3 +592,52 @@ def test_a_line_longer_than_1_mb_is_refused_before_the_rows_are_read_naming_it(t
     ok = "y" * (cleaning.MAX_LINE_BYTES - 40)
     _, valid, _, _ = clean(write(tmp_path, f"name,email,created,notes\nA,a@example.org,2026-01-02,{ok}\n"))
     assert len(valid) == 1
+
+
+# Messages in the product's words -------------------------------------------------------------------------
+
+
+def test_an_unclosed_quote_is_refused_naming_its_file_line_after_quoted_line_breaks(tmp_path):
+    path = write(tmp_path, 'name,email,created\n"A\nB",a@example.org,2026-01-02\n"C\n\nD",c@example.org,2026-01-02\n'
+                           'E,e@example.org,2026-01-02\n"F,f@example.org,2026-01-02\nG,g@example.org,2026-01-02\n')
+    for chunk_rows in (1, 100):
+        with pytest.raises(cleaning.RefusedFile) as error:
+            clean(path, chunk_rows=chunk_rows)
+        assert str(error.value) == f'{path}: line 8: a quote (") is opened and never closed before the end of the file.'
+
+
+def test_empty_headers_are_named_by_their_position(tmp_path):
+    source, valid, _, _ = clean(write(tmp_path, ",name,email,,created\nx,Ada,ada@example.org,y,2026-01-02\n"))
+    assert source.ignored_columns == ["column 1 (no header)", "column 4 (no header)"]
+    assert len(valid) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("name,email,created,E-mail", "columns 2 ('email') and 4 ('E-mail') are both the email column: keep one."),
+        ("First Name,email,first_name,created", "columns 1 ('First Name') and 3 ('first_name') are both the first "
+                                                "name column: keep one."),
+        ("name,email,created,email", "columns 2 ('email') and 4 ('email') are both the email column: "
+                                     "keep one."),
+    ],
+)
+def test_two_columns_for_one_field_refuse_the_file_naming_both(tmp_path, header, message):
+    path = write(tmp_path, header + "\nAda,ada@example.org,2026-01-02,bo@example.org\n")
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(path, kind="lead")
+    assert str(error.value) == f"{path}: line 1: {message}"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_detected_and_read(tmp_path, encoding):
+    path = write(tmp_path, "Name\tEmail\tCreated\nJosé\tjose@example.org\t2026-01-02\n", encoding=encoding)
+    source, valid, rejects, _ = clean(path)
+    assert (source.encoding, source.delimiter) == (encoding, "\t")
+    assert valid["name"].tolist() == ["José"] and rejects.empty
+
+
+@pytest.mark.parametrize("word", ["today", "now", " NOW "])
+def test_today_and_now_in_a_date_cell_are_not_readable_dates(tmp_path, word):
+    _, _, rejects, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{word}", header="name,email,Created")
+    assert rejects["reason"].tolist() == [f"Created: '{word.strip()}' is not a readable date"]
