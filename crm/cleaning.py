@@ -609,8 +609,8 @@ def offsets_out_of_range(values: pd.Series) -> pd.Series:
 def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
     """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
 
-    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an optional time
-    (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
+    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an
+    optional time (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
     """
     values = values.astype(STRING)
     stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
