@@ -442,10 +442,11 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
             # Surplus cells are empty in almost every chunk: only a length check then.
             used = [column for column in surplus if (chunk[column].str.len() > 0).any()]
             newlines = np.zeros(len(chunk), dtype=np.int64)
-            for column in [*headers, *used]:
-                if _may_hold_newlines(chunk[column]):
-                    newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
+            spanning = [column for column in [*headers, *used] if _may_hold_newlines(chunk[column])]
+            for column in spanning:
+                newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
             next_line = _numbered(chunk, newlines, next_line)
+            _refuse_long_cells(source, chunk, spanning)
             if rows_read == 0:
                 chunk = chunk.iloc[1:]
             rows_read += len(newlines)
@@ -468,6 +469,17 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
     else:
         return
     yield from _iter_raw_chunks_by_csv(source, chunk_rows, skip=rows_read)
+
+
+def _refuse_long_cells(source: SourceFile, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse a cell longer than MAX_LINE_BYTES characters. Only a quoted cell spanning lines can be (a line is
+    limited already), so only the `columns` holding a line break are measured."""
+    for column in columns:
+        too_long = (frame[column].str.len() > MAX_LINE_BYTES).to_numpy(dtype=bool, na_value=False)
+        if too_long.any():
+            line = int(frame.index[np.flatnonzero(too_long)[0]])
+            raise RefusedFile(f"{source.path}: line {line:,}: a cell holds more than 1 MB (1,048,576 characters), the "
+                              "most a cell may hold (a quote left open?).")
 
 
 def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
@@ -506,6 +518,7 @@ def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
                 newlines = np.fromiter((sum(cell.count("\n") for cell in row) for row in block), dtype=np.int64,
                                        count=len(block))
                 next_line = _numbered(frame, newlines, next_line)
+                _refuse_long_cells(source, frame, [h for h in headers if _may_hold_newlines(frame[h])])
                 extra = [_trailing_blanks_dropped(row[width:]) if len(row) > width else [] for row in block]
                 if any(extra):
                     frame[_EXTRA] = pd.Series([e or None for e in extra], index=frame.index, dtype=object)

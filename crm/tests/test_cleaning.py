@@ -641,3 +641,14 @@ def test_utf16_without_a_bom_is_detected_and_read(tmp_path, encoding):
 def test_today_and_now_in_a_date_cell_are_not_readable_dates(tmp_path, word):
     _, _, rejects, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{word}", header="name,email,Created")
     assert rejects["reason"].tolist() == [f"Created: '{word.strip()}' is not a readable date"]
+
+
+@pytest.mark.parametrize("long_row_first", [False, True])
+def test_a_cell_over_1_mb_spanning_lines_is_refused_naming_the_line_it_starts_on(tmp_path, long_row_first):
+    first = "A,a@example.org,2026-01-02" + (",x" * (cleaning.SURPLUS_CELLS + 2) if long_row_first else "")
+    lines = "\n".join(["y" * 1000] * 1100)  # lines of 1 KB, a cell of 1.1 MB
+    path = write(tmp_path, f'name,email,created\n{first}\n"Bo\n{lines}",b@example.org,2026-01-02\n')
+    with pytest.raises(cleaning.RefusedFile) as error:
+        clean(path)
+    assert str(error.value) == (f"{path}: line 3: a cell holds more than 1 MB (1,048,576 characters), the most a "
+                                "cell may hold (a quote left open?).")
