@@ -185,6 +185,10 @@ def test_a_dry_run_reports_the_counts_and_writes_nothing(tmp_path):
             b"Name,Phone,Created\nAda,1,2026-01-02\n",
             "missing required column(s): email (found headers: Name, Phone, Created)",
         ),
+        (",".join(["name", "email", "created"] + [f"c{i}" for i in range(50_000)]).encode() + b"\nAda,a@b.org,2026\n",
+         "line 1: the header has 50,003 columns, more than the 1,000 an import reads."),
+        (b"name,email,created,E-mail\nAda,ada@example.org,2026-01-02,x@example.org\n",
+         "line 1: columns 2 ('email') and 4 ('E-mail') are both the email column: keep one."),
     ],
 )
 def test_a_refused_file_exits_2_with_one_line_and_writes_nothing(tmp_path, content, message):
