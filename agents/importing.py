@@ -17,7 +17,6 @@ AGENT_TARGET = Target(
     ),
     insert_timestamps=("created_at", "updated_at"),
     update_timestamp="updated_at",
-    name_required_for_new=True,
 )
 
 

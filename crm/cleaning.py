@@ -33,6 +33,13 @@ MISSING_MARKERS = frozenset({"", "null", "n/a", "na", "nan", "none", "-"})
 DEFAULT_CHUNK_ROWS = 50_000
 
 
+# Limits no real export reaches: beyond them the file is refused before its rows are read (a header of 100k
+# columns or a line of 100 MB would otherwise cost minutes and gigabytes).
+MAX_COLUMNS = 1_000
+MAX_LINE_BYTES = 1 << 20  # 1 MB: a physical line of the file, the header included
+SHOWN_HEADERS = 5  # headers named in a message, at most
+
+
 class RefusedFile(Exception):
     """A file that cannot be processed at all: nothing is imported and the command exits 2."""
 
@@ -75,6 +82,12 @@ LEAD_MAX_LENGTHS = {"name": 200, "email": 254, "phone": 50, "company": 200, "sou
 AGENT_MAX_LENGTHS = {"name": 200, "email": 254}
 CAPACITY_MAX = 2_147_483_647
 
+# What a new record needs besides its email, and the rule a reason cites when a row for a new email lacks it.
+NEW_RECORD_NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "lead": (("name", "created_at"), "a new lead needs a name and a created date"),
+    "agent": (("name",), "a new record needs a name"),
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # Values
 
@@ -116,6 +129,11 @@ _DOT_DATE = (
 )
 # Exact formats parsed in C before any regex: the bulk of real files.
 _FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"]
+# Created dates are accepted from this instant on (and up to the import's clock): earlier ones are typing
+# mistakes, and year 1 with a positive offset would be year 0, which Python's datetime cannot hold.
+EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
+MAX_OFFSET_MINUTES = 14 * 60  # the widest offsets in use are -12:00 and +14:00
+_OFFSET = r"(?:[T ][0-9:.,]+) *[+-](?P<h>[0-9]{2}):?(?P<m>[0-9]{2})?$"
 _EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
 
 
@@ -136,18 +154,35 @@ class SourceFile:
     ignored_columns: list[str] = field(default_factory=list)
 
     def column_label(self, field_name: str) -> str:
-        if field_name == "name" and "name" not in self.columns:
+        """The field's column as written in the file; the field's own name when the file has no such column."""
+        if field_name == "name" and "name" not in self.columns and any(self.first_last):
             return "/".join(h for h in self.first_last if h)
         return self.columns.get(field_name, field_name)
 
 
+def bomless_utf16(head: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when the bytes look like UTF-16 text without a BOM: a CSV's header and most of
+    its text are ASCII, so every other byte is NUL (the high byte) and the others are not."""
+    sample = head[: min(len(head), 4096) // 2 * 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if even.count(0) == 0 and odd.count(0) >= 0.9 * len(odd):
+        return "utf-16-le"
+    if odd.count(0) == 0 and even.count(0) >= 0.9 * len(even):
+        return "utf-16-be"
+    return None
+
+
 def detect_encoding(path: Path) -> str:
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        head = handle.read(4096)
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
+        if utf16 := bomless_utf16(head):
+            return utf16
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
@@ -164,7 +199,7 @@ def _refuse_binary(path: Path, head: bytes) -> None:
         raise RefusedFile(f"{path}: this is a zip/Excel (.xlsx) file, not text: save it as CSV and import that.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise RefusedFile(f"{path}: this is an Excel (.xls) file, not text: save it as CSV and import that.")
-    is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or bomless_utf16(head) is not None
     if not is_utf16 and b"\x00" in head:
         raise RefusedFile(f"{path}: not a text file (it contains binary data).")
 
@@ -191,16 +226,91 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
-def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], list[str]]:
+def _refuse_long_lines(path: Path) -> None:
+    """Refuse a file with a line longer than MAX_LINE_BYTES, naming it, before anything reads whole lines: one
+    pass of byte searches over blocks, in bounded memory."""
+    line, line_start, position = 1, 0, 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + position
+            if len(ends):
+                lengths = np.diff(np.concatenate(([line_start], ends + 1)))
+                too_long = np.flatnonzero(lengths > MAX_LINE_BYTES + 1)  # + 1: the line break itself
+                if len(too_long):
+                    line += int(too_long[0])
+                    break
+                line += len(ends)
+                line_start = int(ends[-1]) + 1
+            position += len(block)
+            if position - line_start > MAX_LINE_BYTES:
+                break
+        else:
+            return
+    raise RefusedFile(f"{path}: line {line:,} is longer than {MAX_LINE_BYTES // (1 << 20)} MB, the most a line may "
+                      "hold (a file without line breaks, or not a CSV file?).")
+
+
+def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
+    """The header record's cells, read from at most MAX_LINE_BYTES characters of the file."""
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        text = handle.read(MAX_LINE_BYTES + 1)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True))
+    except StopIteration:
+        return []
+    except csv.Error as exc:
+        raise RefusedFile(f"{path}: line 1: cannot read the header ({_one_line(exc)}).") from None
+
+
+def _header_names(cells: list[str]) -> list[str]:
+    """Unique column names for the header's cells: an empty header is `column 3 (no header)`, a repeated one
+    `Notes (column 7)`; one pass with a set."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, cell in enumerate(cells, start=1):
+        name = cell if cell.strip() else f"column {position} (no header)"
+        if name in seen:
+            name = f"{name} (column {position})"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _some(headers: list[str]) -> str:
+    """At most SHOWN_HEADERS headers, for a one-line message."""
+    shown = ", ".join(headers[:SHOWN_HEADERS])
+    return shown + (f" and {len(headers) - SHOWN_HEADERS:,} more" if len(headers) > SHOWN_HEADERS else "")
+
+
+_FIELD_WORDS = {"_first": "first name", "_last": "last name"}
+
+
+def map_headers(
+    headers: list[str], aliases: dict[str, tuple[str, ...]], written: list[str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Each field's column, and the other columns; `written` holds the headers as in the file when `headers` are
+    the names given to them (_header_names). Two columns for one field are refused: which one the user meant
+    cannot be guessed, and silently ignoring one would import the wrong values."""
+    written = headers if written is None else written
     columns: dict[str, str] = {}
     used: set[str] = set()
-    for header in headers:
-        key = header_key(header)
-        for field_name, names in aliases.items():
-            if key in names and field_name not in columns:
-                columns[field_name] = header
-                used.add(header)
-                break
+    field_by_key = {key: field_name for field_name, names in reversed(aliases.items()) for key in names}
+    positions: dict[str, int] = {}
+    for position, (header, cell) in enumerate(zip(headers, written, strict=True), start=1):
+        field_name = field_by_key.get(header_key(cell))
+        if field_name is None:
+            continue
+        if field_name in columns:
+            first = positions[field_name]
+            raise RefusedFile(
+                f"line 1: columns {first} ({written[first - 1]!r}) and {position} ({cell!r}) are both "
+                f"the {_FIELD_WORDS.get(field_name, field_name)} column: keep one."
+            )
+        columns[field_name] = header
+        positions[field_name] = position
+        used.add(header)
     return columns, [h for h in headers if h not in used]
 
 
@@ -222,34 +332,32 @@ def open_source(path: str | Path, *, kind: str) -> SourceFile:
         sample = sample[1:]
     if not sample.strip():
         raise RefusedFile(f"{path}: the file is empty.")
+    _refuse_long_lines(path)
     delimiter = sniff_delimiter(sample)
-    try:
-        headers = list(
-            pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", nrows=0, dtype=STRING)
+    cells = _read_header(path, encoding, delimiter)
+    headers = _header_names(cells)
+    if len(headers) > MAX_COLUMNS:
+        raise RefusedFile(
+            f"{path}: line 1: the header has {len(headers):,} columns, more than the {MAX_COLUMNS:,} an import reads."
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
-        raise RefusedFile(f"{path}: cannot read the header line ({_one_line(exc)}).") from None
-    headers = [str(h) for h in headers]
     aliases = LEAD_HEADERS if kind == "lead" else AGENT_HEADERS
     all_aliases = {**aliases}
     if "name" in aliases:
         all_aliases = {**aliases, "_first": FIRST_NAME_ALIASES, "_last": LAST_NAME_ALIASES}
-    columns, ignored = map_headers(headers, all_aliases)
+    try:
+        columns, ignored = map_headers(headers, all_aliases, cells[: len(headers)])
+    except RefusedFile as exc:
+        raise RefusedFile(f"{path}: {exc}") from None
     first, last = columns.pop("_first", None), columns.pop("_last", None)
     if "name" in columns:  # a full-name column wins; first/last are then extra columns
-        ignored = [h for h in headers if h in ignored or h in (first, last)]
+        extra = {*ignored, first, last}
+        ignored = [h for h in headers if h in extra]
         first = last = None
-    required = ["name", "email", "created_at"] if kind == "lead" else ["email"]
-    missing = []
-    for field_name in required:
-        if field_name == "name":
-            if "name" not in columns and not (first or last):
-                missing.append("name (or first name + last name)")
-        elif field_name not in columns:
-            missing.append(field_name)
-    if missing:
-        found = ", ".join(headers) if headers else "none"
-        raise RefusedFile(f"{path}: missing required column(s): {', '.join(missing)} (found headers: {found}).")
+    # Only the email is required: a file of emails and a few columns updates existing records; what a new record
+    # needs besides (NEW_RECORD_NEEDS) is checked per row against the database when loading.
+    if "email" not in columns:
+        found = _some(headers) if headers else "none"
+        raise RefusedFile(f"{path}: missing required column(s): email (found headers: {found}).")
     return SourceFile(path, encoding, delimiter, headers, columns, (first, last), ignored)
 
 
@@ -286,17 +394,17 @@ def _batches(reader, chunk_rows: int) -> Iterator[pd.DataFrame]:
         size = chunk_rows
 
 
-def _may_hold_newlines(values: pd.Series) -> bool:
-    """Whether a cell of this column may hold a line break: one byte search over the column's character buffer
-    (a line break byte cannot be part of another UTF-8 character) instead of a count per cell; most files have
-    none, and the count is then skipped."""
+def _may_hold_newlines(values: pd.Series, byte: int = 10) -> bool:
+    """Whether a cell of this column may hold a line break (or another ASCII `byte`): one byte search over the
+    column's character buffer (an ASCII byte cannot be part of another UTF-8 character) instead of a count per
+    cell; most files have none, and the count is then skipped."""
     try:
         pieces = values.array.__arrow_array__().chunks
     except AttributeError:
         return True
     for piece in pieces:
         data = piece.buffers()[-1]
-        if data is not None and (np.frombuffer(data, dtype=np.uint8) == 10).any():
+        if data is not None and (np.frombuffer(data, dtype=np.uint8) == byte).any():
             return True
     return False
 
@@ -334,10 +442,11 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
             # Surplus cells are empty in almost every chunk: only a length check then.
             used = [column for column in surplus if (chunk[column].str.len() > 0).any()]
             newlines = np.zeros(len(chunk), dtype=np.int64)
-            for column in [*headers, *used]:
-                if _may_hold_newlines(chunk[column]):
-                    newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
+            spanning = [column for column in [*headers, *used] if _may_hold_newlines(chunk[column])]
+            for column in spanning:
+                newlines += chunk[column].str.count("\n").to_numpy(dtype=np.int64, na_value=0)
             next_line = _numbered(chunk, newlines, next_line)
+            _refuse_long_cells(source, chunk, spanning)
             if rows_read == 0:
                 chunk = chunk.iloc[1:]
             rows_read += len(newlines)
@@ -354,10 +463,23 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
             yield frame
     except pd.errors.ParserError as exc:
         if not _TOO_MANY_FIELDS.search(str(exc)):
-            raise RefusedFile(f"{source.path}: {_one_line(exc)}") from None
+            if "EOF inside string" in str(exc):
+                _refuse_open_quote(source, *_last_record(source))
+            raise RefusedFile(f"{source.path}: cannot split the file into rows ({_one_line(exc)}).") from None
     else:
         return
     yield from _iter_raw_chunks_by_csv(source, chunk_rows, skip=rows_read)
+
+
+def _refuse_long_cells(source: SourceFile, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse a cell longer than MAX_LINE_BYTES characters. Only a quoted cell spanning lines can be (a line is
+    limited already), so only the `columns` holding a line break are measured."""
+    for column in columns:
+        too_long = (frame[column].str.len() > MAX_LINE_BYTES).to_numpy(dtype=bool, na_value=False)
+        if too_long.any():
+            line = int(frame.index[np.flatnonzero(too_long)[0]])
+            raise RefusedFile(f"{source.path}: line {line:,}: a cell holds more than 1 MB (1,048,576 characters), the "
+                              "most a cell may hold (a quote left open?).")
 
 
 def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
@@ -396,22 +518,48 @@ def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
                 newlines = np.fromiter((sum(cell.count("\n") for cell in row) for row in block), dtype=np.int64,
                                        count=len(block))
                 next_line = _numbered(frame, newlines, next_line)
+                _refuse_long_cells(source, frame, [h for h in headers if _may_hold_newlines(frame[h])])
                 extra = [_trailing_blanks_dropped(row[width:]) if len(row) > width else [] for row in block]
                 if any(extra):
                     frame[_EXTRA] = pd.Series([e or None for e in extra], index=frame.index, dtype=object)
                 yield frame
-            _refuse_open_quote(source, read[1], dialect)
+            _refuse_open_quote(source, read[1], reader.line_num - len(read[1]) + 1)
         except csv.Error as exc:
             raise RefusedFile(f"{source.path}: line {reader.line_num}: {_one_line(exc)}") from None
 
 
-def _refuse_open_quote(source: SourceFile, last_lines: list[str], dialect: dict) -> None:
+_DIALECT = {"quotechar": '"', "doublequote": True}
+
+
+def _refuse_open_quote(source: SourceFile, last_lines: list[str], line: int) -> None:
+    """Refuse the file if its last record (`last_lines`, starting on file line `line`) opens a quote it never
+    closes: the csv module would return the rest of the file as one cell."""
     try:
-        list(csv.reader(last_lines, strict=True, **dialect))
+        list(csv.reader(last_lines, strict=True, delimiter=source.delimiter, **_DIALECT))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
-            message = f"{source.path}: a quote is opened and never closed before the end of the file."
+            message = (f"{source.path}: line {line}: a quote (\") is opened and never closed before the end of the "
+                       "file.")
             raise RefusedFile(message) from None
+
+
+def _last_record(source: SourceFile) -> tuple[list[str], int]:
+    """The lines of the file's last record and the line it starts on (read again with the csv module, only for
+    a file the fast reader refused)."""
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
+        current: list[str] = []
+
+        def lines():
+            for text in handle:
+                current.append(text)
+                yield text
+
+        reader = csv.reader(lines(), delimiter=source.delimiter, **_DIALECT)
+        last: list[str] = []
+        for _row in reader:
+            last, current[:] = list(current), []
+        return last, reader.line_num - len(last) + 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -470,16 +618,24 @@ def _floats(values: pd.Series) -> pd.Series:
     return pd.Series(pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan), index=values.index)
 
 
+def offsets_out_of_range(values: pd.Series) -> pd.Series:
+    """Whether a date-time ends with an offset beyond ±14:00 or with more than 59 minutes (`+25:00`, `+99:99`)."""
+    parts = values.astype(STRING).str.extract(_OFFSET)
+    minutes = _numbers(parts, "h") * 60 + _numbers(parts, "m").fillna(0)
+    return ((minutes > MAX_OFFSET_MINUTES) | (_numbers(parts, "m") > 59)).fillna(False).astype(bool)
+
+
 def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
     """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
 
-    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM), MM/DD/YYYY with an optional time
-    (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
+    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an
+    optional time (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
     """
     values = values.astype(STRING)
     stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     offset = pd.Series(np.nan, index=values.index)
-    todo = values.notna().to_numpy(dtype=bool).copy()
+    # pandas reads "now" and "today" as its own clock, whatever the format: a cell must hold the date itself.
+    todo = (values.notna() & ~values.str.strip().str.lower().isin(["now", "today"])).to_numpy(dtype=bool).copy()
     for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
         if not todo.any():
             break
@@ -525,6 +681,8 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
             "h": zone.str.slice(1, 3), "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
         })
         minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
+        bad_offset = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(digits, "m") > 59)).to_numpy(dtype=bool)
+        naive.loc[rest.index[bad_offset]] = pd.NaT
         offset.loc[rest.index] = (sign * minutes).to_numpy()
     has_zone = offset.notna()
     if time_zone == "UTC":
@@ -548,7 +706,9 @@ class CleanChunk:
     valid: pd.DataFrame  # index: line; cleaned columns, <NA> for missing
     rejects: pd.DataFrame  # index: line; the original columns plus `reason`
     skipped_blank: int = 0
-    raw_valid: pd.DataFrame | None = None  # the original cells of the valid rows (agents: checked again later)
+    # The original cells of the valid rows lacking a value a new record needs (NEW_RECORD_NEEDS): the loader
+    # rejects them if their email is new, after merging duplicates.
+    raw_incomplete: pd.DataFrame | None = None
 
 
 class _Reasons:
@@ -625,6 +785,14 @@ def _reject_extra_cells(extra: pd.Series | None, index: pd.Index, source: Source
     ))
 
 
+def _reject_nul_bytes(raw: pd.DataFrame, reasons: _Reasons) -> None:
+    """A NUL byte is no text (no database stores it the same way; PostgreSQL refuses it): the row is rejected,
+    naming the column. A NUL near the top of the file makes it a binary file instead (open_source)."""
+    for column in raw.columns:
+        if _may_hold_newlines(raw[column], byte=0):
+            reasons.add(raw[column].str.contains("\x00", regex=False), f"{column}: contains a NUL byte (binary data)")
+
+
 def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: SourceFile) -> pd.DataFrame:
     """The rejected rows' cells beyond the header, in one column, written as they would be in the file
     (joined by its delimiter, quoted where needed): the header's columns then this one give the whole row."""
@@ -644,6 +812,8 @@ def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: So
 
 
 def _name_column(raw: pd.DataFrame, source: SourceFile) -> pd.Series:
+    if "name" not in source.columns and not any(source.first_last):
+        return pd.Series(pd.NA, index=raw.index, dtype=STRING)
     if "name" in source.columns:
         names = missing_to_na(raw[source.columns["name"]])
     else:
@@ -679,10 +849,10 @@ def clean_lead_chunk(
     raw, blank = _drop_blank_lines(raw, extra)
     reasons = _Reasons(raw.index)
     _reject_extra_cells(extra, raw.index, source, reasons)
+    _reject_nul_bytes(raw, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
     out["name"] = _name_column(raw, source)
-    reasons.add(out["name"].isna(), f"{source.column_label('name')}: missing (every lead needs a name)")
     for field_name in ("phone", "company", "source"):
         if field_name in source.columns:
             out[field_name] = missing_to_na(raw[source.columns[field_name]])
@@ -698,22 +868,25 @@ def clean_lead_chunk(
         )
     else:
         out["status"] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
-    label = source.columns["created_at"]
-    given = missing_to_na(raw[label])
+    label = source.column_label("created_at")
+    given = missing_to_na(raw[label]) if "created_at" in source.columns else pd.Series(pd.NA, index=raw.index,
+                                                                                        dtype=STRING)
     created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
-    reasons.add(given.isna(), f"{label}: missing (every lead needs a creation date)")
-    reasons.add(given.notna() & created.isna(), f"{label}: {{}} is not a readable date", given)
+    offset_too_wide = offsets_out_of_range(given) & created.isna()
+    reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
+    reasons.add(given.notna() & created.isna() & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
+    reasons.add(created < EARLIEST_DATE, f"{label}: {{}} is before {EARLIEST_DATE:%Y-%m-%d}", given)
     reasons.add(created > pd.Timestamp(now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
     out["created_at"] = created
     _check_lengths(out, source, LEAD_MAX_LENGTHS, reasons)
     rejected = reasons.rejected
     valid = out[~rejected].copy()
-    valid["name_key"] = name_keys(valid["name"])
+    valid["name_key"] = name_keys(valid["name"]).mask(valid["name"].isna())
     valid["company_key"] = name_keys(valid["company"]).where(valid["company"].notna())  # missing keeps the stored
     valid["phone_key"] = phone_keys(valid["phone"])
     rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
-    return CleanChunk(valid, rejects, blank)
+    return CleanChunk(valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, "lead"))
 
 
 def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> CleanChunk:
@@ -721,11 +894,10 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
     raw, blank = _drop_blank_lines(raw, extra)
     reasons = _Reasons(raw.index)
     _reject_extra_cells(extra, raw.index, source, reasons)
+    _reject_nul_bytes(raw, reasons)
     out = pd.DataFrame(index=raw.index)
     out["email"] = _clean_email(raw, source, reasons)
-    out["name"] = _name_column(raw, source) if ("name" in source.columns or any(source.first_last)) else (
-        pd.Series(pd.NA, index=raw.index, dtype=STRING)
-    )
+    out["name"] = _name_column(raw, source)
     if "active" in source.columns:
         label = source.columns["active"]
         given = missing_to_na(raw[label])
@@ -750,7 +922,16 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
     rejected = reasons.rejected
     rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
-    return CleanChunk(out[~rejected].copy(), rejects, blank, raw_valid=raw[~rejected])
+    valid = out[~rejected].copy()
+    return CleanChunk(valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, "agent"))
+
+
+def _incomplete(raw_valid: pd.DataFrame, valid: pd.DataFrame, kind: str) -> pd.DataFrame:
+    needed, _rule = NEW_RECORD_NEEDS[kind]
+    lacking = np.zeros(len(valid), dtype=bool)
+    for field_name in needed:
+        lacking |= valid[field_name].isna().to_numpy(dtype=bool)
+    return raw_valid[lacking]
 
 
 def merge_duplicates(rows: pd.DataFrame) -> pd.DataFrame:

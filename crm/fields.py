@@ -1,6 +1,10 @@
-from django.db import models
+from django.db import migrations, models
 
 from crm.normalize import name_key, normalize_email, phone_key
+
+
+# MariaDB/MySQL compare text ignoring case and accents by default: `üser@` would be the same email as `user@`.
+MYSQL_EXACT_COLLATION = "utf8mb4_bin"
 
 
 class NormalizedEmailField(models.EmailField):
@@ -8,7 +12,15 @@ class NormalizedEmailField(models.EmailField):
 
     Normalizing in pre_save (like auto_now) covers save() and bulk_create();
     get_prep_value covers filters, so Lead.objects.get(email=" A@B.org ") works.
+    Emails compare exactly on every engine: on MariaDB/MySQL the column is binary (utf8mb4_bin), so the unique
+    constraint and every join on it tell `üser@` from `user@` (case is already folded by the normalizing).
     """
+
+    def db_parameters(self, connection):
+        parameters = super().db_parameters(connection)
+        if connection.vendor == "mysql" and not self.db_collation:
+            parameters["collation"] = MYSQL_EXACT_COLLATION
+        return parameters
 
     def pre_save(self, model_instance, add):
         value = normalize_email(getattr(model_instance, self.attname))
@@ -76,3 +88,20 @@ class Prefix(models.Lookup):
 
 
 models.CharField.register_lookup(Prefix)
+def exact_email_on_mysql(table: str, *, max_length: int = 254) -> migrations.RunPython:
+    """A migration operation giving an existing email column NormalizedEmailField's binary collation on
+    MariaDB/MySQL (new databases get it from the field); nothing on the other engines, which compare exactly."""
+
+    def alter(collation: str):
+        def run(apps, schema_editor):
+            if schema_editor.connection.vendor != "mysql":
+                return
+            quoted = schema_editor.quote_name
+            with schema_editor.connection.cursor() as cursor:  # MariaDB cannot roll DDL back anyway
+                cursor.execute(
+                    f"ALTER TABLE {quoted(table)} MODIFY {quoted('email')} varchar({max_length}) "
+                    f"CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL"
+                )
+        return run
+
+    return migrations.RunPython(alter(MYSQL_EXACT_COLLATION), alter("utf8mb4_general_ci"), elidable=False)

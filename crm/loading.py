@@ -48,7 +48,6 @@ class Target:
     columns: tuple[Column, ...]
     insert_timestamps: tuple[str, ...]
     update_timestamp: str
-    name_required_for_new: bool = False
 
 
 @dataclass
@@ -266,7 +265,7 @@ def _datetime_text(values: pd.Series, vendor: str) -> pd.Series:
     micro = naive.dt.microsecond
     if vendor == "sqlite":
         # Exactly str(datetime) as Django stores it: a fraction only when there is one.
-        fraction = ("." + micro.astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
+        fraction = ("." + micro.fillna(0).astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
         return base.where(micro.fillna(0).eq(0), base + fraction)
     fraction = ("." + micro.fillna(0).astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
     text = base + fraction
@@ -378,22 +377,35 @@ def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict
     return out
 
 
-def _reject_new_without_name(staging: Staging, target: Target, kept_raw: list[pd.DataFrame], emails: pd.Series):
-    """A new record needs a name (agents): checked after merging, against the database."""
+def _reject_incomplete_new(staging: Staging, source: cleaning.SourceFile, target: Target,
+                           kept_raw: list[pd.DataFrame], emails: pd.Series):
+    """A new record needs more than an email (cleaning.NEW_RECORD_NEEDS: a lead a name and a created date, an
+    agent a name); an existing one is updated from what the row has. Checked after merging duplicates, against
+    the database: the rows of a new email that still lacks a needed value are taken out of the staging table and
+    rejected. Returns them, and how many of them had been counted as merged duplicates."""
+    needed, rule = cleaning.NEW_RECORD_NEEDS[target.kind]
+    lacking = " OR ".join(f"s.{name} IS NULL" for name in needed)
+    flags = ", ".join(f"CASE WHEN s.{name} IS NULL THEN 1 ELSE 0 END" for name in needed)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.email FROM {staging.name} s WHERE s.name IS NULL AND NOT EXISTS "
+            f"SELECT s.email, {flags} FROM {staging.name} s WHERE ({lacking}) AND NOT EXISTS "
             f"(SELECT 1 FROM {_q(target.table)} t WHERE t.email = s.email)"
         )
-        missing = [row[0] for row in cursor.fetchall()]
+        missing = {row[0]: row[1:] for row in cursor.fetchall()}
     if not missing:
         return pd.DataFrame(), 0
-    marker = missing
-    placeholders = ", ".join(["%s"] * len(marker))
-    staging.delete(f"email IN ({placeholders})", marker)
-    lines = emails[emails.isin(marker)].index
-    raw = pd.concat(kept_raw).loc[lines].copy()
-    raw["reason"] = "name: missing (a new record needs a name)"
+    marker = list(missing)
+    for start in range(0, len(marker), 500):
+        part = marker[start : start + 500]
+        staging.delete(f"email IN ({', '.join(['%s'] * len(part))})", part)
+    reasons = {
+        email: ", ".join(source.column_label(name) for name, null in zip(needed, nulls, strict=True) if null)
+        + f": missing ({rule})"
+        for email, nulls in missing.items()
+    }
+    lines = emails[emails.isin(marker)]
+    raw = pd.concat(kept_raw).loc[lines.index].copy()
+    raw["reason"] = lines.map(reasons).astype(cleaning.STRING)
     merged_back = len(lines) - len(marker)
     return raw, merged_back
 
@@ -449,7 +461,8 @@ def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bo
             cursor.execute(sql)
 
 
-def _load_through_staging(chunks, target, result, rejects, now, batch_size, sample_size, progress, *, empty_target):
+def _load_through_staging(chunks, source, target, result, rejects, now, batch_size, sample_size, progress, *,
+                          empty_target):
     emails: list[pd.Series] = []
     kept_raw: list[pd.DataFrame] = []
     staging = Staging(target)
@@ -459,17 +472,15 @@ def _load_through_staging(chunks, target, result, rejects, now, batch_size, samp
         rejects.append(chunk.rejects)
         emails.append(chunk.valid["email"])
         staging.insert(chunk.valid, batch_size)
-        if target.name_required_for_new:
-            kept_raw.append(chunk.raw_valid)
+        kept_raw.append(chunk.raw_incomplete)
         if progress:
             progress(result.rows)
     all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
     result.merged_duplicates, result.merged = _merge_duplicates(staging, all_emails, sample_size)
-    if target.name_required_for_new:
-        late, merged_back = _reject_new_without_name(staging, target, kept_raw, all_emails)
-        if len(late):
-            rejects.append(late)
-            result.merged_duplicates -= merged_back
+    late, merged_back = _reject_incomplete_new(staging, source, target, kept_raw, all_emails)
+    if len(late):
+        rejects.append(late)
+        result.merged_duplicates -= merged_back
     if empty_target:  # every record is new: nothing to compare
         result.created = _scalar(f"SELECT COUNT(*) FROM {staging.name}")
     else:
@@ -510,7 +521,7 @@ def load_file(
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(target.table.encode())])
         empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(target.table)})")
-        _load_through_staging(chunks, target, result, rejects, now, batch_size, sample_size, progress,
+        _load_through_staging(chunks, source, target, result, rejects, now, batch_size, sample_size, progress,
                               empty_target=empty_target)
         if dry_run:
             transaction.set_rollback(True)

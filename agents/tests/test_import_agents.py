@@ -54,7 +54,7 @@ def test_it_imports_the_tab_separated_sample(tmp_path):
     with open(tmp_path / "rejects.csv", newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [(r["line"], r["E-mail"], r["reason"]) for r in rows] == [
-        ("5", "noname@sales.test", "name: missing (a new record needs a name)"),
+        ("5", "noname@sales.test", "Agent Name: missing (a new record needs a name)"),
         ("6", "mo@sales.test",
          "Enabled: 'maybe' is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled"),
     ]
@@ -127,3 +127,12 @@ def test_a_row_with_more_cells_than_the_header_is_rejected_and_the_others_import
         rows = list(csv.DictReader(handle, delimiter=";"))
     assert rows == [{"Name": "Bo", "Email": "bo@sales.test", "Active": "no", "extra_cells": "Team; B", "line": "3",
                      "reason": 'line has 5 cells, the header has 3 (an unquoted ";" inside a value?)'}]
+
+
+def test_emails_differing_only_by_an_accent_are_two_agents_on_every_engine(tmp_path):
+    run(write(tmp_path, "name,email\nPlain,agent@example.com\n"))
+    summary = run(write(tmp_path, "name,email\nAccent,agént@example.com\nGrave,agènt@example.com\n"))
+    assert (summary["created"], summary["updated"]) == (2, 0)
+    assert sorted(Agent.objects.values_list("email", "name")) == [
+        ("agent@example.com", "Plain"), ("agènt@example.com", "Grave"), ("agént@example.com", "Accent"),
+    ]

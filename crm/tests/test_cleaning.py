@@ -137,9 +137,7 @@ def test_a_binary_file_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("header", "kind", "missing"),
     [
-        ("Email,Created", "lead", "name (or first name + last name)"),
         ("Name,Created", "lead", "email"),
-        ("First Name,Email", "lead", "created_at"),
         ("Agent Name,Enabled", "agent", "email"),
     ],
 )
@@ -187,16 +185,28 @@ def test_rows_without_a_plausible_email_are_rejected_naming_the_value(tmp_path, 
     assert rejects["email"].tolist() == [email]  # the original cell is kept
 
 
-def test_a_lead_without_a_name_is_rejected(tmp_path):
-    _, _, rejects, _ = clean_leads_text(tmp_path, "NULL,ada@example.org,2026-01-02")
-    assert rejects["reason"].tolist() == ["name: missing (every lead needs a name)"]
+def test_a_lead_without_a_name_or_date_is_left_for_the_loader_to_check_against_the_database(tmp_path):
+    source, chunks = cleaning.read_clean(
+        write(tmp_path, "name,email,created_at\nNULL,ada@example.org,2026-01-02\nBo,bo@example.org,\n"
+                        "Cy,cy@example.org,2026-01-02\n"), kind="lead", now=NOW)
+    (chunk,) = chunks
+    assert chunk.rejects.empty and chunk.valid.index.tolist() == [2, 3, 4]
+    assert chunk.valid["name"].isna().tolist() == [True, False, False]
+    assert chunk.valid["name_key"].isna().tolist() == [True, False, False]  # an update never blanks the key
+    assert chunk.raw_incomplete.index.tolist() == [2, 3]
+
+
+def test_a_file_of_emails_and_a_few_columns_is_read_for_an_update(tmp_path):
+    source, valid, rejects, _ = clean(write(tmp_path, "Email,Lead Status\nada@example.org,Won\n"))
+    assert rejects.empty
+    assert valid[["email", "status"]].values.tolist() == [["ada@example.org", "converted"]]
+    assert valid["name"].isna().all() and valid["created_at"].isna().all()
 
 
 def test_every_broken_rule_of_a_row_is_named(tmp_path):
     _, _, rejects, _ = clean_leads_text(tmp_path, ",nope,soon", header="name,email,created")
     assert rejects["reason"].iloc[0] == (
-        "email: 'nope' is not a valid email address; name: missing (every lead needs a name); "
-        "created: 'soon' is not a readable date"
+        "email: 'nope' is not a valid email address; created: 'soon' is not a readable date"
     )
 
 
@@ -287,14 +297,12 @@ def test_unreadable_dates_are_rejected_naming_the_value(tmp_path, text):
     assert rejects["reason"].tolist() == [f"Create Date: '{text}' is not a readable date"]
 
 
-def test_dates_in_the_future_are_rejected_and_a_missing_date_too(tmp_path):
+def test_dates_in_the_future_are_rejected(tmp_path):
     _, valid, rejects, _ = clean_leads_text(
-        tmp_path, "A,a@example.org,2026-11-24 12:00\nB,b@example.org,2026-11-24 12:01\nC,c@example.org,"
+        tmp_path, "A,a@example.org,2026-11-24 12:00\nB,b@example.org,2026-11-24 12:01"
     )
     assert valid["email"].tolist() == ["a@example.org"]
-    assert rejects["reason"].tolist() == [
-        "created_at: '2026-11-24 12:01' is in the future", "created_at: missing (every lead needs a creation date)"
-    ]
+    assert rejects["reason"].tolist() == ["created_at: '2026-11-24 12:01' is in the future"]
 
 
 @pytest.mark.parametrize(
@@ -486,16 +494,16 @@ def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
 def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp_path):
     path = write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"B,b@example.org,2026-01-02\n')
     _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
-    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
+    with pytest.raises(cleaning.RefusedFile, match="line 3: a quote"):
         list(chunks)
 
 
 def test_a_quote_left_open_after_a_long_row_refuses_the_file_like_the_fast_reader_does(tmp_path):
     long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 2)
     path = write(tmp_path, f'name,email,created\nA,a@example.org,2026-01-02\n{long_row}\n"C,c@example.org\nD,d\n')
-    with pytest.raises(cleaning.RefusedFile, match="never closed"):
+    with pytest.raises(cleaning.RefusedFile, match='line 4: a quote [(]"[)] is opened and never closed'):
         clean(path)
-    with pytest.raises(cleaning.RefusedFile, match="EOF inside string"):
+    with pytest.raises(cleaning.RefusedFile, match='line 3: a quote [(]"[)] is opened and never closed'):
         clean(write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"C,c@example.org\nD,d\n'))
 
 
@@ -516,3 +524,131 @@ def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tm
     pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
     pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
     assert expected[2].index.tolist() == [3, 5] and expected[1].index.tolist() == [2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0001-01-01T00:00:00+14:00", "is before 1900-01-01"),
+        ("1899-12-31", "is before 1900-01-01"),
+        ("2026-01-01T00:00:00+25:00", "has a time zone offset beyond ±14:00"),
+        ("2026-01-01T00:00+99:99", "has a time zone offset beyond ±14:00"),
+        ("2026-01-01 10:00:00-1430", "has a time zone offset beyond ±14:00"),
+    ],
+)
+def test_dates_before_1900_and_offsets_beyond_14_hours_are_rejected_and_the_rest_is_read(tmp_path, text, reason):
+    _, valid, rejects, _ = clean_leads_text(
+        tmp_path, f"Ada,ada@example.org,{text}\nBo,bo@example.org,1900-01-01T00:00:00Z\n"
+                  "Cy,cy@example.org,2026-01-01T00:00:00+14:00\nDi,di@example.org,2026-01-01T00:00:00-12:00",
+        header="name,email,Created",
+    )
+    assert rejects["reason"].tolist() == [f"Created: '{text}' {reason}"]
+    assert valid["created_at"].tolist() == [
+        pd.Timestamp("1900-01-01", tz="UTC"), pd.Timestamp("2025-12-31T10:00", tz="UTC"),
+        pd.Timestamp("2026-01-01T12:00", tz="UTC"),
+    ]
+
+
+def test_a_nul_byte_in_an_agent_cell_rejects_the_row_naming_the_column(tmp_path):
+    head = "name,email,Notes\n" + "".join(f"A{i},a{i}@example.org,x\n" for i in range(4000))
+    _, valid, rejects, _ = clean(write(tmp_path, head + "Bo\x00,bo@example.org,y\nCy,cy@example.org,z\x00\n"),
+                                 kind="agent")
+    assert len(valid) == 4000
+    assert rejects["reason"].tolist() == ["name: contains a NUL byte (binary data)",
+                                          "Notes: contains a NUL byte (binary data)"]
+
+
+# Limits ---------------------------------------------------------------------------------------------------
+
+
+def test_a_header_of_50k_columns_is_refused_naming_the_line_and_no_header(tmp_path):
+    headers = ["name", "email", "created"] + [f"extra column {i}" for i in range(50_000)]
+    path = write(tmp_path, ",".join(headers) + "\nAda,ada@example.org,2026-01-02\n")
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(path, kind="lead")
+    message = str(error.value)
+    assert message == f"{path}: line 1: the header has 50,003 columns, more than the 1,000 an import reads."
+
+
+def test_a_header_at_the_column_limit_is_read_and_a_missing_email_names_only_a_few_headers(tmp_path):
+    headers = ["name", "email", "created"] + [f"x{i}" for i in range(cleaning.MAX_COLUMNS - 3)]
+    source = cleaning.open_source(write(tmp_path, ",".join(headers) + "\n"), kind="lead")
+    assert len(source.headers) == cleaning.MAX_COLUMNS and len(source.ignored_columns) == cleaning.MAX_COLUMNS - 3
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(write(tmp_path, ",".join(headers[3:]) + "\n"), kind="lead")
+    assert str(error.value).endswith("(found headers: x0, x1, x2, x3, x4 and 992 more).")
+
+
+@pytest.mark.parametrize("line", [1, 4])
+def test_a_line_longer_than_1_mb_is_refused_before_the_rows_are_read_naming_it(tmp_path, line):
+    long = "x" * (cleaning.MAX_LINE_BYTES + 1)
+    lines = ["name,email,created", "A,a@example.org,2026-01-02", "B,b@example.org,2026-01-02", "C,c@example.org,2026"]
+    lines[line - 1] += long
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(path, kind="lead")
+    assert str(error.value) == (f"{path}: line {line} is longer than 1 MB, the most a line may hold (a file without "
+                                "line breaks, or not a CSV file?).")
+    ok = "y" * (cleaning.MAX_LINE_BYTES - 40)
+    _, valid, _, _ = clean(write(tmp_path, f"name,email,created,notes\nA,a@example.org,2026-01-02,{ok}\n"))
+    assert len(valid) == 1
+
+
+# Messages in the product's words -------------------------------------------------------------------------
+
+
+def test_an_unclosed_quote_is_refused_naming_its_file_line_after_quoted_line_breaks(tmp_path):
+    path = write(tmp_path, 'name,email,created\n"A\nB",a@example.org,2026-01-02\n"C\n\nD",c@example.org,2026-01-02\n'
+                           'E,e@example.org,2026-01-02\n"F,f@example.org,2026-01-02\nG,g@example.org,2026-01-02\n')
+    for chunk_rows in (1, 100):
+        with pytest.raises(cleaning.RefusedFile) as error:
+            clean(path, chunk_rows=chunk_rows)
+        assert str(error.value) == f'{path}: line 8: a quote (") is opened and never closed before the end of the file.'
+
+
+def test_empty_headers_are_named_by_their_position(tmp_path):
+    source, valid, _, _ = clean(write(tmp_path, ",name,email,,created\nx,Ada,ada@example.org,y,2026-01-02\n"))
+    assert source.ignored_columns == ["column 1 (no header)", "column 4 (no header)"]
+    assert len(valid) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("name,email,created,E-mail", "columns 2 ('email') and 4 ('E-mail') are both the email column: keep one."),
+        ("First Name,email,first_name,created", "columns 1 ('First Name') and 3 ('first_name') are both the first "
+                                                "name column: keep one."),
+        ("name,email,created,email", "columns 2 ('email') and 4 ('email') are both the email column: "
+                                     "keep one."),
+    ],
+)
+def test_two_columns_for_one_field_refuse_the_file_naming_both(tmp_path, header, message):
+    path = write(tmp_path, header + "\nAda,ada@example.org,2026-01-02,bo@example.org\n")
+    with pytest.raises(cleaning.RefusedFile) as error:
+        cleaning.open_source(path, kind="lead")
+    assert str(error.value) == f"{path}: line 1: {message}"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_detected_and_read(tmp_path, encoding):
+    path = write(tmp_path, "Name\tEmail\tCreated\nJosé\tjose@example.org\t2026-01-02\n", encoding=encoding)
+    source, valid, rejects, _ = clean(path)
+    assert (source.encoding, source.delimiter) == (encoding, "\t")
+    assert valid["name"].tolist() == ["José"] and rejects.empty
+
+
+@pytest.mark.parametrize("word", ["today", "now", " NOW "])
+def test_today_and_now_in_a_date_cell_are_not_readable_dates(tmp_path, word):
+    _, _, rejects, _ = clean_leads_text(tmp_path, f"Ada,ada@example.org,{word}", header="name,email,Created")
+    assert rejects["reason"].tolist() == [f"Created: '{word.strip()}' is not a readable date"]
+
+
+@pytest.mark.parametrize("long_row_first", [False, True])
+def test_a_cell_over_1_mb_spanning_lines_is_refused_naming_the_line_it_starts_on(tmp_path, long_row_first):
+    first = "A,a@example.org,2026-01-02" + (",x" * (cleaning.SURPLUS_CELLS + 2) if long_row_first else "")
+    lines = "\n".join(["y" * 1000] * 1100)  # lines of 1 KB, a cell of 1.1 MB
+    path = write(tmp_path, f'name,email,created\n{first}\n"Bo\n{lines}",b@example.org,2026-01-02\n')
+    with pytest.raises(cleaning.RefusedFile) as error:
+        clean(path)
+    assert str(error.value) == (f"{path}: line 3: a cell holds more than 1 MB (1,048,576 characters), the most a "
+                                "cell may hold (a quote left open?).")

@@ -223,3 +223,17 @@ def test_the_preview_shows_what_merging_duplicates_kept_and_dropped(admin_client
     assert '<td class="dropped">José Müller (2)</td>' in content
     assert "the rows agree: nothing dropped" in content
     assert Lead.objects.count() == 0
+
+
+def test_an_update_file_without_names_or_dates_imports_through_the_admin_like_the_command(admin_client, tmp_path):
+    from leads.tests.test_import_leads import update_file
+
+    path = update_file(tmp_path)
+    preview = upload(admin_client, path)
+    content = preview.content.decode()
+    assert '<td class="count-updated">1</td>' in content and '<td class="count-rejected">2</td>' in content
+    assert "name, created_at: missing (a new lead needs a name and a created date)" in content
+    admin_client.post(CONFIRM_URL, {"token": preview.context["token"], "dayfirst": ""})
+    assert sorted(Lead.objects.values_list("email", "phone", "status")) == [
+        ("ada@example.org", "+44 20 7946 0018", "converted"), ("grace@example.org", "+1 555", "qualified"),
+    ]

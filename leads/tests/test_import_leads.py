@@ -119,10 +119,11 @@ def test_a_second_import_reports_everything_unchanged_and_changes_nothing():
 def test_empty_cells_never_erase_stored_values(tmp_path):
     lead = LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="+44 1", company="Analytical",
                        source="Referral", status="qualified")
-    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,2026-01-02\n")
+    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,"
+                 f"{lead.created_at.isoformat()}\n")
     summary = run(path)
-    # The name is required for every lead row, so that row is rejected: nothing changes.
-    assert summary["rejected"] == 1
+    # An existing lead needs no name in the row: every cell is empty, so nothing changes.
+    assert (summary["unchanged"], summary["rejected"]) == (1, 0)
     path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\nAda Lovelace,ADA@example.org,,N/A,NULL,-,"
                  f"{lead.created_at.isoformat()}\n")
     summary = run(path)
@@ -190,6 +191,10 @@ def test_a_dry_run_reports_the_counts_and_writes_nothing(tmp_path):
             b"Name,Phone,Created\nAda,1,2026-01-02\n",
             "missing required column(s): email (found headers: Name, Phone, Created)",
         ),
+        (",".join(["name", "email", "created"] + [f"c{i}" for i in range(50_000)]).encode() + b"\nAda,a@b.org,2026\n",
+         "line 1: the header has 50,003 columns, more than the 1,000 an import reads."),
+        (b"name,email,created,E-mail\nAda,ada@example.org,2026-01-02,x@example.org\n",
+         "line 1: columns 2 ('email') and 4 ('E-mail') are both the email column: keep one."),
     ],
 )
 def test_a_refused_file_exits_2_with_one_line_and_writes_nothing(tmp_path, content, message):
@@ -411,3 +416,95 @@ def test_the_merge_report_covers_only_the_first_merged_emails_with_every_dropped
         "Ann", 8, [{"value": "Anna", "lines": [7]}])
     assert ann["created_at"]["kept_line"] == 8 and [d["lines"] for d in ann["created_at"]["dropped"]] == [[3]]
     assert import_leads(path=path, dry_run=True).merged == []
+def test_a_date_out_of_range_is_rejected_and_the_lead_list_and_look_up_still_work(tmp_path, admin_client):
+    path = write(tmp_path, "Name,Email,Status,Created\n"
+                           "Year Zero,zero@example.org,new,0001-01-01T00:00:00+14:00\n"
+                           "Far East,east@example.org,new,2026-01-01T00:00:00+25:00\n"
+                           "Ada Good,ada@example.org,new,2026-01-01T00:00:00+14:00\n")
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert (summary["rows"], summary["created"], summary["rejected"]) == (3, 1, 2)
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("2", "Created: '0001-01-01T00:00:00+14:00' is before 1900-01-01"),
+            ("3", "Created: '2026-01-01T00:00:00+25:00' has a time zone offset beyond ±14:00"),
+        ]
+    assert Lead.objects.get().created_at == datetime(2025, 12, 31, 10, tzinfo=UTC)
+    changelist = "/admin/leads/lead/"
+    for query in ("", "?o=6", "?q=ada", "?status=new", "?lead_class=stale"):
+        assert admin_client.get(changelist + query).status_code == 200, query
+    out = StringIO()
+    call_command("lookup_lead", "ada", "--json", stdout=out)
+    assert [match["email"] for match in json.loads(out.getvalue())] == ["ada@example.org"]
+
+
+def test_emails_differing_only_by_an_accent_are_two_leads_on_every_engine(tmp_path):
+    run(write(tmp_path, "Name,Email,Created\nPlain User,user@example.com,2026-01-02\n"))
+    summary = run(write(tmp_path, "Name,Email,Created\nAccent User,üser@example.com,2026-01-03\n"))
+    assert (summary["created"], summary["updated"]) == (1, 0)
+    assert Lead.objects.get(email="user@example.com").name == "Plain User"
+    both = write(tmp_path, "Name,Email,Created\nOther Plain,usér@example.com,2026-01-02\n"
+                           "Other Accent,usèr@example.com,2026-01-03\nPlain Again,user@example.com,2026-01-02\n")
+    summary = run(both)
+    assert (summary["created"], summary["updated"], summary["unchanged"], summary["merged_duplicates"]) == (2, 1, 0, 0)
+    assert sorted(Lead.objects.values_list("email", "name")) == [
+        ("user@example.com", "Plain Again"), ("usèr@example.com", "Other Accent"),
+        ("usér@example.com", "Other Plain"), ("üser@example.com", "Accent User"),
+    ]
+    assert Lead.objects.filter(email="üser@example.com").get().name == "Accent User"
+
+
+def test_a_nul_byte_past_the_first_64_kb_rejects_only_its_row_naming_the_column_on_every_engine(tmp_path):
+    lines = ["Name,Email,Company,Created"] + [f"Lead {i},lead{i}@example.org,Company {i},2026-01-02"
+                                             for i in range(2000)]
+    assert len("\n".join(lines)) > 65536
+    lines.append("Nul Lead,nul@example.org,Acme\x00Corp,2026-01-02")
+    lines.append("Last Lead,last@example.org,Last,2026-01-02")
+    path = tmp_path / "leads.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert (summary["rows"], summary["created"], summary["rejected"]) == (2002, 2001, 1)
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("2002", "Company: contains a NUL byte (binary data)")
+        ]
+    assert Lead.objects.filter(email="last@example.org").exists()
+    assert not Lead.objects.filter(email="nul@example.org").exists()
+
+
+def update_file(tmp_path) -> Path:
+    LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="", status="new")
+    LeadFactory(email="grace@example.org", name="Grace Hopper", phone="+1 555", status="qualified")
+    return write(tmp_path, "Email,Status,Phone\n"
+                           "ADA@example.org,Won,+44 20 7946 0018\n"
+                           "grace@example.org,,\n"
+                           "new@example.org,Lost,\n"
+                           "new@example.org,,+1 2\n"
+                           "ada@example.org,,\n")
+
+
+def test_an_update_file_of_emails_and_a_few_columns_updates_existing_leads_and_rejects_new_ones(tmp_path):
+    path = update_file(tmp_path)
+    rejects = tmp_path / "rejects.csv"
+    summary = run(path, "--rejects", rejects)
+    assert {k: summary[k] for k in ("rows", "created", "updated", "unchanged", "merged_duplicates", "rejected")} == {
+        "rows": 5, "created": 0, "updated": 1, "unchanged": 1, "merged_duplicates": 1, "rejected": 2,
+    }
+    assert sorted(Lead.objects.values_list("email", "name", "phone", "status")) == [
+        ("ada@example.org", "Ada Lovelace", "+44 20 7946 0018", "converted"),
+        ("grace@example.org", "Grace Hopper", "+1 555", "qualified"),
+    ]
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("4", "name, created_at: missing (a new lead needs a name and a created date)"),
+            ("5", "name, created_at: missing (a new lead needs a name and a created date)"),
+        ]
+
+
+def test_a_new_lead_lacking_only_its_date_is_rejected_naming_the_column_and_a_later_row_may_complete_it(tmp_path):
+    path = write(tmp_path, "Name,Email,Created\nAda,ada@example.org,\nBo,bo@example.org,\n,bo@example.org,2026-01-02\n")
+    result = import_leads(path=path, now=NOW)
+    assert (result.rows, result.created, result.merged_duplicates, result.rejected) == (3, 1, 1, 1)
+    assert result.rejects["reason"].to_dict() == {2: "Created: missing (a new lead needs a name and a created date)"}
+    assert Lead.objects.get().name == "Bo"

@@ -1,0 +1,11 @@
+from django.db import migrations
+
+from crm.fields import exact_email_on_mysql
+
+
+class Migration(migrations.Migration):
+    """Emails compare exactly on MariaDB/MySQL too (a binary collation): see crm.fields.NormalizedEmailField."""
+
+    dependencies = [("leads", "0002_search_keys")]
+
+    operations = [exact_email_on_mysql("leads_lead")]
