@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import itertools
+import os
 import queue
 import re
+import stat
 import threading
 import zoneinfo
 from collections.abc import Iterator
@@ -204,15 +207,43 @@ def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tupl
     return columns, [h for h in headers if h not in used]
 
 
+_NOT_REGULAR = ((stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "is a named pipe (FIFO)"),
+                (stat.S_ISSOCK, "is a socket"), (stat.S_ISCHR, "is a character device"),
+                (stat.S_ISBLK, "is a block device"))
+
+
+def _read_head(path: Path) -> bytes:
+    """The first bytes of a readable regular file; anything else is refused with the true reason.
+
+    stat() first, so a FIFO or a device is refused without being opened (opening a FIFO blocks until a writer
+    comes). A regular file can still fail to read (`/proc/self/mem`): that is refused too, not raised.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise RefusedFile(f"{path}: no such file.") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RefusedFile(f"{path}: a loop of symbolic links (it never reaches a file).") from None
+        raise RefusedFile(f"{path}: cannot be read ({exc.strerror}).") from None
+    for test, what in _NOT_REGULAR:
+        if test(mode):
+            raise RefusedFile(f"{path}: {what}, not a file.")
+    if not stat.S_ISREG(mode):
+        raise RefusedFile(f"{path}: not a regular file.")
+    if not os.access(path, os.R_OK):
+        raise RefusedFile(f"{path}: cannot be read (permission denied).")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(65536)
+    except OSError as exc:
+        raise RefusedFile(f"{path}: cannot be read ({exc.strerror or _one_line(exc)}).") from None
+
+
 def open_source(path: str | Path, *, kind: str) -> SourceFile:
     """Check that the file can be read at all and map its headers; raise RefusedFile if not."""
     path = Path(path)
-    if not path.exists():
-        raise RefusedFile(f"{path}: no such file.")
-    if path.is_dir():
-        raise RefusedFile(f"{path}: is a folder, not a file.")
-    with open(path, "rb") as handle:
-        head = handle.read(65536)
+    head = _read_head(path)
     if not head.strip():
         raise RefusedFile(f"{path}: the file is empty.")
     _refuse_binary(path, head)
