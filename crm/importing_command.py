@@ -8,11 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from crm import cleaning
+from crm.db_lock import WaitsForTheDatabase
 
 SHOWN_REJECTS = 10
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(WaitsForTheDatabase, BaseCommand):
     noun = "rows"  # "leads" / "agents"
 
     def import_file(self, **kwargs):  # pragma: no cover - set by subclasses
