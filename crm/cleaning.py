@@ -809,7 +809,11 @@ def _cleaned_by_a_process(arguments) -> Iterator[CleanChunk]:
     import sys
 
     root = str(Path(__file__).resolve().parent.parent)
-    code = f"import sys; sys.path.insert(0, {root!r}); from crm.cleaning import _serve_cleaning; _serve_cleaning()"
+    # Ctrl-C reaches the whole process group: the child ignores it from its first line (the parent stops it).
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"import sys; sys.path.insert(0, {root!r}); from crm.cleaning import _serve_cleaning; _serve_cleaning()"
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         pickle.dump(arguments, child.stdin)
@@ -837,12 +841,17 @@ def _serve_cleaning() -> None:
 
     out = sys.stdout.buffer
     try:
-        for chunk in _clean_chunks(*pickle.load(sys.stdin.buffer)):
-            pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(None, out)
-    except Exception as exc:
-        pickle.dump(exc, out)
-    out.flush()
+        try:
+            for chunk in _clean_chunks(*pickle.load(sys.stdin.buffer)):
+                pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(None, out)
+        except (BrokenPipeError, EOFError):
+            raise
+        except Exception as exc:
+            pickle.dump(exc, out)
+        out.flush()
+    except (BrokenPipeError, EOFError):  # the parent is gone (killed, or stopped reading): nobody to tell
+        os._exit(1)  # at once: a normal exit would flush stdout into the broken pipe and print about it
 
 
 def _prefetched(chunks, depth: int = 2):

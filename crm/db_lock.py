@@ -1,4 +1,5 @@
-"""Waiting for other writers: reads that never take a write lock, and a clear message when a lock wait times out.
+"""Waiting for other writers: reads that never take a write lock, and a clear message when a lock wait times out
+(or the user presses Ctrl-C).
 
 SQLite runs every atomic block as BEGIN IMMEDIATE (crm/env.py), which takes the database's one write lock at
 once. Work that only reads must not queue behind a long writer for that lock: read_snapshot() opens a plain
@@ -51,12 +52,19 @@ def read_snapshot():
             cursor.execute("COMMIT")  # nothing was written: this only ends the snapshot
 
 
-class WaitsForTheDatabase:
-    """A management command mixin: a lock wait that times out is one line and exit 75, not a traceback."""
+# Exit code of a command stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2.
+INTERRUPTED_EXIT = 130
+
+
+class OneLineFailures:
+    """A management command mixin: a lock wait that times out (exit 75) or Ctrl-C (exit 130) is one line, not a
+    traceback. Every such command writes in one transaction, which the interrupt rolls back."""
 
     def execute(self, *args, **options):
         try:
             return super().execute(*args, **options)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted: nothing was written.", returncode=INTERRUPTED_EXIT) from None
         except OperationalError as exc:
             if not is_lock_timeout(exc):
                 raise

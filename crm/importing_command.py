@@ -8,12 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from crm import cleaning
-from crm.db_lock import WaitsForTheDatabase
+from crm.db_lock import OneLineFailures
 
 SHOWN_REJECTS = 10
 
 
-class ImportCommand(WaitsForTheDatabase, BaseCommand):
+class ImportCommand(OneLineFailures, BaseCommand):
     noun = "rows"  # "leads" / "agents"
 
     def import_file(self, **kwargs):  # pragma: no cover - set by subclasses

@@ -4,12 +4,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
 from crm.clock import AS_OF_HELP, parse_as_of
-from crm.db_lock import WaitsForTheDatabase, is_lock_timeout, lock_timeout_message
+from crm.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
 from leads.assignment import PRIORITY
 from leads.verification import record_verification, verify_assignments
 
 
-class Command(WaitsForTheDatabase, BaseCommand):
+class Command(OneLineFailures, BaseCommand):
     help = (
         "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
         "is above capacity and that the loads are balanced (spread <= 1). Prints the agents' loads by class "
