@@ -6,14 +6,18 @@ Definitions (README.md, "Assignment and verification"):
 - the team is *balanced* when max(load of active agents) - min(load of active agents below capacity) <= 1.
 
 How a run works:
-1. Take the assignment lock (PostgreSQL advisory lock, MariaDB row locks on the agents, SQLite's
-   IMMEDIATE transaction), then read the loads in one aggregate query.
+1. Read the loads in one aggregate query, on a snapshot that takes no lock (crm.db_lock.read_snapshot).
 2. Plan in memory. Water-filling: every lead goes to an agent with the lowest load at that moment, never
    beyond capacity, ties broken at random. The plan is computed on counts (how many leads each agent gets),
    then the candidate leads, fetched in a deterministic order, are shuffled with the seed and dealt out.
    Same database + same seed = same assignment.
-3. Write set-based: the (lead, from agent, to agent, reason) mapping goes into a temporary table, ONE
-   UPDATE of the leads joins it, ONE INSERT ... SELECT writes the LeadAssignment audit rows.
+3. Stage the (lead, from agent, to agent, reason) mapping in a temporary table (still outside the lock, except
+   on PostgreSQL, whose temporary table lives in the transaction).
+4. Take the assignment lock (PostgreSQL advisory lock, MariaDB row locks on the agents, SQLite's IMMEDIATE
+   transaction) and check the plan still stands: same agents and loads, every planned lead still open and
+   held by the agent it is planned from. If not, plan again under the lock. Then write set-based: ONE
+   UPDATE of the leads joins the mapping, ONE INSERT ... SELECT writes the LeadAssignment audit rows.
+   The write lock is held only for this step.
 """
 
 import secrets
