@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import itertools
+import os
 import queue
 import re
+import stat
 import threading
 import zoneinfo
 from collections.abc import Iterator
@@ -314,15 +317,43 @@ def map_headers(
     return columns, [h for h in headers if h not in used]
 
 
+_NOT_REGULAR = ((stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "is a named pipe (FIFO)"),
+                (stat.S_ISSOCK, "is a socket"), (stat.S_ISCHR, "is a character device"),
+                (stat.S_ISBLK, "is a block device"))
+
+
+def _read_head(path: Path) -> bytes:
+    """The first bytes of a readable regular file; anything else is refused with the true reason.
+
+    stat() first, so a FIFO or a device is refused without being opened (opening a FIFO blocks until a writer
+    comes). A regular file can still fail to read (`/proc/self/mem`): that is refused too, not raised.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise RefusedFile(f"{path}: no such file.") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RefusedFile(f"{path}: a loop of symbolic links (it never reaches a file).") from None
+        raise RefusedFile(f"{path}: cannot be read ({exc.strerror}).") from None
+    for test, what in _NOT_REGULAR:
+        if test(mode):
+            raise RefusedFile(f"{path}: {what}, not a file.")
+    if not stat.S_ISREG(mode):
+        raise RefusedFile(f"{path}: not a regular file.")
+    if not os.access(path, os.R_OK):
+        raise RefusedFile(f"{path}: cannot be read (permission denied).")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(65536)
+    except OSError as exc:
+        raise RefusedFile(f"{path}: cannot be read ({exc.strerror or _one_line(exc)}).") from None
+
+
 def open_source(path: str | Path, *, kind: str) -> SourceFile:
     """Check that the file can be read at all and map its headers; raise RefusedFile if not."""
     path = Path(path)
-    if not path.exists():
-        raise RefusedFile(f"{path}: no such file.")
-    if path.is_dir():
-        raise RefusedFile(f"{path}: is a folder, not a file.")
-    with open(path, "rb") as handle:
-        head = handle.read(65536)
+    head = _read_head(path)
     if not head.strip():
         raise RefusedFile(f"{path}: the file is empty.")
     _refuse_binary(path, head)
@@ -967,7 +998,11 @@ def _cleaned_by_a_process(arguments) -> Iterator[CleanChunk]:
     import sys
 
     root = str(Path(__file__).resolve().parent.parent)
-    code = f"import sys; sys.path.insert(0, {root!r}); from crm.cleaning import _serve_cleaning; _serve_cleaning()"
+    # Ctrl-C reaches the whole process group: the child ignores it from its first line (the parent stops it).
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"import sys; sys.path.insert(0, {root!r}); from crm.cleaning import _serve_cleaning; _serve_cleaning()"
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         pickle.dump(arguments, child.stdin)
@@ -995,12 +1030,17 @@ def _serve_cleaning() -> None:
 
     out = sys.stdout.buffer
     try:
-        for chunk in _clean_chunks(*pickle.load(sys.stdin.buffer)):
-            pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(None, out)
-    except Exception as exc:
-        pickle.dump(exc, out)
-    out.flush()
+        try:
+            for chunk in _clean_chunks(*pickle.load(sys.stdin.buffer)):
+                pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(None, out)
+        except (BrokenPipeError, EOFError):
+            raise
+        except Exception as exc:
+            pickle.dump(exc, out)
+        out.flush()
+    except (BrokenPipeError, EOFError):  # the parent is gone (killed, or stopped reading): nobody to tell
+        os._exit(1)  # at once: a normal exit would flush stdout into the broken pipe and print about it
 
 
 def _prefetched(chunks, depth: int = 2):

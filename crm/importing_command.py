@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from crm import cleaning
+from crm.db_lock import OneLineFailures
 
 SHOWN_REJECTS = 10
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(OneLineFailures, BaseCommand):
     noun = "rows"  # "leads" / "agents"
 
     def import_file(self, **kwargs):  # pragma: no cover - set by subclasses
@@ -115,27 +117,23 @@ def _is_terminal(stream) -> bool:
 
 
 class _Progress:
-    """A one-line progress bar on stderr (only drawn when stderr is a terminal)."""
+    """Rows read so far as a tqdm bar on the command's stderr (made only when stderr is a terminal)."""
 
     def __init__(self, stream, path):
-        self.stream = getattr(stream, "_out", sys.stderr)
-        self.total = _count_lines(path)
+        self.bar = tqdm(
+            total=_count_lines(path) or None, unit="rows", file=getattr(stream, "_out", sys.stderr), dynamic_ncols=True
+        )
 
     def update(self, rows: int) -> None:
-        if self.total:
-            share = min(rows / self.total, 1.0)
-            bar = "#" * int(share * 30)
-            self.stream.write(f"\r[{bar:<30}] {rows:,}/{self.total:,} rows")
-        else:
-            self.stream.write(f"\r{rows:,} rows")
-        self.stream.flush()
+        self.bar.update(rows - self.bar.n)
 
     def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        self.bar.close()
 
 
 def _count_lines(path) -> int:
+    if not os.path.isfile(path):  # a FIFO or a device would block or never end: the import refuses those anyway
+        return 0
     try:
         with open(path, "rb") as handle:
             return max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)

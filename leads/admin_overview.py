@@ -12,12 +12,14 @@ from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
+from crm.db_lock import is_lock_timeout, lock_timeout_message
 from crm.roles import is_scoped_agent
 from leads.classification import LeadClass
 from leads.dashboard import lead_overview
@@ -86,8 +88,21 @@ def verify_view(request, *, site):
     # Imported here: the verification service belongs to the assignment work, the page only calls it.
     from leads.verification import record_verification, verify_assignments
 
-    report = verify_assignments()
-    record_verification(report, source="admin", user=request.user)
+    try:
+        report = verify_assignments()
+    except OperationalError as exc:
+        if not is_lock_timeout(exc):
+            raise
+        messages.error(request, f"Assignments not verified. {lock_timeout_message()}")
+        return redirect(reverse("admin:lead_overview", current_app=site.name))
+    try:
+        record_verification(report, source="admin", user=request.user)
+    except OperationalError as exc:  # the checks ran: say what they found, and that it could not be stored
+        if not is_lock_timeout(exc):
+            raise
+        found = "every check holds" if report.ok else "; ".join(report.problems)
+        messages.warning(request, f"Assignments verified: {found}. Not recorded: {lock_timeout_message()}")
+        return redirect(reverse("admin:lead_overview", current_app=site.name))
     if report.ok:
         messages.success(request, "Assignments verified: every check holds.")
     else:

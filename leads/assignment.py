@@ -6,20 +6,24 @@ Definitions (README.md, "Assignment and verification"):
 - the team is *balanced* when max(load of active agents) - min(load of active agents below capacity) <= 1.
 
 How a run works:
-1. Take the assignment lock (PostgreSQL advisory lock, MariaDB row locks on the agents, SQLite's
-   IMMEDIATE transaction), then read the loads in one aggregate query.
+1. Read the loads in one aggregate query, on a snapshot that takes no lock (crm.db_lock.read_snapshot).
 2. Plan in memory. Water-filling: every lead goes to an agent with the lowest load at that moment, never
    beyond capacity, ties broken at random. The plan is computed on counts (how many leads each agent gets),
    then the candidate leads, fetched in a deterministic order, are shuffled with the seed and dealt out.
    Same database + same seed = same assignment.
-3. Write set-based: the (lead, from agent, to agent, reason) mapping goes into a temporary table, ONE
-   UPDATE of the leads joins it, ONE INSERT ... SELECT writes the LeadAssignment audit rows.
+3. Stage the (lead, from agent, to agent, reason) mapping in a temporary table (still outside the lock, except
+   on PostgreSQL, whose temporary table lives in the transaction).
+4. Take the assignment lock (PostgreSQL advisory lock, MariaDB row locks on the agents, SQLite's IMMEDIATE
+   transaction) and check the plan still stands: same agents and loads, every planned lead still open and
+   held by the agent it is planned from. If not, plan again under the lock. Then write set-based: ONE
+   UPDATE of the leads joins the mapping, ONE INSERT ... SELECT writes the LeadAssignment audit rows.
+   The write lock is held only for this step.
 """
 
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -28,7 +32,8 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from agents.models import Agent
-from leads.choices import LeadStatus
+from crm.db_lock import read_snapshot
+from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass
 from leads.models import AssignmentRun, Lead, LeadAssignment
 
@@ -218,7 +223,6 @@ def plan_rebalance(active: list[AgentLoad], pool: int) -> tuple[list[int], bool]
 # The service
 
 
-@transaction.atomic
 def assign_leads(
     *,
     seed: int | None = None,
@@ -247,12 +251,43 @@ def assign_leads(
         raise AssignmentError(f"--seed must be a non-negative integer below 2**63, not {seed}.")
     if seed is None:
         seed = secrets.randbelow(2**31)
+    args = dict(seed=seed, classes=classes, limit=limit, rebalance=rebalance, dry_run=dry_run, lead_ids=lead_ids,
+                as_of=as_of)
+    # Plan on a snapshot, outside the write lock (on SQLite a long plan would hold every other writer back).
+    with read_snapshot():
+        planned_agents, result, mapping = _plan(**args)
+    if dry_run:
+        return result
+    flags = {
+        "classifications": sorted(classes) if classes is not None else None,
+        "limit": limit,
+        "rebalance": rebalance,
+        "selection": lead_ids is not None,
+        "as_of": as_of.isoformat(),
+    }
+    if connection.vendor != "postgresql":  # PostgreSQL's staging table lives and dies with the transaction
+        with read_snapshot():  # a temporary table: writing it takes no lock on the database
+            _stage_mapping(mapping)
+    with transaction.atomic():
+        lock_assignments()
+        if connection.vendor == "postgresql":
+            _stage_mapping(mapping)
+        # Another run (or an import, an admin action) may have written since the snapshot: the plan stands only
+        # if the agents and their loads are the same and every lead of the plan is still where it was planned
+        # from. Otherwise plan again, under the lock, from what is there now.
+        if load_agents() != planned_agents or not _still_as_planned(mapping):
+            _, result, mapping = _plan(**args)
+            _stage_mapping(mapping)
+        _write(result, mapping, source=source, user=user, flags=flags)
+    return result
+
+
+def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
+    """The run's plan: (the agents as read, the result's counts, the (lead, from, to, reason) mapping)."""
     rng = np.random.default_rng(seed)
     result = AssignmentResult(seed=seed, dry_run=dry_run, action="rebalance" if rebalance else "assign")
-
-    if not dry_run:
-        lock_assignments()
     agents = load_agents()
+    planned_agents = {agent_id: replace(agent) for agent_id, agent in agents.items()}
     _describe_before(result, agents)
     if not any(a.active for a in agents.values()):
         raise NoActiveAgentError("No active agent: nothing was assigned. Activate or import agents first.")
@@ -325,17 +360,7 @@ def assign_leads(
         result.notes.append(
             f"The loads stay unbalanced (spread {result.spread}): run with --rebalance to move `new` leads."
         )
-    if dry_run:
-        return result
-    flags = {
-        "classifications": sorted(classes) if classes is not None else None,
-        "limit": limit,
-        "rebalance": rebalance,
-        "selection": lead_ids is not None,
-        "as_of": as_of.isoformat(),
-    }
-    _write(result, mapping, source=source, user=user, flags=flags)
-    return result
+    return planned_agents, result, mapping
 
 
 @transaction.atomic
@@ -350,6 +375,7 @@ def assign_to_agent(*, lead_ids, agent: Agent, source: str = AssignmentRun.Sourc
     result.skipped = selected.count() - len(rows)
     mapping = [(lead_id, from_id, agent.id, REASON.MANUAL) for lead_id, from_id in rows]
     _count(result, mapping, agents, unplaced=0)
+    _stage_mapping(mapping)
     _write(result, mapping, source=source, user=user, flags={"agent": agent.email})
     return result
 
@@ -366,6 +392,7 @@ def unassign_leads(*, lead_ids, source: str = AssignmentRun.Source.ADMIN, user=N
     result.skipped = selected.count() - len(rows)
     mapping = [(lead_id, from_id, None, REASON.UNASSIGNED) for lead_id, from_id in sorted(rows)]
     _count(result, mapping, agents, unplaced=0)
+    _stage_mapping(mapping)
     _write(result, mapping, source=source, user=user, flags={})
     return result
 
@@ -575,7 +602,7 @@ MAPPING_TABLE = "crm_assignment_mapping"
 
 
 def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict) -> None:
-    """Record the run, then apply the mapping with one UPDATE and one INSERT ... SELECT."""
+    """Record the run, then apply the staged mapping with one UPDATE and one INSERT ... SELECT."""
     now = timezone.now()
     run = AssignmentRun.objects.create(
         started_at=now,
@@ -586,7 +613,7 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
         flags=flags,
     )
     if mapping:
-        _apply_mapping(mapping, run_id=run.pk, now=now)
+        _apply_staged(run_id=run.pk, now=now)
     run.assigned, run.moved, run.unassigned, run.unassigned_left = (
         result.assigned,
         result.moved,
@@ -598,12 +625,11 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
     result.run_id = run.pk
 
 
-def _apply_mapping(mapping, *, run_id: int, now: datetime) -> None:
-    qn = connection.ops.quote_name
-    vendor = connection.vendor
-    leads, history, tmp = qn(Lead._meta.db_table), qn(LeadAssignment._meta.db_table), qn(MAPPING_TABLE)
-    adapt = connection.ops.adapt_datetimefield_value
-    stamp = adapt(now)
+def _stage_mapping(mapping) -> None:
+    """Put the (lead, from agent, to agent, reason) mapping into a temporary table (COPY on PostgreSQL)."""
+    if not mapping:
+        return
+    vendor, tmp = connection.vendor, connection.ops.quote_name(MAPPING_TABLE)
     columns = (
         "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL"
     )
@@ -617,12 +643,36 @@ def _apply_mapping(mapping, *, run_id: int, now: datetime) -> None:
             cursor.execute(f"ANALYZE {tmp}")  # a temporary table has no statistics: let the planner see its size
         else:
             drop = "DROP TEMPORARY TABLE" if vendor == "mysql" else "DROP TABLE"
-            create = "CREATE TEMPORARY TABLE"
             cursor.execute(f"{drop} IF EXISTS {tmp}")
-            cursor.execute(f"{create} {tmp} ({columns})")
+            cursor.execute(f"CREATE TEMPORARY TABLE {tmp} ({columns})")
             insert = f"INSERT INTO {tmp} (lead_id, from_agent_id, to_agent_id, reason) VALUES (%s, %s, %s, %s)"
             for start in range(0, len(mapping), 50_000):
                 cursor.executemany(insert, mapping[start : start + 50_000])
+
+
+def _still_as_planned(mapping) -> bool:
+    """Whether every lead of the staged mapping is still open and held by the agent it is planned from."""
+    if not mapping:
+        return True
+    qn = connection.ops.quote_name
+    leads, tmp = qn(Lead._meta.db_table), qn(MAPPING_TABLE)
+    statuses = sorted(OPEN_STATUSES)
+    same_agent = "(l.assigned_agent_id = m.from_agent_id OR (l.assigned_agent_id IS NULL AND m.from_agent_id IS NULL))"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {tmp} m JOIN {leads} l ON l.id = m.lead_id "
+            f"WHERE {same_agent} AND l.status IN ({', '.join(['%s'] * len(statuses))})",
+            statuses,
+        )
+        return cursor.fetchone()[0] == len(mapping)
+
+
+def _apply_staged(*, run_id: int, now: datetime) -> None:
+    qn = connection.ops.quote_name
+    vendor = connection.vendor
+    leads, history, tmp = qn(Lead._meta.db_table), qn(LeadAssignment._meta.db_table), qn(MAPPING_TABLE)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
         assigned_at = "CASE WHEN m.to_agent_id IS NULL THEN NULL ELSE %s END"
         if vendor == "mysql":
             cursor.execute(

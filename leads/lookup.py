@@ -120,10 +120,14 @@ class LookupResult:
     total: int  # every match, also those beyond the limit
 
 
+# The most matches one look-up lists: far more than anyone reads, and a LIMIT every engine can hold.
+MAX_LIMIT = 100_000
+
+
 def lookup_leads(query: str, *, as_of: datetime | None = None, limit: int = 50) -> LookupResult:
     """Leads whose name contains the query, most recent first, at most `limit` of them, with the total."""
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be from 1 to {MAX_LIMIT}")
     as_of = as_of or timezone.now()
     key = name_key(query)
     if not key:

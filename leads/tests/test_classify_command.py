@@ -119,3 +119,50 @@ def test_the_text_report_lists_classes_and_agents():
     assert "  urgent           1" in text
     assert "  total            1" in text
     assert "ada@sales.test" in text.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["classify_leads", "--as-of", "0001-01-01"],
+        ["verify_assignments", "--as-of", "0001-01-01"],
+        ["lookup_lead", "ada", "--as-of", "9999-12-31T23:59:59-14:00"],
+        ["lookup_lead", "ada", "--limit", str(2**63)],
+    ],
+)
+def test_extreme_arguments_exit_2_with_one_line_and_no_traceback(command, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+    )
+    assert process.returncode == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    assert len(process.stderr.strip().splitlines()) == 1
+    assert "out of range" in process.stderr or "--limit must be from 1 to 100,000" in process.stderr
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "1899-12-31T23:59:59Z", "9999-01-01", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00+14:00"]
+)
+def test_an_as_of_outside_1900_to_9998_is_refused_with_the_range(value):
+    with pytest.raises(CommandError, match=r"is out of range: use a moment from 1900-01-01 to 9998-12-31") as error:
+        parse_as_of(value)
+    assert error.value.returncode == 2
+
+
+def test_the_ends_of_the_as_of_range_classify_and_verify():
+    LeadFactory(status=LeadStatus.NEW, created_at=AS_OF - 10 * DAY)
+    assert classify_json("--as-of", "9998-12-31T23:59:59Z")["counts"]["stale"] == 1
+    assert classify_json("--as-of", "1900-01-01T00:00:00Z")["total"] == 1
+    out = StringIO()
+    with pytest.raises(CommandError):  # the lead is not assigned: the check fails, but it runs
+        call_command("verify_assignments", "--json", "--as-of", "1900-01-01", stdout=out)
+    assert json.loads(out.getvalue())["unassigned"] == 1

@@ -215,8 +215,12 @@ def test_a_refused_file_exits_2_with_one_line_and_writes_nothing(tmp_path, conte
 def test_a_crash_in_the_middle_leaves_the_database_as_it_was(tmp_path):
     LeadFactory(email="mary.jackson@example.org", name="Someone Else")
     before = snapshot()
-    with mock.patch.object(loading.Staging, "drop", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+    with (
+        mock.patch.object(loading.Staging, "drop", side_effect=KeyboardInterrupt),
+        pytest.raises(CommandError, match=r"^Interrupted: nothing was written\.$") as error,
+    ):
         run(FIXTURES / "leads_crm_export.csv")
+    assert error.value.returncode == 130
     assert snapshot() == before
 
 

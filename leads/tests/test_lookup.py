@@ -124,3 +124,17 @@ def test_the_json_output_reports_a_capped_list_on_stderr():
     out, err = run("hedy", "--json", "--limit", "1")
     assert len(json.loads(out)) == 1
     assert "Showing the 1 most recent of 3 matches" in err
+
+
+@pytest.mark.parametrize("limit", [str(2**63), "100001", "-1"])
+def test_a_limit_beyond_what_a_list_can_show_is_a_usage_error(limit):
+    LeadFactory(name="Ada Lovelace")
+    with pytest.raises(CommandError, match=r"--limit must be from 1 to 100,000") as error:
+        run("ada", "--limit", limit)
+    assert error.value.returncode == 2
+
+
+def test_the_largest_limit_lists_every_match():
+    LeadFactory(name="Ada Lovelace")
+    out, _ = run("ada", "--limit", "100000")
+    assert "1 match as of" in out

@@ -3,10 +3,11 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.clock import AS_OF_HELP, parse_as_of
+from crm.db_lock import OneLineFailures
 from leads.assignment import PRIORITY, AssignmentError, assign_leads
 
 
-class Command(BaseCommand):
+class Command(OneLineFailures, BaseCommand):
     help = (
         "Give every unassigned open lead to an active agent below capacity: each lead to an agent with the "
         "lowest load at that moment, never beyond capacity, ties broken at random (--seed makes the run "

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from crm.clock import AS_OF_HELP, parse_as_of
-from leads.lookup import lookup_leads
+from leads.lookup import MAX_LIMIT, lookup_leads
 
 
 class Command(BaseCommand):
@@ -17,12 +17,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("query", metavar="QUERY", help="part of a name")
         parser.add_argument("--as-of", help=AS_OF_HELP)
-        parser.add_argument("--limit", type=int, default=50, help="list at most this many matches (default 50)")
+        parser.add_argument(
+            "--limit", type=int, default=50, help=f"list at most this many matches (default 50, at most {MAX_LIMIT:,})"
+        )
         parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
 
     def handle(self, *args, query, as_of, limit, json: bool, **options):
-        if limit < 1:
-            raise CommandError(f"--limit must be at least 1, not {limit}.", returncode=2)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise CommandError(f"--limit must be from 1 to {MAX_LIMIT:,}, not {limit}.", returncode=2)
         result = lookup_leads(query, as_of=parse_as_of(as_of), limit=limit)
         if not result.key:
             raise CommandError(f"QUERY {query!r} has no letters or digits to look up.", returncode=2)

@@ -1,13 +1,15 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from crm.clock import AS_OF_HELP, parse_as_of
+from crm.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
 from leads.assignment import PRIORITY
 from leads.verification import record_verification, verify_assignments
 
 
-class Command(BaseCommand):
+class Command(OneLineFailures, BaseCommand):
     help = (
         "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
         "is above capacity and that the loads are balanced (spread <= 1). Prints the agents' loads by class "
@@ -22,8 +24,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         report = verify_assignments(as_of=parse_as_of(options["as_of"]))
-        record_verification(report, source="command")
         self.stdout.write(json.dumps(report.to_dict(), indent=2) if options["json"] else render_report(report))
+        try:
+            record_verification(report, source="command")
+        except OperationalError as exc:  # the checks ran; only storing the result had to wait too long
+            if not is_lock_timeout(exc):
+                raise
+            self.stderr.write(f"Not recorded: {lock_timeout_message()}")
         if not report.ok:
             raise CommandError(f"Verification failed: {len(report.problems)} problems.", returncode=1)
 

@@ -1,0 +1,111 @@
+"""A long writer holding SQLite's write lock never makes the others fail with a traceback or a 500.
+
+A real SQLite file, real processes: the test holds the write lock itself (BEGIN IMMEDIATE on its own
+connection) for longer than the commands wait (SQLITE_BUSY_TIMEOUT=1), like a long import would.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leads.tests.test_assignment_concurrency import NOW, seed_with_sql
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.concurrency
+
+
+@pytest.fixture
+def database(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_BUSY_TIMEOUT": "1"}
+    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, capture_output=True)
+    assert migrate.returncode == 0, migrate.stderr
+    db = sqlite3.connect(path, isolation_level=None, timeout=30)
+    db.execute("BEGIN")
+    seed_with_sql(db)
+    yield env, db
+    db.close()
+
+
+class write_lock:
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, *exc):
+        self.db.execute("ROLLBACK")
+
+
+def manage(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_verification_reads_and_reports_while_a_long_writer_holds_the_lock(database):
+    env, db = database
+    with write_lock(db):
+        process = manage(env, "verify_assignments", "--json", "--as-of", NOW.isoformat())
+    assert "Traceback" not in process.stderr
+    assert process.returncode == 1  # the leads are not assigned yet: the checks ran and said so
+    assert json.loads(process.stdout)["unassigned"] == 570
+    assert process.stderr.splitlines()[0].startswith("Not recorded: The database is busy")
+    assert db.execute("SELECT COUNT(*) FROM leads_verificationrun").fetchone() == (0,)
+    # Without a writer in the way the same verification is recorded.
+    process = manage(env, "verify_assignments", "--json", "--as-of", NOW.isoformat())
+    assert process.returncode == 1 and process.stderr.strip() == "CommandError: Verification failed: 2 problems."
+    assert db.execute("SELECT COUNT(*) FROM leads_verificationrun").fetchone() == (1,)
+
+
+def test_a_command_that_cannot_get_the_lock_in_time_says_so_in_one_line(database):
+    env, db = database
+    with write_lock(db):
+        process = manage(env, "assign_leads", "--seed", "1", "--as-of", NOW.isoformat())
+    assert process.returncode == 75
+    assert process.stderr.strip() == (
+        "CommandError: The database is busy: another write held its lock for more than 1 s. "
+        "Nothing was written; try again."
+    )
+    assert db.execute("SELECT COUNT(*) FROM leads_lead WHERE assigned_agent_id IS NOT NULL").fetchone() == (10,)
+    assert db.execute("SELECT COUNT(*) FROM leads_assignmentrun").fetchone() == (0,)
+
+
+ADMIN_SCRIPT = """
+import django, sys
+django.setup()
+from django.test.utils import setup_test_environment
+setup_test_environment()
+from django.contrib.auth.models import User
+from django.test import Client
+client = Client()
+client.force_login(User.objects.create_superuser("boss", "boss@sales.test", "pw"))
+print("ready", flush=True)
+sys.stdin.readline()  # the test now holds the write lock
+response = client.post("/admin/lead-overview/verify/")
+page = client.get("/admin/lead-overview/")
+print(response.status_code, page.status_code, flush=True)
+print(" | ".join(str(m) for m in page.context["messages"]), flush=True)
+"""
+
+
+def test_the_admin_verify_button_shows_a_message_instead_of_a_500(database):
+    env, db = database
+    script = subprocess.Popen(
+        [sys.executable, "-c", ADMIN_SCRIPT], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert script.stdout.readline().strip() == "ready", script.stderr.read()
+    with write_lock(db):
+        out, err = script.communicate("go\n", timeout=120)
+    assert script.returncode == 0, err
+    statuses, messages = out.splitlines()
+    assert statuses == "302 200"
+    assert messages.startswith("Assignments verified: 570 open leads are not assigned to any agent.")
+    assert "Not recorded: The database is busy: another write held its lock for more than 1 s." in messages
