@@ -30,3 +30,8 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, AgentLoadAdminMix
     search_fields = ["name", "email"]
     ordering = ["name", "email"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Emails are stored lower-cased and compare exactly (binary on MariaDB/MySQL), so the term is lower-cased
+        # too; names compare ignoring case on every engine anyway.
+        return super().get_search_results(request, queryset, search_term.lower())

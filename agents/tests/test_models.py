@@ -51,3 +51,14 @@ def test_active_lists_only_active_agents():
     active = AgentFactory(is_active=True)
     AgentFactory(is_active=False)
     assert list(Agent.objects.active()) == [active]
+
+
+def test_the_agent_search_finds_an_email_typed_in_capitals(admin_client):
+    from django.urls import reverse
+
+    agent = Agent.objects.create(name="Ann Smith", email="ann.smith@sales.example")
+    Agent.objects.create(name="Bob", email="bob@sales.example")
+    response = admin_client.get(reverse("admin:agents_agent_changelist"), {"q": "ANN.Smith@Sales"})
+    assert list(response.context["cl"].result_list) == [agent]
+    response = admin_client.get(reverse("admin:agents_agent_changelist"), {"q": "ann SMITH"})
+    assert list(response.context["cl"].result_list) == [agent]
