@@ -16,7 +16,7 @@ from tests.e2e.conftest import PASSWORD, log_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_agent_lands_on_my_leads_most_urgent_first(page):
+def test_an_agent_lands_on_my_leads_most_urgent_first(page, screenshots):
     now = timezone.now()
     ann = AgentFactory(name="Ann Agent")
     make_agent_login(ann, "ann", password=PASSWORD)
@@ -35,6 +35,7 @@ def test_an_agent_lands_on_my_leads_most_urgent_first(page):
     expect(rows.first.locator(".lead-class")).to_have_text("urgent")
     expect(rows.first.locator(".next-change")).to_contain_text("stale on")
     expect(page.locator("#nav-sidebar")).to_contain_text("My leads")
+    page.screenshot(path=screenshots / "my-leads.png", full_page=True)
     rows.first.locator("th a").click()
     expect(page.locator("#id_status")).to_be_visible()
 
