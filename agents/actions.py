@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from leads.assignment import PRIORITY
 from leads.choices import OPEN_STATUSES
+from leads.classification import PRIORITY
 from leads.models import Lead
 
 

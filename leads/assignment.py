@@ -28,21 +28,14 @@ from datetime import datetime
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from agents.models import Agent
 from crm.db_lock import read_snapshot
 from leads.choices import OPEN_STATUSES, LeadStatus
-from leads.classification import LeadClass
+from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
 from leads.models import AssignmentRun, Lead, LeadAssignment
-
-# "Most urgent first", used by --limit/--classification and whenever capacity cannot take every lead:
-# urgent (never worked and past the fresh window: about to go stale), then fresh (just arrived, the best
-# chance to convert), then active (being worked), then stale. Within a class, the lead waiting longest
-# (oldest created_at) first, then the lowest id.
-PRIORITY: tuple[LeadClass, ...] = (LeadClass.URGENT, LeadClass.FRESH, LeadClass.ACTIVE, LeadClass.STALE)
-ASSIGNABLE_CLASSES = frozenset(PRIORITY)
 
 # Key of the PostgreSQL advisory lock that serializes assignment runs (any constant shared by all runs).
 ADVISORY_LOCK_KEY = 5_170_001
@@ -311,7 +304,7 @@ def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
         wanted = min(limit, wanted)
     # Capacity short (or a limit): the most urgent leads first. Otherwise every candidate, in id order.
     if limit is not None or (total_room is not None and total_room < wanted + len(pool)):
-        ranked = _ranked(candidates, as_of)[:wanted]
+        ranked = most_urgent_first(candidates, as_of)[:wanted]
         if pool:  # reclaimed leads compete with the unassigned ones on the same priority
             merged = sorted(
                 [(key, (lead_id, None, REASON.ASSIGNED)) for key, lead_id in _keyed(ranked)]
@@ -482,25 +475,6 @@ def _check_classes(classifications) -> frozenset[str] | None:
     return classes
 
 
-def _ranked(queryset, as_of):
-    """The queryset in priority order, with its (rank, created_at, id) sort key."""
-    rank = Case(
-        *(When(_lead_class=c.value, then=Value(i)) for i, c in enumerate(PRIORITY)),
-        default=Value(len(PRIORITY)),
-        output_field=IntegerField(),
-    )
-    return (
-        queryset.with_classification(as_of, name="_lead_class")
-        .annotate(_rank=rank)
-        .order_by("_rank", "created_at", "id")
-    )
-
-
-def most_urgent_first(queryset, as_of):
-    """The leads in the assignment's priority order (PRIORITY, then the longest waiting, then the lowest id)."""
-    return _ranked(queryset, as_of)
-
-
 def _keyed(ranked) -> list[tuple[tuple, int]]:
     return [
         ((rank, created, lead_id), lead_id)
@@ -517,7 +491,7 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
     pool, keys = [], {}
     inactive = [a.id for a in agents.values() if not a.active and a.load]
     if inactive:
-        rows = _ranked(Lead.objects.open().filter(assigned_agent_id__in=inactive), as_of).order_by("id")
+        rows = most_urgent_first(Lead.objects.open().filter(assigned_agent_id__in=inactive), as_of).order_by("id")
         for lead_id, agent_id, rank, created in rows.values_list("id", "assigned_agent_id", "_rank", "created_at"):
             pool.append((lead_id, agent_id, REASON.RECLAIMED_FROM_INACTIVE))
             keys[lead_id] = (rank, created, lead_id)
@@ -530,7 +504,7 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
     }
     if over:
         rows = (
-            _ranked(Lead.objects.open().filter(assigned_agent_id__in=list(over)), as_of)
+            most_urgent_first(Lead.objects.open().filter(assigned_agent_id__in=list(over)), as_of)
             .values_list("assigned_agent_id", "id", "status", "_rank", "created_at")
             .order_by("assigned_agent_id", "-created_at", "-id")
         )

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from agents.models import Agent
 from crm.db_lock import read_snapshot
-from leads.assignment import PRIORITY, spread_of
+from leads.assignment import spread_of
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES
+from leads.classification import PRIORITY
 from leads.models import Lead, VerificationRun
 
 FIRST_UNASSIGNED = 10

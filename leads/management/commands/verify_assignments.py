@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from crm.clock import AS_OF_HELP, parse_as_of
 from crm.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
-from leads.assignment import PRIORITY
+from leads.classification import PRIORITY
 from leads.verification import record_verification, verify_assignments
 
 
