@@ -28,13 +28,14 @@ from datetime import datetime
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from agents.models import Agent
 from crm.db_lock import read_snapshot
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
+from leads.loads import AgentLoad, agent_loads
 from leads.models import AssignmentRun, Lead, LeadAssignment
 
 # Key of the PostgreSQL advisory lock that serializes assignment runs (any constant shared by all runs).
@@ -52,26 +53,6 @@ class NoActiveAgentError(AssignmentError):
     """No agent is active: nothing can be assigned and nothing was changed."""
 
     returncode = 1
-
-
-@dataclass
-class AgentLoad:
-    id: int
-    email: str
-    name: str
-    active: bool
-    capacity: int | None
-    load: int = 0
-    new: int = 0  # open leads with status `new`: the only ones a rebalance may move
-
-    @property
-    def room(self) -> int | None:
-        """How many more leads the agent may take (None: no limit)."""
-        if not self.active:
-            return 0
-        if self.capacity is None:
-            return None
-        return max(0, self.capacity - self.load)
 
 
 @dataclass
@@ -169,7 +150,7 @@ def spread_of(loads: list[int], capacities: list[int | None]) -> int:
 
 def plan_counts(agents: list[AgentLoad], n: int, rng: np.random.Generator) -> list[int]:
     """How many of n pooled leads each agent receives, ties drawn with rng."""
-    gives, ties, rest = fill_counts([a.load for a in agents], [a.room for a in agents], n)
+    gives, ties, rest = fill_counts([a.open_leads for a in agents], [a.room for a in agents], n)
     if rest:
         for i in sorted(rng.choice(len(ties), size=rest, replace=False).tolist()):
             gives[ties[i]] += 1
@@ -189,8 +170,8 @@ def plan_rebalance(active: list[AgentLoad], pool: int) -> tuple[list[int], bool]
     capacities = [a.capacity for a in active]
 
     def outcome(ceiling: int) -> tuple[list[int], int]:
-        shed = [min(a.new, max(0, a.load - ceiling)) for a in active]
-        loads = [a.load - s for a, s in zip(active, shed)]
+        shed = [min(a.new_leads, max(0, a.open_leads - ceiling)) for a in active]
+        loads = [a.open_leads - s for a, s in zip(active, shed)]
         rooms = [None if a.capacity is None else a.capacity - load for a, load in zip(active, loads)]
         gives, ties, rest = fill_counts(loads, rooms, pool + sum(shed))
         final = [load + g for load, g in zip(loads, gives)]
@@ -201,7 +182,7 @@ def plan_rebalance(active: list[AgentLoad], pool: int) -> tuple[list[int], bool]
         return shed, spread
 
     best = max(1, outcome(0)[1])
-    low, high = 0, max(a.load for a in active)
+    low, high = 0, max(a.open_leads for a in active)
     while low < high:  # the highest ceiling that reaches the best spread: fewest leads moved
         mid = (low + high + 1) // 2
         if outcome(mid)[1] <= best:
@@ -282,7 +263,7 @@ def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
     agents = load_agents()
     planned_agents = {agent_id: replace(agent) for agent_id, agent in agents.items()}
     _describe_before(result, agents)
-    if not any(a.active for a in agents.values()):
+    if not any(a.is_active for a in agents.values()):
         raise NoActiveAgentError("No active agent: nothing was assigned. Activate or import agents first.")
 
     # The pool: (lead id, from agent id, reason) of every lead that needs an agent.
@@ -296,7 +277,7 @@ def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
         candidates = candidates.of_class(*classes, as_of=as_of)
     if lead_ids is not None:
         candidates = candidates.filter(id__in=lead_ids)
-    active = sorted((a for a in agents.values() if a.active), key=lambda a: a.id)
+    active = sorted((a for a in agents.values() if a.is_active), key=lambda a: a.id)
     rooms = [a.room for a in active]
     total_room = None if any(r is None for r in rooms) else sum(rooms)
     wanted = candidates.count()
@@ -326,12 +307,12 @@ def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
                 "worked leads stay with whoever worked them."
             )
     for a, s in zip(active, shed):  # the agent's freed room is taken into account by the fill
-        a.load -= s
+        a.open_leads -= s
     gives = plan_counts(active, len(pool) + sum(shed), rng)
     net_shed = [max(0, s - g) for s, g in zip(shed, gives)]
     net_give = [max(0, g - s) for s, g in zip(shed, gives)]
     for a, s in zip(active, shed):
-        a.load += s
+        a.open_leads += s
     pool = (
         _shed_leads(active, net_shed, rng, reclaimed=keys) + pool
     )  # moved leads are always placed (they free their own room)
@@ -401,16 +382,16 @@ def preview_assign_to_agent(*, lead_ids) -> list[dict]:
     ):
         held[agent_id] += n
     total = sum(held.values())
-    active = sorted((a for a in agents.values() if a.active), key=lambda a: (a.name, a.email))
+    active = sorted((a for a in agents.values() if a.is_active), key=lambda a: (a.name, a.email))
     rows = []
     for target in active:
-        after = {a.id: a.load - held[a.id] for a in active}
-        after[target.id] = target.load + total - held[target.id]
+        after = {a.id: a.open_leads - held[a.id] for a in active}
+        after[target.id] = target.open_leads + total - held[target.id]
         spread = spread_of([after[a.id] for a in active], [a.capacity for a in active])
         rows.append(
             {
                 "agent": target,
-                "load": target.load,
+                "load": target.open_leads,
                 "after": after[target.id],
                 "over_by": max(0, after[target.id] - target.capacity) if target.capacity is not None else 0,
                 "spread": spread,
@@ -440,24 +421,8 @@ def lock_assignments() -> None:
 
 
 def load_agents() -> dict[int, AgentLoad]:
-    """Every agent with its load and its count of `new` open leads: one aggregate query plus the agents."""
-    agents = {
-        agent_id: AgentLoad(agent_id, email, name, active, capacity)
-        for agent_id, email, name, active, capacity in Agent.objects.values_list(
-            "id", "email", "name", "is_active", "capacity"
-        )
-    }
-    counts = (
-        Lead.objects.open()
-        .filter(assigned_agent__isnull=False)
-        .values_list("assigned_agent_id")
-        .annotate(load=Count("id"), new=Count("id", filter=Q(status=LeadStatus.NEW)))
-        .order_by()
-    )
-    for agent_id, load, new in counts:
-        agents[agent_id].load = load
-        agents[agent_id].new = new
-    return agents
+    """Every agent by id with its load and its count of `new` open leads (leads.loads)."""
+    return {agent.id: agent for agent in agent_loads(everyone=True)}
 
 
 def _check_classes(classifications) -> frozenset[str] | None:
@@ -489,18 +454,18 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
     Returns the pool entries and their priority sort keys (for when capacity cannot take them all).
     """
     pool, keys = [], {}
-    inactive = [a.id for a in agents.values() if not a.active and a.load]
+    inactive = [a.id for a in agents.values() if not a.is_active and a.open_leads]
     if inactive:
         rows = most_urgent_first(Lead.objects.open().filter(assigned_agent_id__in=inactive), as_of).order_by("id")
         for lead_id, agent_id, rank, created in rows.values_list("id", "assigned_agent_id", "_rank", "created_at"):
             pool.append((lead_id, agent_id, REASON.RECLAIMED_FROM_INACTIVE))
             keys[lead_id] = (rank, created, lead_id)
-            agents[agent_id].load -= 1
-            agents[agent_id].new = 0
+            agents[agent_id].open_leads -= 1
+            agents[agent_id].new_leads = 0
     over = {
-        a.id: a.load - a.capacity
+        a.id: a.open_leads - a.capacity
         for a in agents.values()
-        if a.active and a.capacity is not None and a.load > a.capacity
+        if a.is_active and a.capacity is not None and a.open_leads > a.capacity
     }
     if over:
         rows = (
@@ -518,8 +483,8 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
             taken = (new + worked)[: over[agent_id]]
             pool += [(lead_id, agent_id, REASON.RECLAIMED_OVER_CAPACITY) for lead_id in taken]
             keys.update((lead_id, row_keys[lead_id]) for lead_id in taken)
-            agents[agent_id].load -= len(taken)
-            agents[agent_id].new -= len(set(taken) & set(new))
+            agents[agent_id].open_leads -= len(taken)
+            agents[agent_id].new_leads -= len(set(taken) & set(new))
     return pool, keys
 
 
@@ -549,9 +514,9 @@ def _shed_leads(active: list[AgentLoad], net_shed: list[int], rng, *, reclaimed)
 
 def _describe_before(result: AssignmentResult, agents: dict[int, AgentLoad]) -> None:
     for a in sorted(agents.values(), key=lambda a: a.email):
-        if a.active or a.load:
-            result.before[a.email] = a.load
-            result.active[a.email] = a.active
+        if a.is_active or a.open_leads:
+            result.before[a.email] = a.open_leads
+            result.active[a.email] = a.is_active
             result.capacity[a.email] = a.capacity
 
 
