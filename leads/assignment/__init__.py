@@ -1,5 +1,10 @@
-"""Assignment of open leads to agents (see service.py): `from leads.assignment import assign_leads, ...`."""
+"""Assignment of open leads to agents: `from leads.assignment import assign_leads, ...`.
 
+planning.py: the plan on counts (pure functions, no database); service.py: the runs, which read the loads
+(leads.loads) and the leads, plan, check under the lock and write.
+"""
+
+from leads.assignment.planning import fill_counts, plan_counts, plan_rebalance, spread_of
 from leads.assignment.service import (
     AgentLoad,
     AssignmentError,
@@ -7,13 +12,9 @@ from leads.assignment.service import (
     NoActiveAgentError,
     assign_leads,
     assign_to_agent,
-    fill_counts,
     load_agents,
     lock_assignments,
-    plan_counts,
-    plan_rebalance,
     preview_assign_to_agent,
-    spread_of,
     unassign_leads,
 )
 
