@@ -1,20 +1,16 @@
 """Agent admin pieces for assignment: load and open leads by class on the changelist, (de)activation.
 
-The load is an annotation (sortable); the per-class counts come from one grouped query over the agents
-shown on the page, so the changelist costs the same few queries whatever the page size.
+The load is an annotation (sortable); the per-class counts come from leads.loads over the agents shown on the
+page (one grouped query and the agents), so the changelist costs the same few queries whatever the page size.
 """
 
-from collections import defaultdict
-
 from django.contrib import admin, messages
-from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from leads.assignment import PRIORITY
-from leads.choices import OPEN_STATUSES
-from leads.models import Lead
+from leads.classification import PRIORITY
+from leads.loads import agent_loads, open_leads_count
 
 
 @admin.action(description="Activate the selected agents", permissions=["change"])
@@ -48,28 +44,15 @@ class AgentLoadAdminMixin:
     actions = [activate, deactivate]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_load=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES))))
-        )
+        return super().get_queryset(request).annotate(_load=open_leads_count())
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         agents = list(changelist.result_list)  # evaluates (and caches) the page the template will show
-        by_agent = defaultdict(dict)
-        rows = (
-            Lead.objects.open()
-            .filter(assigned_agent__in=[a.pk for a in agents])
-            .with_classification(timezone.now())
-            .values_list("assigned_agent_id", "lead_class")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for agent_id, lead_class, n in rows:
-            by_agent[agent_id][lead_class] = n
+        loads = agent_loads(agent_ids=[a.pk for a in agents], everyone=True, by_class_as_of=timezone.now())
+        by_agent = {load.id: load.by_class for load in loads}
         for agent in agents:
-            agent._by_class = by_agent[agent.pk]
+            agent._by_class = by_agent.get(agent.pk, {})
         return changelist
 
     @admin.display(description="load", ordering="_load")

@@ -21,8 +21,7 @@ from django.utils import timezone
 from crm.roles import agent_id_of, is_scoped_agent
 from leads.admin_classification import class_badge_html
 from leads.admin_overview import can_view_overview
-from leads.assignment import most_urgent_first
-from leads.classification import explain
+from leads.classification import explain, most_urgent_first
 from leads.models import Lead
 
 # My leads shows this many; the rest are one click away in the lead list.

@@ -203,3 +203,25 @@ def classification_expression(
 
 
 CLASS_NUMBERS = {lead_class: number for number, lead_class in enumerate(LeadClass)}
+
+# "Most urgent first", used by the assignment (--limit/--classification, and whenever capacity cannot take every
+# lead) and by My leads: urgent (never worked and past the fresh window: about to go stale), then fresh (just
+# arrived, the best chance to convert), then active (being worked), then stale. Within a class, the lead waiting
+# longest (oldest created_at) first, then the lowest id. Closed leads are never assigned.
+PRIORITY: tuple[LeadClass, ...] = (LeadClass.URGENT, LeadClass.FRESH, LeadClass.ACTIVE, LeadClass.STALE)
+ASSIGNABLE_CLASSES = frozenset(PRIORITY)
+
+
+def most_urgent_first(queryset, as_of: datetime):
+    """The leads in priority order (PRIORITY, then the longest waiting, then the lowest id), annotated with
+    their class (`_lead_class`) and rank in PRIORITY (`_rank`) for the (rank, created_at, id) sort key."""
+    rank = Case(
+        *(When(_lead_class=c.value, then=Value(i)) for i, c in enumerate(PRIORITY)),
+        default=Value(len(PRIORITY)),
+        output_field=models.IntegerField(),
+    )
+    return (
+        queryset.with_classification(as_of, name="_lead_class")
+        .annotate(_rank=rank)
+        .order_by("_rank", "created_at", "id")
+    )

@@ -4,7 +4,8 @@
 2. leads per class (one GROUP BY over the classification CASE expression), with the leads changed since
    that verification counted in the same pass,
 3. open leads per agent, the unassigned ones included (one GROUP BY over the (agent, status) index),
-4. the agents to show (active ones, and inactive ones still holding open leads).
+4. the agents to show (active ones, and inactive ones still holding open leads);
+3 and 4 are leads.loads.team_loads, the loads every other page and the assignment use.
 
 The verification is compared with the state the page shows (VerificationDrift): a stored "OK" that no
 longer matches the leads says so instead of sitting beside contradicting numbers.
@@ -16,24 +17,10 @@ from datetime import datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from agents.models import Agent
 from leads.assignment import spread_of
 from leads.classification import LeadClass
+from leads.loads import AgentLoad, team_loads
 from leads.models import Lead, VerificationRun
-
-
-@dataclass(frozen=True)
-class AgentLoad:
-    id: int
-    name: str
-    email: str
-    is_active: bool
-    capacity: int | None
-    open_leads: int
-
-    @property
-    def over_capacity(self) -> bool:
-        return self.capacity is not None and self.open_leads > self.capacity
 
 
 @dataclass(frozen=True)
@@ -152,27 +139,13 @@ def lead_overview(*, as_of: datetime | None = None) -> LeadOverview:
     for lead_class, n, changed in class_rows:
         class_counts[lead_class] = n
         leads_changed += changed
-    open_per_agent = dict(
-        Lead.objects.open()
-        .order_by()
-        .values_list("assigned_agent")
-        .annotate(n=Count("pk"))
-        .values_list("assigned_agent", "n")
-    )
-    unassigned_open = open_per_agent.pop(None, 0)
-    agents, agents_changed = [], 0
-    for row in (
-        Agent.objects.filter(Q(is_active=True) | Q(pk__in=list(open_per_agent)))
-        .order_by("name", "email")
-        .values("id", "name", "email", "is_active", "capacity", "updated_at")
-    ):
-        agents_changed += row.pop("updated_at") > checked_at
-        agents.append(AgentLoad(open_leads=open_per_agent.get(row["id"], 0), **row))
+    team = team_loads()
+    agents_changed = sum(agent.updated_at > checked_at for agent in team.agents)
     return LeadOverview(
         as_of=as_of,
         by_class={c.value: class_counts.get(c.value, 0) for c in LeadClass},
-        agents=agents,
-        unassigned_open=unassigned_open,
+        agents=team.agents,
+        unassigned_open=team.unassigned,
         latest_verification=latest,
         leads_changed_since_verification=leads_changed if latest else 0,
         agents_changed_since_verification=agents_changed if latest else 0,

@@ -2,38 +2,22 @@
 
 Checks that every open lead is assigned, that no open lead sits with an inactive agent, that no agent is
 above capacity, and that the loads are balanced (spread <= 1, see leads/assignment.py). Everything is
-aggregated in SQL: four queries whatever the number of agents and leads.
+aggregated in SQL (the loads from leads/loads.py): four queries whatever the number of agents and leads.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from agents.models import Agent
 from crm.db_lock import read_snapshot
-from leads.assignment import PRIORITY, spread_of
+from leads.assignment import spread_of
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES
+from leads.loads import AgentLoad, agent_loads
 from leads.models import Lead, VerificationRun
 
 FIRST_UNASSIGNED = 10
-
-
-@dataclass
-class AgentRow:
-    id: int
-    email: str
-    name: str
-    active: bool
-    capacity: int | None
-    load: int = 0
-    by_class: dict[str, int] = field(default_factory=dict)  # open leads per class, every class present
-
-    @property
-    def over_capacity(self) -> bool:
-        return self.capacity is not None and self.load > self.capacity
 
 
 @dataclass
@@ -46,7 +30,7 @@ class VerificationReport:
     on_inactive: int  # open leads held by inactive agents
     over_capacity: list[str]  # emails
     spread: int
-    agents: list[AgentRow]  # every active agent, and every inactive one that still holds open leads
+    agents: list[AgentLoad]  # every active agent, and every inactive one that still holds open leads
     first_unassigned: list[dict]  # the first few unassigned open leads (id, name, email, lead_class)
     problems: list[str] = field(default_factory=list)
 
@@ -56,7 +40,7 @@ class VerificationReport:
 
     @property
     def per_agent(self) -> dict[str, int]:
-        return {row.email: row.load for row in self.agents}
+        return {row.email: row.open_leads for row in self.agents}
 
     def to_dict(self) -> dict:
         return {
@@ -86,25 +70,8 @@ def _verify(as_of: datetime) -> VerificationReport:
         unassigned=Count("id", filter=open_q & Q(assigned_agent__isnull=True)),
         unassigned_closed=Count("id", filter=Q(status__in=sorted(CLOSED_STATUSES), assigned_agent__isnull=True)),
     )
-    by_agent_class = (
-        Lead.objects.open()
-        .filter(assigned_agent__isnull=False)
-        .with_classification(as_of)
-        .values_list("assigned_agent_id", "lead_class")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts = defaultdict(dict)
-    for agent_id, lead_class, n in by_agent_class:
-        counts[agent_id][lead_class] = n
-    rows = []
-    for agent_id, email, name, active, capacity in Agent.objects.values_list(
-        "id", "email", "name", "is_active", "capacity"
-    ).order_by("email"):
-        by_class = {c.value: counts[agent_id].get(c.value, 0) for c in PRIORITY}
-        row = AgentRow(agent_id, email, name, active, capacity, sum(by_class.values()), by_class)
-        if active or row.load:
-            rows.append(row)
+    # Every active agent and every inactive one still holding open leads, with its open leads per class.
+    rows = agent_loads(by_class_as_of=as_of, order_by=("email",))
     first = list(
         Lead.objects.open()
         .unassigned()
@@ -113,27 +80,29 @@ def _verify(as_of: datetime) -> VerificationReport:
         .values("id", "name", "email", "lead_class")[:FIRST_UNASSIGNED]
     )
 
-    active = [row for row in rows if row.active]
+    active = [row for row in rows if row.is_active]
     report = VerificationReport(
         as_of=as_of,
         total_leads=totals["total"],
         open_leads=totals["open"],
         unassigned=totals["unassigned"],
         unassigned_closed=totals["unassigned_closed"],
-        on_inactive=sum(row.load for row in rows if not row.active),
+        on_inactive=sum(row.open_leads for row in rows if not row.is_active),
         over_capacity=[row.email for row in rows if row.over_capacity],
-        spread=spread_of([row.load for row in active], [row.capacity for row in active]),
+        spread=spread_of([row.open_leads for row in active], [row.capacity for row in active]),
         agents=rows,
         first_unassigned=first,
     )
     if report.unassigned:
         report.problems.append(f"{report.unassigned} open leads are not assigned to any agent.")
     if report.on_inactive:
-        holders = ", ".join(row.email for row in rows if not row.active)
+        holders = ", ".join(row.email for row in rows if not row.is_active)
         report.problems.append(f"{report.on_inactive} open leads are held by inactive agents ({holders}).")
     for row in rows:
         if row.over_capacity:
-            report.problems.append(f"{row.email} holds {row.load} open leads, above its capacity of {row.capacity}.")
+            report.problems.append(
+                f"{row.email} holds {row.open_leads} open leads, above its capacity of {row.capacity}."
+            )
     if report.spread > 1:
         report.problems.append(
             f"The loads are unbalanced: spread {report.spread} (at most 1 allowed) between active agents."

@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leads.assignment import (
-    PRIORITY,
     AgentLoad,
     AssignmentError,
     NoActiveAgentError,
@@ -18,7 +17,7 @@ from leads.assignment import (
     plan_counts,
     unassign_leads,
 )
-from leads.classification import classify
+from leads.classification import PRIORITY, classify
 from leads.models import AssignmentRun, Lead, LeadAssignment, LeadStatus
 from leads.tests.scenarios import AS_OF, holders, loads, make_agents, make_leads, spread
 from leads.verification import verify_assignments

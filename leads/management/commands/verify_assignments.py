@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from crm.clock import AS_OF_HELP, parse_as_of
 from crm.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
-from leads.assignment import PRIORITY
+from leads.classification import PRIORITY
 from leads.verification import record_verification, verify_assignments
 
 
@@ -46,7 +46,7 @@ def render_report(report) -> str:
     for row in report.agents:
         capacity = "-" if row.capacity is None else row.capacity
         lines.append(
-            f"{row.email:<40} {'yes' if row.active else 'no':>6} {capacity:>8} {row.load:>7} "
+            f"{row.email:<40} {'yes' if row.is_active else 'no':>6} {capacity:>8} {row.open_leads:>7} "
             + " ".join(f"{row.by_class[c]:>7}" for c in classes)
         )
     if report.unassigned:

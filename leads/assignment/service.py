@@ -7,9 +7,10 @@ Definitions (README.md, "Assignment and verification"):
 
 How a run works:
 1. Read the loads in one aggregate query, on a snapshot that takes no lock (crm.db_lock.read_snapshot).
-2. Plan in memory. Water-filling: every lead goes to an agent with the lowest load at that moment, never
-   beyond capacity, ties broken at random. The plan is computed on counts (how many leads each agent gets),
-   then the candidate leads, fetched in a deterministic order, are shuffled with the seed and dealt out.
+2. Plan in memory (planning.py: pure functions, no database). Water-filling: every lead goes to an agent with
+   the lowest load at that moment, never beyond capacity, ties broken at random. The plan is computed on counts
+   (how many leads each agent gets), then the candidate leads, fetched in a deterministic order, are shuffled
+   with the seed and dealt out.
    Same database + same seed = same assignment.
 3. Stage the (lead, from agent, to agent, reason) mapping in a temporary table (still outside the lock, except
    on PostgreSQL, whose temporary table lives in the transaction).
@@ -28,21 +29,16 @@ from datetime import datetime
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Count
 from django.utils import timezone
 
 from agents.models import Agent
 from crm.db_lock import read_snapshot
+from leads.assignment.planning import PoolEntry, deal, plan_moves, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
-from leads.classification import LeadClass
+from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
+from leads.loads import AgentLoad, agent_loads
 from leads.models import AssignmentRun, Lead, LeadAssignment
-
-# "Most urgent first", used by --limit/--classification and whenever capacity cannot take every lead:
-# urgent (never worked and past the fresh window: about to go stale), then fresh (just arrived, the best
-# chance to convert), then active (being worked), then stale. Within a class, the lead waiting longest
-# (oldest created_at) first, then the lowest id.
-PRIORITY: tuple[LeadClass, ...] = (LeadClass.URGENT, LeadClass.FRESH, LeadClass.ACTIVE, LeadClass.STALE)
-ASSIGNABLE_CLASSES = frozenset(PRIORITY)
 
 # Key of the PostgreSQL advisory lock that serializes assignment runs (any constant shared by all runs).
 ADVISORY_LOCK_KEY = 5_170_001
@@ -59,26 +55,6 @@ class NoActiveAgentError(AssignmentError):
     """No agent is active: nothing can be assigned and nothing was changed."""
 
     returncode = 1
-
-
-@dataclass
-class AgentLoad:
-    id: int
-    email: str
-    name: str
-    active: bool
-    capacity: int | None
-    load: int = 0
-    new: int = 0  # open leads with status `new`: the only ones a rebalance may move
-
-    @property
-    def room(self) -> int | None:
-        """How many more leads the agent may take (None: no limit)."""
-        if not self.active:
-            return 0
-        if self.capacity is None:
-            return None
-        return max(0, self.capacity - self.load)
 
 
 @dataclass
@@ -123,103 +99,6 @@ class AssignmentResult:
 
 
 # --------------------------------------------------------------------------------------------------
-# Planning on counts (pure functions, no database)
-
-
-def fill_counts(loads: list[int], rooms: list[int | None], n: int) -> tuple[list[int], list[int], int]:
-    """Water-fill n leads over agents with these loads and rooms (None: no limit, 0: takes nothing).
-
-    Returns (gives, ties, rest): gives[i] leads for agent i bring every eligible agent up to a common level
-    T (or to its capacity); `rest` more leads (rest < len(ties)) go one each to `rest` of the agents in
-    `ties`, which all sit at level T with room left, chosen at random by the caller. This is exactly the
-    outcome of giving leads one by one to a least-loaded agent with random tie-breaks.
-    """
-    eligible = [i for i, room in enumerate(rooms) if room is None or room > 0]
-    gives = [0] * len(loads)
-    if n <= 0 or not eligible:
-        return gives, [], 0
-    if all(rooms[i] is not None for i in eligible) and sum(rooms[i] for i in eligible) <= n:
-        for i in eligible:
-            gives[i] = rooms[i]
-        return gives, [], 0
-
-    def filled(level: int) -> int:
-        return sum(_take(loads[i], rooms[i], level) for i in eligible)
-
-    low = min(loads[i] for i in eligible)
-    high = max(loads[i] for i in eligible) + n  # filled(high) >= n since the rooms exceed n
-    while low < high:  # the largest level with filled(level) <= n
-        mid = (low + high + 1) // 2
-        if filled(mid) <= n:
-            low = mid
-        else:
-            high = mid - 1
-    level = low
-    for i in eligible:
-        gives[i] = _take(loads[i], rooms[i], level)
-    ties = [i for i in eligible if loads[i] <= level and (rooms[i] is None or rooms[i] > level - loads[i])]
-    return gives, ties, n - sum(gives)
-
-
-def _take(load: int, room: int | None, level: int) -> int:
-    wanted = max(0, level - load)
-    return wanted if room is None else min(room, wanted)
-
-
-def spread_of(loads: list[int], capacities: list[int | None]) -> int:
-    """max(load) - min(load of agents below capacity), over the given (active) agents; 0 if none is below."""
-    below = [load for load, cap in zip(loads, capacities) if cap is None or load < cap]
-    if not loads or not below:
-        return 0
-    return max(loads) - min(below)
-
-
-def plan_counts(agents: list[AgentLoad], n: int, rng: np.random.Generator) -> list[int]:
-    """How many of n pooled leads each agent receives, ties drawn with rng."""
-    gives, ties, rest = fill_counts([a.load for a in agents], [a.room for a in agents], n)
-    if rest:
-        for i in sorted(rng.choice(len(ties), size=rest, replace=False).tolist()):
-            gives[ties[i]] += 1
-    return gives
-
-
-def plan_rebalance(active: list[AgentLoad], pool: int) -> tuple[list[int], bool]:
-    """How many `new` leads each active agent (loads already within capacity) must give up.
-
-    The smallest moves that balance the team once the pool and the given-up leads are water-filled: agents
-    above a ceiling H give up new leads down to H; H is the highest ceiling whose outcome is balanced (or,
-    when worked leads make balance impossible, as balanced as giving up new leads can make it).
-    Returns (shed per agent, balance_possible).
-    """
-    if not active:
-        return [], True
-    capacities = [a.capacity for a in active]
-
-    def outcome(ceiling: int) -> tuple[list[int], int]:
-        shed = [min(a.new, max(0, a.load - ceiling)) for a in active]
-        loads = [a.load - s for a, s in zip(active, shed)]
-        rooms = [None if a.capacity is None else a.capacity - load for a, load in zip(active, loads)]
-        gives, ties, rest = fill_counts(loads, rooms, pool + sum(shed))
-        final = [load + g for load, g in zip(loads, gives)]
-        spread = spread_of(final, capacities)
-        if rest:  # `rest` of the agents at the water level get one more: the spread can only grow by one
-            spread = spread_of([f + (1 if i in ties else 0) for i, f in enumerate(final)], capacities)
-            spread = max(spread, spread_of(final, capacities))
-        return shed, spread
-
-    best = max(1, outcome(0)[1])
-    low, high = 0, max(a.load for a in active)
-    while low < high:  # the highest ceiling that reaches the best spread: fewest leads moved
-        mid = (low + high + 1) // 2
-        if outcome(mid)[1] <= best:
-            low = mid
-        else:
-            high = mid - 1
-    shed, spread = outcome(low)
-    return shed, best <= 1
-
-
-# --------------------------------------------------------------------------------------------------
 # The service
 
 
@@ -244,13 +123,7 @@ def assign_leads(
     Raises AssignmentError (nothing changed) when no agent is active or the arguments make no sense.
     """
     as_of = as_of or timezone.now()
-    classes = _check_classes(classifications)
-    if limit is not None and limit < 1:
-        raise AssignmentError(f"--limit must be at least 1, not {limit}.")
-    if seed is not None and not 0 <= seed < 2**63:
-        raise AssignmentError(f"--seed must be a non-negative integer below 2**63, not {seed}.")
-    if seed is None:
-        seed = secrets.randbelow(2**31)
+    classes, seed = _check_arguments(classifications=classifications, limit=limit, seed=seed)
     args = dict(seed=seed, classes=classes, limit=limit, rebalance=rebalance, dry_run=dry_run, lead_ids=lead_ids,
                 as_of=as_of)
     # Plan on a snapshot, outside the write lock (on SQLite a long plan would hold every other writer back).
@@ -275,85 +148,54 @@ def assign_leads(
         # Another run (or an import, an admin action) may have written since the snapshot: the plan stands only
         # if the agents and their loads are the same and every lead of the plan is still where it was planned
         # from. Otherwise plan again, under the lock, from what is there now.
-        if load_agents() != planned_agents or not _still_as_planned(mapping):
+        if not _plan_still_stands(planned_agents, mapping):
             _, result, mapping = _plan(**args)
             _stage_mapping(mapping)
         _write(result, mapping, source=source, user=user, flags=flags)
     return result
 
 
+def _check_arguments(*, classifications, limit, seed) -> tuple[frozenset[str] | None, int]:
+    """The classes asked for and the seed (drawn when not given); AssignmentError when they make no sense."""
+    classes = _check_classes(classifications)
+    if limit is not None and limit < 1:
+        raise AssignmentError(f"--limit must be at least 1, not {limit}.")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise AssignmentError(f"--seed must be a non-negative integer below 2**63, not {seed}.")
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    return classes, seed
+
+
+def _plan_still_stands(planned_agents: dict[int, AgentLoad], mapping) -> bool:
+    """Under the lock: the same agents with the same loads, and every lead of the staged plan where it was."""
+    return load_agents() == planned_agents and _still_as_planned(mapping)
+
+
 def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
     """The run's plan: (the agents as read, the result's counts, the (lead, from, to, reason) mapping)."""
     rng = np.random.default_rng(seed)
     result = AssignmentResult(seed=seed, dry_run=dry_run, action="rebalance" if rebalance else "assign")
-    agents = load_agents()
-    planned_agents = {agent_id: replace(agent) for agent_id, agent in agents.items()}
-    _describe_before(result, agents)
-    if not any(a.active for a in agents.values()):
-        raise NoActiveAgentError("No active agent: nothing was assigned. Activate or import agents first.")
-
+    agents, planned_agents = _read_loads(result)
     # The pool: (lead id, from agent id, reason) of every lead that needs an agent.
-    pool: list[tuple[int, int | None, str]] = []
+    pool: list[PoolEntry] = []
     keys: dict[int, tuple] = {}  # priority sort keys of the reclaimed leads
     if rebalance:
         pool, keys = _reclaim(agents, rng, as_of)
-
-    candidates = Lead.objects.open().unassigned()
-    if classes is not None:
-        candidates = candidates.of_class(*classes, as_of=as_of)
-    if lead_ids is not None:
-        candidates = candidates.filter(id__in=lead_ids)
-    active = sorted((a for a in agents.values() if a.active), key=lambda a: a.id)
-    rooms = [a.room for a in active]
-    total_room = None if any(r is None for r in rooms) else sum(rooms)
-    wanted = candidates.count()
-    if limit is not None:
-        wanted = min(limit, wanted)
-    # Capacity short (or a limit): the most urgent leads first. Otherwise every candidate, in id order.
-    if limit is not None or (total_room is not None and total_room < wanted + len(pool)):
-        ranked = _ranked(candidates, as_of)[:wanted]
-        if pool:  # reclaimed leads compete with the unassigned ones on the same priority
-            merged = sorted(
-                [(key, (lead_id, None, REASON.ASSIGNED)) for key, lead_id in _keyed(ranked)]
-                + [(keys[entry[0]], entry) for entry in pool]
-            )
-            pool = [entry for _, entry in merged]
-        else:
-            pool = [(lead_id, None, REASON.ASSIGNED) for lead_id in ranked.values_list("id", flat=True)]
-    else:
-        ids = candidates.order_by("id").values_list("id", flat=True)
-        pool += [(lead_id, None, REASON.ASSIGNED) for lead_id in ids]
-
-    shed = [0] * len(active)
-    if rebalance:
-        shed, possible = plan_rebalance(active, len(pool))
-        if not possible:
-            result.notes.append(
-                "Balance is impossible: agents hold more worked (not `new`) leads than the others can reach; "
-                "worked leads stay with whoever worked them."
-            )
-    for a, s in zip(active, shed):  # the agent's freed room is taken into account by the fill
-        a.load -= s
-    gives = plan_counts(active, len(pool) + sum(shed), rng)
-    net_shed = [max(0, s - g) for s, g in zip(shed, gives)]
-    net_give = [max(0, g - s) for s, g in zip(shed, gives)]
-    for a, s in zip(active, shed):
-        a.load += s
+    active = sorted((a for a in agents.values() if a.is_active), key=lambda a: a.id)
+    candidates = _read_candidates(classes=classes, lead_ids=lead_ids, as_of=as_of)
+    pool = _pool(candidates, pool, keys, active=active, limit=limit, as_of=as_of)
+    net_shed, net_give, possible = plan_moves(active, len(pool), rng, rebalance=rebalance)
+    if not possible:
+        result.notes.append(
+            "Balance is impossible: agents hold more worked (not `new`) leads than the others can reach; "
+            "worked leads stay with whoever worked them."
+        )
     pool = (
         _shed_leads(active, net_shed, rng, reclaimed=keys) + pool
     )  # moved leads are always placed (they free their own room)
-
-    placed = sum(net_give)
-    # Deal: the k-th lead of a random permutation of the placed leads goes to the k-th slot of the agents'
-    # counts. Kept in pool order (lead id order when nothing is reclaimed), which the writes prefer.
-    to_agents = np.empty(placed, dtype=np.int64)
-    to_agents[rng.permutation(placed)] = np.repeat(np.array([a.id for a in active], dtype=np.int64), net_give)
-    mapping = [(lead_id, from_id, to_id, reason) for (lead_id, from_id, reason), to_id in zip(pool, to_agents.tolist())]
-    for lead_id, from_id, reason in pool[placed:]:
-        if from_id is not None:  # reclaimed and nowhere to go: it is still taken away
-            mapping.append((lead_id, from_id, None, reason))
-
-    _count(result, mapping, agents, unplaced=len(pool) - placed)
+    mapping, unplaced = deal(pool, [a.id for a in active], net_give, rng)
+    _count(result, mapping, agents, unplaced=unplaced)
     final = [result.after[a.email] for a in active]
     result.spread = spread_of(final, [a.capacity for a in active])
     if result.spread > 1 and not rebalance:
@@ -361,6 +203,50 @@ def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
             f"The loads stay unbalanced (spread {result.spread}): run with --rebalance to move `new` leads."
         )
     return planned_agents, result, mapping
+
+
+def _read_loads(result: AssignmentResult) -> tuple[dict[int, AgentLoad], dict[int, AgentLoad]]:
+    """The agents and their loads (to plan on, and a copy to check the plan against under the lock)."""
+    agents = load_agents()
+    planned_agents = {agent_id: replace(agent) for agent_id, agent in agents.items()}
+    _describe_before(result, agents)
+    if not any(a.is_active for a in agents.values()):
+        raise NoActiveAgentError("No active agent: nothing was assigned. Activate or import agents first.")
+    return agents, planned_agents
+
+
+def _read_candidates(*, classes, lead_ids, as_of):
+    """The unassigned open leads the run may place (of those classes, among those ids)."""
+    candidates = Lead.objects.open().unassigned()
+    if classes is not None:
+        candidates = candidates.of_class(*classes, as_of=as_of)
+    if lead_ids is not None:
+        candidates = candidates.filter(id__in=lead_ids)
+    return candidates
+
+
+def _pool(candidates, pool: list[PoolEntry], keys: dict[int, tuple], *, active, limit, as_of) -> list[PoolEntry]:
+    """Every lead to place, in the order they are placed: the reclaimed ones (pool), then the candidates.
+
+    Capacity short (or a limit): the most urgent leads first, the reclaimed ones competing with the unassigned
+    ones on the same priority. Otherwise every candidate, in id order.
+    """
+    rooms = [a.room for a in active]
+    total_room = None if any(r is None for r in rooms) else sum(rooms)
+    wanted = candidates.count()
+    if limit is not None:
+        wanted = min(limit, wanted)
+    if limit is not None or (total_room is not None and total_room < wanted + len(pool)):
+        ranked = most_urgent_first(candidates, as_of)[:wanted]
+        if pool:
+            merged = sorted(
+                [(key, (lead_id, None, REASON.ASSIGNED)) for key, lead_id in _keyed(ranked)]
+                + [(keys[entry[0]], entry) for entry in pool]
+            )
+            return [entry for _, entry in merged]
+        return [(lead_id, None, REASON.ASSIGNED) for lead_id in ranked.values_list("id", flat=True)]
+    ids = candidates.order_by("id").values_list("id", flat=True)
+    return pool + [(lead_id, None, REASON.ASSIGNED) for lead_id in ids]
 
 
 @transaction.atomic
@@ -408,16 +294,16 @@ def preview_assign_to_agent(*, lead_ids) -> list[dict]:
     ):
         held[agent_id] += n
     total = sum(held.values())
-    active = sorted((a for a in agents.values() if a.active), key=lambda a: (a.name, a.email))
+    active = sorted((a for a in agents.values() if a.is_active), key=lambda a: (a.name, a.email))
     rows = []
     for target in active:
-        after = {a.id: a.load - held[a.id] for a in active}
-        after[target.id] = target.load + total - held[target.id]
+        after = {a.id: a.open_leads - held[a.id] for a in active}
+        after[target.id] = target.open_leads + total - held[target.id]
         spread = spread_of([after[a.id] for a in active], [a.capacity for a in active])
         rows.append(
             {
                 "agent": target,
-                "load": target.load,
+                "load": target.open_leads,
                 "after": after[target.id],
                 "over_by": max(0, after[target.id] - target.capacity) if target.capacity is not None else 0,
                 "spread": spread,
@@ -447,24 +333,8 @@ def lock_assignments() -> None:
 
 
 def load_agents() -> dict[int, AgentLoad]:
-    """Every agent with its load and its count of `new` open leads: one aggregate query plus the agents."""
-    agents = {
-        agent_id: AgentLoad(agent_id, email, name, active, capacity)
-        for agent_id, email, name, active, capacity in Agent.objects.values_list(
-            "id", "email", "name", "is_active", "capacity"
-        )
-    }
-    counts = (
-        Lead.objects.open()
-        .filter(assigned_agent__isnull=False)
-        .values_list("assigned_agent_id")
-        .annotate(load=Count("id"), new=Count("id", filter=Q(status=LeadStatus.NEW)))
-        .order_by()
-    )
-    for agent_id, load, new in counts:
-        agents[agent_id].load = load
-        agents[agent_id].new = new
-    return agents
+    """Every agent by id with its load and its count of `new` open leads (leads.loads)."""
+    return {agent.id: agent for agent in agent_loads(everyone=True)}
 
 
 def _check_classes(classifications) -> frozenset[str] | None:
@@ -482,25 +352,6 @@ def _check_classes(classifications) -> frozenset[str] | None:
     return classes
 
 
-def _ranked(queryset, as_of):
-    """The queryset in priority order, with its (rank, created_at, id) sort key."""
-    rank = Case(
-        *(When(_lead_class=c.value, then=Value(i)) for i, c in enumerate(PRIORITY)),
-        default=Value(len(PRIORITY)),
-        output_field=IntegerField(),
-    )
-    return (
-        queryset.with_classification(as_of, name="_lead_class")
-        .annotate(_rank=rank)
-        .order_by("_rank", "created_at", "id")
-    )
-
-
-def most_urgent_first(queryset, as_of):
-    """The leads in the assignment's priority order (PRIORITY, then the longest waiting, then the lowest id)."""
-    return _ranked(queryset, as_of)
-
-
 def _keyed(ranked) -> list[tuple[tuple, int]]:
     return [
         ((rank, created, lead_id), lead_id)
@@ -515,22 +366,22 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
     Returns the pool entries and their priority sort keys (for when capacity cannot take them all).
     """
     pool, keys = [], {}
-    inactive = [a.id for a in agents.values() if not a.active and a.load]
+    inactive = [a.id for a in agents.values() if not a.is_active and a.open_leads]
     if inactive:
-        rows = _ranked(Lead.objects.open().filter(assigned_agent_id__in=inactive), as_of).order_by("id")
+        rows = most_urgent_first(Lead.objects.open().filter(assigned_agent_id__in=inactive), as_of).order_by("id")
         for lead_id, agent_id, rank, created in rows.values_list("id", "assigned_agent_id", "_rank", "created_at"):
             pool.append((lead_id, agent_id, REASON.RECLAIMED_FROM_INACTIVE))
             keys[lead_id] = (rank, created, lead_id)
-            agents[agent_id].load -= 1
-            agents[agent_id].new = 0
+            agents[agent_id].open_leads -= 1
+            agents[agent_id].new_leads = 0
     over = {
-        a.id: a.load - a.capacity
+        a.id: a.open_leads - a.capacity
         for a in agents.values()
-        if a.active and a.capacity is not None and a.load > a.capacity
+        if a.is_active and a.capacity is not None and a.open_leads > a.capacity
     }
     if over:
         rows = (
-            _ranked(Lead.objects.open().filter(assigned_agent_id__in=list(over)), as_of)
+            most_urgent_first(Lead.objects.open().filter(assigned_agent_id__in=list(over)), as_of)
             .values_list("assigned_agent_id", "id", "status", "_rank", "created_at")
             .order_by("assigned_agent_id", "-created_at", "-id")
         )
@@ -544,8 +395,8 @@ def _reclaim(agents: dict[int, AgentLoad], rng, as_of) -> tuple[list[tuple[int, 
             taken = (new + worked)[: over[agent_id]]
             pool += [(lead_id, agent_id, REASON.RECLAIMED_OVER_CAPACITY) for lead_id in taken]
             keys.update((lead_id, row_keys[lead_id]) for lead_id in taken)
-            agents[agent_id].load -= len(taken)
-            agents[agent_id].new -= len(set(taken) & set(new))
+            agents[agent_id].open_leads -= len(taken)
+            agents[agent_id].new_leads -= len(set(taken) & set(new))
     return pool, keys
 
 
@@ -575,9 +426,9 @@ def _shed_leads(active: list[AgentLoad], net_shed: list[int], rng, *, reclaimed)
 
 def _describe_before(result: AssignmentResult, agents: dict[int, AgentLoad]) -> None:
     for a in sorted(agents.values(), key=lambda a: a.email):
-        if a.active or a.load:
-            result.before[a.email] = a.load
-            result.active[a.email] = a.active
+        if a.is_active or a.open_leads:
+            result.before[a.email] = a.open_leads
+            result.active[a.email] = a.is_active
             result.capacity[a.email] = a.capacity
 
 

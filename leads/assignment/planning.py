@@ -1,0 +1,144 @@
+"""Planning on counts: pure functions, no database (the service in service.py reads and writes).
+
+Water-filling: every lead goes to an agent with the lowest load at that moment, never beyond capacity, ties
+broken at random; computed on counts (how many leads each agent gets), then the leads are dealt out.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+
+from leads.loads import AgentLoad
+
+# (lead id, from agent id or None, reason): a lead that needs an agent. The mapping's rows add the agent it goes to.
+PoolEntry = tuple[int, int | None, str]
+MappingRow = tuple[int, int | None, int | None, str]
+
+
+def fill_counts(loads: list[int], rooms: list[int | None], n: int) -> tuple[list[int], list[int], int]:
+    """Water-fill n leads over agents with these loads and rooms (None: no limit, 0: takes nothing).
+
+    Returns (gives, ties, rest): gives[i] leads for agent i bring every eligible agent up to a common level
+    T (or to its capacity); `rest` more leads (rest < len(ties)) go one each to `rest` of the agents in
+    `ties`, which all sit at level T with room left, chosen at random by the caller. This is exactly the
+    outcome of giving leads one by one to a least-loaded agent with random tie-breaks.
+    """
+    eligible = [i for i, room in enumerate(rooms) if room is None or room > 0]
+    gives = [0] * len(loads)
+    if n <= 0 or not eligible:
+        return gives, [], 0
+    if all(rooms[i] is not None for i in eligible) and sum(rooms[i] for i in eligible) <= n:
+        for i in eligible:
+            gives[i] = rooms[i]
+        return gives, [], 0
+
+    def filled(level: int) -> int:
+        return sum(_take(loads[i], rooms[i], level) for i in eligible)
+
+    low = min(loads[i] for i in eligible)
+    high = max(loads[i] for i in eligible) + n  # filled(high) >= n since the rooms exceed n
+    while low < high:  # the largest level with filled(level) <= n
+        mid = (low + high + 1) // 2
+        if filled(mid) <= n:
+            low = mid
+        else:
+            high = mid - 1
+    level = low
+    for i in eligible:
+        gives[i] = _take(loads[i], rooms[i], level)
+    ties = [i for i in eligible if loads[i] <= level and (rooms[i] is None or rooms[i] > level - loads[i])]
+    return gives, ties, n - sum(gives)
+
+
+def _take(load: int, room: int | None, level: int) -> int:
+    wanted = max(0, level - load)
+    return wanted if room is None else min(room, wanted)
+
+
+def spread_of(loads: list[int], capacities: list[int | None]) -> int:
+    """max(load) - min(load of agents below capacity), over the given (active) agents; 0 if none is below."""
+    below = [load for load, cap in zip(loads, capacities) if cap is None or load < cap]
+    if not loads or not below:
+        return 0
+    return max(loads) - min(below)
+
+
+def plan_counts(agents: list[AgentLoad], n: int, rng: np.random.Generator) -> list[int]:
+    """How many of n pooled leads each agent receives, ties drawn with rng."""
+    gives, ties, rest = fill_counts([a.open_leads for a in agents], [a.room for a in agents], n)
+    if rest:
+        for i in sorted(rng.choice(len(ties), size=rest, replace=False).tolist()):
+            gives[ties[i]] += 1
+    return gives
+
+
+def plan_rebalance(active: list[AgentLoad], pool: int) -> tuple[list[int], bool]:
+    """How many `new` leads each active agent (loads already within capacity) must give up.
+
+    The smallest moves that balance the team once the pool and the given-up leads are water-filled: agents
+    above a ceiling H give up new leads down to H; H is the highest ceiling whose outcome is balanced (or,
+    when worked leads make balance impossible, as balanced as giving up new leads can make it).
+    Returns (shed per agent, balance_possible).
+    """
+    if not active:
+        return [], True
+    capacities = [a.capacity for a in active]
+
+    def outcome(ceiling: int) -> tuple[list[int], int]:
+        shed = [min(a.new_leads, max(0, a.open_leads - ceiling)) for a in active]
+        loads = [a.open_leads - s for a, s in zip(active, shed)]
+        rooms = [None if a.capacity is None else a.capacity - load for a, load in zip(active, loads)]
+        gives, ties, rest = fill_counts(loads, rooms, pool + sum(shed))
+        final = [load + g for load, g in zip(loads, gives)]
+        spread = spread_of(final, capacities)
+        if rest:  # `rest` of the agents at the water level get one more: the spread can only grow by one
+            spread = spread_of([f + (1 if i in ties else 0) for i, f in enumerate(final)], capacities)
+            spread = max(spread, spread_of(final, capacities))
+        return shed, spread
+
+    best = max(1, outcome(0)[1])
+    low, high = 0, max(a.open_leads for a in active)
+    while low < high:  # the highest ceiling that reaches the best spread: fewest leads moved
+        mid = (low + high + 1) // 2
+        if outcome(mid)[1] <= best:
+            low = mid
+        else:
+            high = mid - 1
+    shed, spread = outcome(low)
+    return shed, best <= 1
+
+
+def plan_moves(
+    active: list[AgentLoad], pool: int, rng: np.random.Generator, *, rebalance: bool
+) -> tuple[list[int], list[int], bool]:
+    """How many `new` leads each active agent gives up (net_shed) and how many leads it receives (net_give) when
+    `pool` leads need an agent; a rebalance first frees room by moving `new` leads (plan_rebalance).
+
+    Returns (net_shed, net_give, balance_possible).
+    """
+    shed, possible = [0] * len(active), True
+    if rebalance:
+        shed, possible = plan_rebalance(active, pool)
+    # The agent's freed room is taken into account by the fill.
+    freed = [replace(a, open_leads=a.open_leads - s) for a, s in zip(active, shed)]
+    gives = plan_counts(freed, pool + sum(shed), rng)
+    net_shed = [max(0, s - g) for s, g in zip(shed, gives)]
+    net_give = [max(0, g - s) for s, g in zip(shed, gives)]
+    return net_shed, net_give, possible
+
+
+def deal(
+    pool: list[PoolEntry], agent_ids: list[int], net_give: list[int], rng: np.random.Generator
+) -> tuple[list[MappingRow], int]:
+    """The (lead, from agent, to agent, reason) mapping: the k-th lead of a random permutation of the placed
+    leads (the first sum(net_give) of the pool) goes to the k-th slot of the agents' counts. Kept in pool order
+    (lead id order when nothing is reclaimed), which the writes prefer. A reclaimed lead with nowhere to go is
+    still taken away. Returns (mapping, leads left unplaced)."""
+    placed = sum(net_give)
+    to_agents = np.empty(placed, dtype=np.int64)
+    to_agents[rng.permutation(placed)] = np.repeat(np.array(agent_ids, dtype=np.int64), net_give)
+    mapping = [(lead_id, from_id, to_id, reason) for (lead_id, from_id, reason), to_id in zip(pool, to_agents.tolist())]
+    for lead_id, from_id, reason in pool[placed:]:
+        if from_id is not None:
+            mapping.append((lead_id, from_id, None, reason))
+    return mapping, len(pool) - placed
