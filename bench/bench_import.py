@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, ROOT, ensure_data, markdown_table, parse_sizes  # noqa: E402
+from bench.common import OUT, ROOT, ensure_data, markdown_table, parse_sizes
 
 PYTHON = sys.executable
 COLUMNS = ["name", "name_key", "email", "phone", "company", "source", "status", "created_at", "assigned_agent_id",

@@ -50,7 +50,9 @@ def test_it_rejects_unusable_database_urls(url):
         env.parse_database_url(url)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)]
+)
 def test_it_reads_booleans(monkeypatch, raw, expected):
     monkeypatch.setenv("X_FLAG", raw)
     assert env.env_bool("X_FLAG", not expected) is expected

@@ -39,7 +39,9 @@ def test_a_loop_of_symbolic_links_is_named_as_such(tmp_path):
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     first.symlink_to(second)
     second.symlink_to(first)
-    assert_refused(import_in_a_process(first, tmp_path), f"{first}: a loop of symbolic links (it never reaches a file).")
+    assert_refused(
+        import_in_a_process(first, tmp_path), f"{first}: a loop of symbolic links (it never reaches a file)."
+    )
 
 
 def test_a_regular_file_that_cannot_be_read_is_refused_with_the_error():

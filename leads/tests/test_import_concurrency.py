@@ -41,7 +41,7 @@ def test_two_imports_at_the_same_time_leave_the_state_of_one_after_the_other(tmp
     url = database_url(tmp_path)
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     first.write_text("name,email,status,created\n" + "".join(
-        f"Lead {i},lead{i}@example.org,new,2026-01-02\n" for i in range(0, 3000)))
+        f"Lead {i},lead{i}@example.org,new,2026-01-02\n" for i in range(3000)))
     second.write_text("name,email,status,created\n" + "".join(
         f"Lead {i},lead{i}@example.org,won,2026-01-02\n" for i in range(2000, 5000)))
     processes = [
