@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crm import cleaning
+from crm.env import env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +60,7 @@ def test_devices_and_folders_are_not_files(path, what):
 def test_a_file_without_read_permission_is_refused_as_such(tmp_path):
     # Root reads any file whatever its mode, so the command runs as `nobody` (util-linux's setpriv) when the tests
     # run as root.
-    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"unreadable-{os.getpid()}"
+    folder = Path(env_str("TMPDIR", "/tmp")) / f"unreadable-{os.getpid()}"
     folder.mkdir(mode=0o755, exist_ok=True)
     secret = folder / "leads.csv"
     secret.write_text("name,email,created_at\nAda,ada@example.org,2026-11-01\n")
