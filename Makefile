@@ -30,6 +30,10 @@ $(VENV)/.deps-mysql: requirements.txt requirements-mysql.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-mysql.txt
 	touch $@ $(VENV)/.deps
 
+# The local demo runs with DEBUG on (a development SECRET_KEY, plain HTTP, static files served); DEBUG
+# defaults to off everywhere else (README, Configuration). A DEBUG set by the caller wins.
+migrate load run: export DEBUG ?= 1
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 

@@ -34,7 +34,7 @@ def test_the_default_database_is_sqlite_in_the_project_root(monkeypatch):
     result = subprocess.run(
         [sys.executable, "-c", "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','crm.settings');"
          "from django.conf import settings;print(settings.DATABASES['default']['NAME'])"],
-        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", "DEBUG": "1"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(settings.BASE_DIR / "db.sqlite3")
@@ -103,7 +103,7 @@ STRONG_KEY = "kq3J-v8sLw0PzR7tYx2NbC5mHdF9gUe4aKoIiQ1rTy6WcVn_ZpXj"
 
 
 def run_check(*flags, **environ):
-    base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"}
+    base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3", "DEBUG": "1"}
     return subprocess.run(
         [sys.executable, "manage.py", "check", *flags],
         capture_output=True, text=True, cwd=settings.BASE_DIR, env={**base, **environ},
@@ -182,6 +182,23 @@ def settings_seen_with(environ: dict) -> dict:
 def test_every_variable_set_but_empty_gets_its_default(given):
     empty = {name: "" for name in SETTINGS_VARIABLES if name not in given}
     assert settings_seen_with({**given, **empty}) == settings_seen_with(given)
+
+
+def test_debug_is_off_unless_asked_for():
+    seen = settings_seen_with({"SECRET_KEY": STRONG_KEY})
+    assert seen["DEBUG"] == "False"
+    assert (seen["SECURE_SSL_REDIRECT"], seen["SESSION_COOKIE_SECURE"], seen["SECURE_HSTS_SECONDS"]) == (
+        "True", "True", "31536000"
+    )
+
+
+def test_without_debug_or_a_secret_key_start_up_stops_naming_the_key():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], capture_output=True, text=True, cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["Configuration error: SECRET_KEY must be set when DEBUG is off."]
 
 
 HTTPS_WARNINGS = ["security.W004", "security.W008", "security.W012", "security.W016"]

@@ -20,7 +20,7 @@ def import_in_a_process(path, tmp_path, prefix=()) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         timeout=60,  # a FIFO opened for reading blocks until a writer comes: the timeout turns that into a failure
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DEBUG": "1"},
     )
 
 
