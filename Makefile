@@ -14,7 +14,7 @@ else
 DEPS_STAMP := $(VENV)/.deps
 endif
 
-.PHONY: install run test test-e2e migrate load bench clean
+.PHONY: install run test test-e2e migrate load bench lint lint-format clean
 
 install: $(DEPS_STAMP)
 
@@ -29,6 +29,10 @@ $(VENV)/.deps: requirements.txt | $(PY)
 $(VENV)/.deps-mysql: requirements.txt requirements-mysql.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-mysql.txt
 	touch $@ $(VENV)/.deps
+
+# The local demo runs with DEBUG on (a development SECRET_KEY, plain HTTP, static files served); DEBUG
+# defaults to off everywhere else (README, Configuration). A DEBUG set by the caller wins.
+migrate load run: export DEBUG ?= 1
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -58,5 +62,14 @@ test-e2e: install
 bench: install
 	$(PY) bench/run.py
 
+# ruff's checks and the import contracts (pyproject.toml). The code is not in ruff's format yet: once it is,
+# this becomes `lint: install lint-format`.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+lint-format: install
+	$(VENV)/bin/ruff format --check .
+
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var .pytest_cache .hypothesis
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var .pytest_cache .hypothesis .ruff_cache .import_linter_cache

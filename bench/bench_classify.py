@@ -15,13 +15,14 @@ and the date drill-down. Each figure is the median of 3 runs, after one warm-up.
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 from common import markdown_table, parse_sizes, peak_rss_mb, setup_django, timed
 
 AS_OF = "2026-11-24"
-AS_OF_DT = datetime(2026, 11, 24, tzinfo=dt_timezone.utc)
+AS_OF_DT = datetime(2026, 11, 24, tzinfo=UTC)
 N_AGENTS = 100
 RUNS = 3
 
@@ -40,7 +41,7 @@ def load(n: int, seed: int = 42) -> None:
         Agent(name=f"Agent {i}", email=f"agent{i}@sales.example", is_active=i % 10 != 0) for i in range(1, N_AGENTS + 1)
     )
     agent_ids = np.array(list(Agent.objects.values_list("pk", flat=True)))
-    names = [f"{f} {l}" for f in FIRST for l in LAST]
+    names = [f"{first} {last}" for first in FIRST for last in LAST]
     keys = [name_key(name) for name in names]
     pick = rng.integers(0, len(names), n)
     statuses = np.array([s.value for s in LeadStatus])
@@ -108,10 +109,8 @@ def command(*args):
     from django.core.management.base import CommandError
 
     def run():
-        try:
+        with suppress(CommandError):  # lookup_lead exits 1 on no match: that is the path being timed
             call_command(*args, stdout=StringIO(), stderr=StringIO())
-        except CommandError:
-            pass  # lookup_lead exits 1 on no match: that is the path being timed
 
     return run
 
@@ -134,11 +133,10 @@ def queries_of(fn) -> int:
 
 
 def bench(n: int) -> list[list]:
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.test.utils import setup_test_environment
-
-    from django.conf import settings
 
     if settings.configured:  # a previous size ran: its database file is about to be replaced
         from django.db import connections

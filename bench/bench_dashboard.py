@@ -15,8 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common import OUT, markdown_table, parse_sizes, setup_django
@@ -106,10 +105,13 @@ def measure(n: int) -> list:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
     from leads.dashboard import lead_overview
 
-    as_of = AS_OF.replace(tzinfo=dt_timezone.utc)
-    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    as_of = AS_OF.replace(tzinfo=UTC)
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(user)
     with CaptureQueriesContext(connection) as queries:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, ROOT, ensure_data, markdown_table, parse_sizes  # noqa: E402
+from bench.common import OUT, ROOT, ensure_data, markdown_table, parse_sizes
+from crm.env import env_str
 
 PYTHON = sys.executable
 COLUMNS = ["name", "name_key", "email", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
@@ -193,7 +194,7 @@ def main() -> int:
         print(f"  baseline (a) {indexed:.2f} s, (b) {unindexed:.2f} s", file=sys.stderr)
         sqlite_rows.append([f"{size:,}", f"{stored:,}", first, again, indexed, unindexed,
                             f"{first / indexed:.2f}", f"{first / unindexed:.2f}", f"{max(first_rss, again_rss):.0f}"])
-        pg = postgres_compare(csv_path, os.environ.get(
+        pg = postgres_compare(csv_path, env_str(
             "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/crm_import_bench"))
         if pg:
             pg_seconds, copy_seconds, pg_rss = pg

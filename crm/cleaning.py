@@ -10,6 +10,7 @@ in bounded memory. Each chunk splits into valid rows (cleaned values, missing = 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import errno
 import io
@@ -1073,10 +1074,8 @@ def _prefetched(chunks, depth: int = 2):
     finally:
         stop.set()
         while thread.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 items.get(timeout=0.1)
-            except queue.Empty:
-                pass
 
 
 # Files at least this big are cleaned in a separate process; smaller ones in a thread of the caller.

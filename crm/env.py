@@ -2,6 +2,8 @@
 
 A typo in an environment variable should stop the process at start-up with a
 message naming the variable, not surface later as a confusing runtime error.
+One rule for every variable: set but empty (or only spaces) counts as unset, so
+`DATABASE_URL= make test` or `DEBUG=` in a deployment's file means the default.
 """
 
 import os
@@ -28,16 +30,24 @@ def one_line_settings_errors():
 
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def _read(name: str) -> str | None:
+    """The variable's value as written, or None when it is unset or empty: every helper reads through here."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return raw
 
 
 def env_str(name: str, default: str) -> str:
-    """The variable's value; set but empty counts as unset (`DATABASE_URL= make test`)."""
-    return os.environ.get(name) or default
+    raw = _read(name)
+    return default if raw is None else raw
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _read(name)
     if raw is None:
         return default
     word = raw.strip().lower()
@@ -49,8 +59,8 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _read(name)
+    if raw is None:
         return default
     try:
         value = int(raw.strip())
@@ -63,8 +73,8 @@ def env_positive_int(name: str, default: int) -> int:
 
 def env_seconds(name: str, default: int) -> int:
     """A whole number of seconds, 0 or more."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _read(name)
+    if raw is None:
         return default
     if not raw.strip().isdigit():
         raise SettingsError(f"{name}={raw!r} must be a whole number of seconds, 0 or more.")
@@ -72,14 +82,14 @@ def env_seconds(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
+    raw = _read(name)
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def env_time_zone(name: str, default: str) -> str:
-    value = os.environ.get(name, default).strip()
+    value = env_str(name, default).strip()
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

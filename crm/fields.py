@@ -2,7 +2,6 @@ from django.db import migrations, models
 
 from crm.normalize import name_key, normalize_email, phone_key
 
-
 # MariaDB/MySQL compare text ignoring case and accents by default: `üser@` would be the same email as `user@`.
 MYSQL_EXACT_COLLATION = "utf8mb4_bin"
 

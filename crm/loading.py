@@ -92,7 +92,7 @@ def rejects_csv(rejects: pd.DataFrame, out, *, delimiter: str = ",") -> None:
     columns = [c for c in frame.columns if c not in ("line", "reason")] + ["line", "reason"]
     frame = frame[columns].copy()
     # Cells a spreadsheet would run as formulas get a leading ' as in the export (the header row included).
-    for column in columns[:-2] + ["reason"]:
+    for column in [*columns[:-2], "reason"]:
         text = frame[column].astype(cleaning.STRING)
         risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
         if risky.any():
@@ -514,8 +514,6 @@ def load_file(
     )
     result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run, delimiter=source.delimiter)
     rejects: list[pd.DataFrame] = []
-    emails: list[pd.Series] = []
-    kept_raw: list[pd.DataFrame] = []
     with _import_lock(target), transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -527,7 +525,7 @@ def load_file(
             transaction.set_rollback(True)
     frames = [r for r in rejects if len(r)]
     result.rejects = pd.concat(frames).sort_index() if frames else pd.DataFrame(
-        columns=source.headers + ["reason"], index=pd.Index([], name="line", dtype="int64"))
+        columns=[*source.headers, "reason"], index=pd.Index([], name="line", dtype="int64"))
     result.rejected = len(result.rejects)
     if rejects_path:
         result.write_rejects(rejects_path)

@@ -24,7 +24,7 @@ def assign_evenly(modeladmin, request, queryset):
         result = assign_leads(lead_ids=queryset.values("id"), source=AssignmentRun.Source.ADMIN, user=request.user)
     except AssignmentError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
-        return None
+        return
     skipped = selected - result.assigned - result.unassigned_left
     text = f"Assigned {result.assigned} leads evenly to active agents (run {result.run_id}, seed {result.seed})."
     if skipped:
@@ -38,7 +38,7 @@ def assign_evenly(modeladmin, request, queryset):
         )
     for note in result.notes:
         modeladmin.message_user(request, note, messages.WARNING)
-    return None
+    return
 
 
 @admin.action(description="Assign to agent...", permissions=["assign"])

@@ -47,7 +47,8 @@ def install_lead_overview(site) -> None:
                 site.admin_view(partial(verify_view, site=site)),
                 name="lead_overview_verify",
             ),
-        ] + site_get_urls()
+            *site_get_urls(),
+        ]
 
     def each_context(request):
         context = site_each_context(request)

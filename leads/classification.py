@@ -54,9 +54,7 @@ class Rule:
             return False
         if self.younger_than is not None and not age < getattr(thresholds, self.younger_than):
             return False
-        if self.at_least is not None and not age >= getattr(thresholds, self.at_least):
-            return False
-        return True
+        return self.at_least is None or age >= getattr(thresholds, self.at_least)
 
     def q(self, as_of: datetime, thresholds: Thresholds) -> Q:
         # Age conditions become comparisons of created_at with a constant, which

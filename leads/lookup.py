@@ -17,7 +17,6 @@ from crm.normalize import name_key, normalize_email, phone_key
 from leads.classification import Explanation, explain
 from leads.models import Lead
 
-
 # Up to this many matches, fetch them through the name-key index (see name_matches).
 FEW_MATCHES = 5000
 

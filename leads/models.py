@@ -10,7 +10,7 @@ from crm.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass, class_condition, classification_expression, classify, explain
 
-__all__ = ["Lead", "LeadStatus", "LeadClass", "AssignmentRun", "LeadAssignment", "VerificationRun"]
+__all__ = ["AssignmentRun", "Lead", "LeadAssignment", "LeadClass", "LeadStatus", "VerificationRun"]
 
 
 class LeadQuerySet(models.QuerySet):

@@ -186,7 +186,7 @@ def test_rows_without_a_plausible_email_are_rejected_naming_the_value(tmp_path, 
 
 
 def test_a_lead_without_a_name_or_date_is_left_for_the_loader_to_check_against_the_database(tmp_path):
-    source, chunks = cleaning.read_clean(
+    _, chunks = cleaning.read_clean(
         write(tmp_path, "name,email,created_at\nNULL,ada@example.org,2026-01-02\nBo,bo@example.org,\n"
                         "Cy,cy@example.org,2026-01-02\n"), kind="lead", now=NOW)
     (chunk,) = chunks
@@ -197,7 +197,7 @@ def test_a_lead_without_a_name_or_date_is_left_for_the_loader_to_check_against_t
 
 
 def test_a_file_of_emails_and_a_few_columns_is_read_for_an_update(tmp_path):
-    source, valid, rejects, _ = clean(write(tmp_path, "Email,Lead Status\nada@example.org,Won\n"))
+    _, valid, rejects, _ = clean(write(tmp_path, "Email,Lead Status\nada@example.org,Won\n"))
     assert rejects.empty
     assert valid[["email", "status"]].values.tolist() == [["ada@example.org", "converted"]]
     assert valid["name"].isna().all() and valid["created_at"].isna().all()
@@ -375,7 +375,7 @@ def test_the_sample_crm_export_is_cleaned_as_documented():
 NAMES = st.text(
     alphabet=st.one_of(
         st.characters(codec="utf-8", exclude_categories=("Cs",)),
-        st.sampled_from(list(" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\xa0\u2003éøłđðþæœıÅß") + ["ﬁ", "Ǆ", "ẞ"]),
+        st.sampled_from([*" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\xa0\u2003éøłđðþæœıÅß", "ﬁ", "Ǆ", "ẞ"]),
     ),
     max_size=40,
 )
@@ -485,7 +485,7 @@ def test_a_longer_row_of_agents_is_rejected_too(tmp_path):
 
 def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
     expected = clean(FIXTURES / "leads.csv")
-    source, chunks = cleaning.read_clean(FIXTURES / "leads.csv", kind="lead", now=NOW, chunk_rows=100, in_process=True)
+    _, chunks = cleaning.read_clean(FIXTURES / "leads.csv", kind="lead", now=NOW, chunk_rows=100, in_process=True)
     chunks = list(chunks)
     pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
     pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
@@ -501,9 +501,9 @@ def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp
 def test_a_quote_left_open_after_a_long_row_refuses_the_file_like_the_fast_reader_does(tmp_path):
     long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 2)
     path = write(tmp_path, f'name,email,created\nA,a@example.org,2026-01-02\n{long_row}\n"C,c@example.org\nD,d\n')
-    with pytest.raises(cleaning.RefusedFile, match='line 4: a quote [(]"[)] is opened and never closed'):
+    with pytest.raises(cleaning.RefusedFile, match=r'line 4: a quote [(]"[)] is opened and never closed'):
         clean(path)
-    with pytest.raises(cleaning.RefusedFile, match='line 3: a quote [(]"[)] is opened and never closed'):
+    with pytest.raises(cleaning.RefusedFile, match=r'line 3: a quote [(]"[)] is opened and never closed'):
         clean(write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"C,c@example.org\nD,d\n'))
 
 

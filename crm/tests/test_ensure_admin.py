@@ -29,3 +29,14 @@ def test_a_generated_password_is_printed_and_reused_on_the_next_run(monkeypatch,
     assert f"admin / {password}" in second.getvalue()
     assert get_user_model().objects.get(username="admin").check_password(password)
     assert get_user_model().objects.count() == 1
+
+
+def test_empty_admin_variables_count_as_unset(monkeypatch, tmp_path):
+    monkeypatch.setenv("ADMIN_USER", "")
+    monkeypatch.setenv("ADMIN_PASSWORD", "")
+    monkeypatch.setattr(ensure_admin, "PASSWORD_FILE", tmp_path / "admin_password")
+    out = StringIO()
+    call_command("ensure_admin", stdout=out)
+    password = (tmp_path / "admin_password").read_text().strip()
+    assert get_user_model().objects.get(username="admin").check_password(password)
+    assert f"admin / {password}" in out.getvalue()

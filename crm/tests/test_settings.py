@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -33,7 +34,7 @@ def test_the_default_database_is_sqlite_in_the_project_root(monkeypatch):
     result = subprocess.run(
         [sys.executable, "-c", "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','crm.settings');"
          "from django.conf import settings;print(settings.DATABASES['default']['NAME'])"],
-        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", "DEBUG": "1"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(settings.BASE_DIR / "db.sqlite3")
@@ -44,13 +45,32 @@ def test_an_empty_variable_counts_as_unset(monkeypatch):
     assert env.env_str("DATABASE_URL", "sqlite:////x.sqlite3") == "sqlite:////x.sqlite3"
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+@pytest.mark.parametrize(
+    ("read", "default"),
+    [
+        (env.env_str, "x"),
+        (env.env_bool, True),
+        (env.env_positive_int, 7),
+        (env.env_seconds, 30),
+        (env.env_list, ["a", "b"]),
+        (env.env_time_zone, "Europe/Berlin"),
+    ],
+)
+def test_every_reader_takes_a_set_but_empty_variable_for_unset(monkeypatch, read, default, blank):
+    monkeypatch.setenv("X_VALUE", blank)
+    assert read("X_VALUE", default) == default
+
+
 @pytest.mark.parametrize("url", ["oracle://u@h/db", "not a url", "postgres://u@h:5432/", "mysql://root@h:3306"])
 def test_it_rejects_unusable_database_urls(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         env.parse_database_url(url)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)]
+)
 def test_it_reads_booleans(monkeypatch, raw, expected):
     monkeypatch.setenv("X_FLAG", raw)
     assert env.env_bool("X_FLAG", not expected) is expected
@@ -83,7 +103,7 @@ STRONG_KEY = "kq3J-v8sLw0PzR7tYx2NbC5mHdF9gUe4aKoIiQ1rTy6WcVn_ZpXj"
 
 
 def run_check(*flags, **environ):
-    base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"}
+    base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3", "DEBUG": "1"}
     return subprocess.run(
         [sys.executable, "manage.py", "check", *flags],
         capture_output=True, text=True, cwd=settings.BASE_DIR, env={**base, **environ},
@@ -127,6 +147,58 @@ def test_the_wsgi_application_stops_on_bad_settings_with_one_line():
 def test_good_settings_start_up():
     result = run_check(DEBUG="0", SECRET_KEY=STRONG_KEY, TIME_ZONE="Europe/Berlin", ALLOWED_HOSTS="crm.example")
     assert result.returncode == 0, result.stderr
+
+
+# Every variable the settings read (README, Configuration), and the settings they end up in.
+SETTINGS_VARIABLES = [
+    "DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD", "TRUST_X_FORWARDED_PROTO", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "TIME_ZONE",
+    "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOG_LEVEL", "SQLITE_BUSY_TIMEOUT", "IMPORT_MAX_UPLOAD_MB",
+    "IMPORT_UPLOAD_DIR",
+]
+SETTINGS_DUMP = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+from django.conf import settings
+names = ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASES", "SECURE_SSL_REDIRECT",
+         "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+         "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "TIME_ZONE",
+         "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOGGING", "IMPORT_MAX_UPLOAD_MB", "IMPORT_UPLOAD_DIR"]
+print(json.dumps({name: str(getattr(settings, name, None)) for name in names}))
+"""
+
+
+def settings_seen_with(environ: dict) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", SETTINGS_DUMP],
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", **environ},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("given", [{"DEBUG": "1"}, {"SECRET_KEY": STRONG_KEY}], ids=["DEBUG=1", "SECRET_KEY"])
+def test_every_variable_set_but_empty_gets_its_default(given):
+    empty = {name: "" for name in SETTINGS_VARIABLES if name not in given}
+    assert settings_seen_with({**given, **empty}) == settings_seen_with(given)
+
+
+def test_debug_is_off_unless_asked_for():
+    seen = settings_seen_with({"SECRET_KEY": STRONG_KEY})
+    assert seen["DEBUG"] == "False"
+    assert (seen["SECURE_SSL_REDIRECT"], seen["SESSION_COOKIE_SECURE"], seen["SECURE_HSTS_SECONDS"]) == (
+        "True", "True", "31536000"
+    )
+
+
+def test_without_debug_or_a_secret_key_start_up_stops_naming_the_key():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], capture_output=True, text=True, cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["Configuration error: SECRET_KEY must be set when DEBUG is off."]
 
 
 HTTPS_WARNINGS = ["security.W004", "security.W008", "security.W012", "security.W016"]

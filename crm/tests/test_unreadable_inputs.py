@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crm import cleaning
+from crm.env import env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +20,7 @@ def import_in_a_process(path, tmp_path, prefix=()) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         timeout=60,  # a FIFO opened for reading blocks until a writer comes: the timeout turns that into a failure
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DEBUG": "1"},
     )
 
 
@@ -39,7 +40,9 @@ def test_a_loop_of_symbolic_links_is_named_as_such(tmp_path):
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     first.symlink_to(second)
     second.symlink_to(first)
-    assert_refused(import_in_a_process(first, tmp_path), f"{first}: a loop of symbolic links (it never reaches a file).")
+    assert_refused(
+        import_in_a_process(first, tmp_path), f"{first}: a loop of symbolic links (it never reaches a file)."
+    )
 
 
 def test_a_regular_file_that_cannot_be_read_is_refused_with_the_error():
@@ -57,7 +60,7 @@ def test_devices_and_folders_are_not_files(path, what):
 def test_a_file_without_read_permission_is_refused_as_such(tmp_path):
     # Root reads any file whatever its mode, so the command runs as `nobody` (util-linux's setpriv) when the tests
     # run as root.
-    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"unreadable-{os.getpid()}"
+    folder = Path(env_str("TMPDIR", "/tmp")) / f"unreadable-{os.getpid()}"
     folder.mkdir(mode=0o755, exist_ok=True)
     secret = folder / "leads.csv"
     secret.write_text("name,email,created_at\nAda,ada@example.org,2026-11-01\n")

@@ -104,7 +104,7 @@ def plan_rebalance(active: list[AgentLoad], pool: int) -> tuple[list[int], bool]
             low = mid
         else:
             high = mid - 1
-    shed, spread = outcome(low)
+    shed, _ = outcome(low)
     return shed, best <= 1
 
 

@@ -1,7 +1,6 @@
 """Build assignment scenarios quickly (bulk inserts) and read the state back, for the assignment tests."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from django.db.models import Count, Q
@@ -10,7 +9,7 @@ from agents.models import Agent
 from leads.choices import OPEN_STATUSES
 from leads.models import Lead, LeadStatus
 
-AS_OF = datetime(2026, 11, 24, 9, 0, tzinfo=tz.utc)
+AS_OF = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 _serial = count()
 
 

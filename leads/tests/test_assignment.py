@@ -198,13 +198,13 @@ def test_fill_counts_raises_the_lowest_agents_first():
     gives, ties, rest = fill_counts([5, 0, 2], [None, None, None], 6)
     assert gives == [0, 4, 2] and rest == 0
     gives, ties, rest = fill_counts([5, 0, 2], [None, None, None], 7)
-    assert [g for g in gives] == [0, 4, 2] and rest == 1 and ties == [1, 2]
+    assert list(gives) == [0, 4, 2] and rest == 1 and ties == [1, 2]
 
 
 def test_fill_counts_never_goes_beyond_capacity():
     gives, _, _ = fill_counts([0, 0], [3, None], 10)
     assert gives == [3, 7]
-    gives, ties, rest = fill_counts([0, 0], [3, 4], 10)
+    gives, _, rest = fill_counts([0, 0], [3, 4], 10)
     assert gives == [3, 4] and rest == 0
 
 

@@ -61,7 +61,7 @@ def test_assign_evenly_explains_when_no_agent_is_active(admin_client):
 
 
 def test_assign_to_agent_asks_for_the_agent_and_warns_about_capacity_and_balance(admin_client):
-    small, other = make_agents([(True, 1), (True, None)])
+    make_agents([(True, 1), (True, None)])
     make_leads(3)
     ids = list(Lead.objects.values_list("id", flat=True))
     response = post_action(admin_client, "assign_to_one_agent", ids)

@@ -13,8 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +25,7 @@ from leads.assignment import lock_assignments
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=tz.utc)
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 AGENTS = [("Busy", "busy@sales.test", 10), ("Idle One", "one@sales.test", 0), ("Idle Two", "two@sales.test", 0)]
 FRESH, STALE = 400, 170  # fresh: 1 day old; stale: 60 days old, contacted
 

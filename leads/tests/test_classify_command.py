@@ -141,7 +141,7 @@ def test_extreme_arguments_exit_2_with_one_line_and_no_traceback(command, tmp_pa
         cwd=root,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DEBUG": "1"},
     )
     assert process.returncode == 2, process.stderr
     assert "Traceback" not in process.stderr

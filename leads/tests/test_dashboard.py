@@ -1,7 +1,7 @@
 """The admin's Lead overview: its numbers, its links, its query count, and the Verify button."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -17,7 +17,7 @@ from leads.tests.roles import make_agent_login, make_manager, make_user
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 OVERVIEW = reverse("admin:lead_overview")
 VERIFY = reverse("admin:lead_overview_verify")
 CHANGELIST = reverse("admin:leads_lead_changelist")
@@ -139,7 +139,9 @@ def test_the_page_says_when_nothing_was_verified_yet(manager_client):
     assert "No verification has run yet." in manager_client.get(OVERVIEW).content.decode()
 
 
-def test_the_page_costs_the_same_number_of_queries_for_a_bigger_team(manager_client, board, django_assert_max_num_queries):
+def test_the_page_costs_the_same_number_of_queries_for_a_bigger_team(
+    manager_client, board, django_assert_max_num_queries
+):
     manager_client.get(OVERVIEW)  # warm the session and the permission caches the way a browser would
     with django_assert_max_num_queries(12) as small:
         manager_client.get(OVERVIEW)

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.django_db
 
 LEADS_CSV = "name,email,created\nAda,ada@example.org,2026-01-02\nBad,not-an-email,2026-01-02\n"
 ERROR = "This upload has expired or was already imported"
+LEADS_IMPORT = reverse("admin:leads_lead_import")
+LEADS_CONFIRM = reverse("admin:leads_lead_process_import")
 
 
 @pytest.fixture
@@ -37,13 +39,13 @@ def manager_b():
     return other
 
 
-def preview(client, url=reverse("admin:leads_lead_import"), text=LEADS_CSV):
+def preview(client, url=LEADS_IMPORT, text=LEADS_CSV):
     response = client.post(url, {"import_file": SimpleUploadedFile("leads.csv", text.encode(), "text/csv")})
     assert response.status_code == 200
     return response.context
 
 
-def confirm(client, token, url=reverse("admin:leads_lead_process_import")):
+def confirm(client, token, url=LEADS_CONFIRM):
     response = client.post(url, {"token": token}, follow=True)
     assert response.status_code == 200
     return response.content.decode()

@@ -47,7 +47,7 @@ def start_import(env, path) -> subprocess.Popen:
         [sys.executable, "manage.py", "import_leads", str(path)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         # As from a terminal: a background job of a shell inherits SIGINT ignored, and Python keeps it so.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (one signal call between fork and exec)
     )
 
 
@@ -86,7 +86,7 @@ def test_ctrl_c_says_nothing_was_written_and_exits_130(big_file, database):
     process = start_import(env, big_file)
     child = wait_for_the_cleaning_child(process)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-    out, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert err.strip() == "CommandError: Interrupted: nothing was written."
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
@@ -99,7 +99,7 @@ def test_a_killed_import_leaves_its_cleaning_child_to_exit_quietly(big_file, dat
     process = start_import(env, big_file)
     child = wait_for_the_cleaning_child(process)
     process.kill()  # kill -9: the parent cannot stop its child; the child finds out when it writes next
-    out, err = process.communicate(timeout=60)  # the child holds stderr too: EOF comes once it has exited
+    _, err = process.communicate(timeout=60)  # the child holds stderr too: EOF comes once it has exited
     assert process.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 30
     while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:

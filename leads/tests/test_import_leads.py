@@ -271,7 +271,7 @@ def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path
     root = Path(__file__).resolve().parents[2]
     missing = tmp_path / "missing.csv"
     process = subprocess.run([sys.executable, "manage.py", "import_leads", str(missing), "--json"], cwd=root,
-                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
+                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "DEBUG": "1",
                                                                   "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert process.returncode == 2
     assert process.stdout == ""
@@ -386,7 +386,8 @@ def test_the_command_exits_2_in_one_line_for_an_unwritable_rejects_file(tmp_path
     path = write(tmp_path, LEADS)
     process = subprocess.run([sys.executable, "manage.py", "import_leads", str(path), "--rejects", "/dev/full"],
                              cwd=root, capture_output=True, text=True,
-                             env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+                             env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                                  "DEBUG": "1"})
     assert process.returncode == 2
     assert process.stdout == ""
     assert process.stderr.strip() == ("CommandError: --rejects /dev/full: cannot be written (No space left on device); "

@@ -118,7 +118,7 @@ def test_a_superuser_who_is_also_an_agent_still_sees_every_lead(client, team):
 
 
 @pytest.mark.parametrize(
-    "name, args",
+    ("name", "args"),
     [
         ("leads_lead_changelist", ()),
         ("leads_lead_add", ()),
@@ -197,7 +197,7 @@ def test_linking_a_login_to_an_agent_gives_it_the_agents_role_and_only_that_agen
 
 def test_the_admin_login_picker_lists_only_logins_that_may_be_agents(client, team):
     carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
-    carl = make_user("carl")
+    make_user("carl")
     make_user("root", superuser=True)
     make_manager("other-manager")
     client.force_login(team.manager)
@@ -214,7 +214,8 @@ def test_a_manager_login_cannot_be_linked_to_an_agent(client, team):
     carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
-        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": team.manager.pk},
+        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "",
+         "user": team.manager.pk},
     )
     assert response.status_code == 200
     assert "user" in response.context["adminform"].form.errors
@@ -404,7 +405,9 @@ def test_an_agent_filters_their_own_leads_by_class(client, team):
 # --- import, export, assignment actions ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["leads_lead_import", "leads_lead_export", "agents_agent_import", "agents_agent_export"])
+@pytest.mark.parametrize(
+    "name", ["leads_lead_import", "leads_lead_export", "agents_agent_import", "agents_agent_export"]
+)
 def test_a_manager_opens_import_and_export(client, team, name):
     client.force_login(team.manager)
     assert client.get(url(name)).status_code == 200

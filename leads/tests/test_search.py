@@ -33,7 +33,7 @@ def found(term) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "term, names",
+    ("term", "names"),
     [
         ("muller", {"José Müller"}),  # part of a name, accents ignored
         ("LOVE", {"Ada Lovelace"}),
@@ -143,7 +143,7 @@ def plan(queryset) -> str:
 
 
 @pytest.mark.parametrize(
-    "term, column",
+    ("term", "column"),
     [("jose.mul", "email"), ("acme wid", "company_key"), ("7946 0018", "phone_key")],
 )
 def test_each_search_condition_reads_an_index(leads, term, column):

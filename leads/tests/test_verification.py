@@ -48,7 +48,7 @@ def test_unassigned_closed_leads_are_reported_but_are_not_a_failure():
 
 
 def test_it_fails_on_leads_held_by_inactive_agents_and_lists_those_agents():
-    active, gone, idle = make_agents([(True, None), (False, None), (False, None)])
+    active, gone, _idle = make_agents([(True, None), (False, None), (False, None)])
     make_leads(2, agent=active)
     make_leads(3, agent=gone)
     report = verify_assignments(as_of=AS_OF)
@@ -69,7 +69,7 @@ def test_it_fails_above_capacity_and_when_unbalanced():
 
 
 def test_the_spread_ignores_agents_at_capacity():
-    full, other = make_agents([(True, 0), (True, None)])
+    _full, other = make_agents([(True, 0), (True, None)])
     make_leads(5, agent=other)
     report = verify_assignments(as_of=AS_OF)
     assert report.spread == 0 and report.ok

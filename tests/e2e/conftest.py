@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from crm.env import env_str
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse to run
 # next to it, although nothing here is actually asynchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path(env_str("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct-horse-battery"
 
@@ -50,7 +52,7 @@ def page(browser, live_server):
 
 @pytest.fixture
 def screenshots(tmp_path) -> Path:
-    folder = Path(os.environ["E2E_SCREENSHOTS"]) if os.environ.get("E2E_SCREENSHOTS") else tmp_path
+    folder = Path(env_str("E2E_SCREENSHOTS", str(tmp_path)))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -1,9 +1,10 @@
-import os
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+
+from crm.env import env_str
 
 PASSWORD_FILE = settings.BASE_DIR / "var" / "admin_password"
 
@@ -15,10 +16,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--username", default=os.environ.get("ADMIN_USER", "admin"))
+        parser.add_argument("--username", default=env_str("ADMIN_USER", "admin"))
 
     def handle(self, *args, username, **options):
-        password = os.environ.get("ADMIN_PASSWORD") or self.stored_or_new_password()
+        password = env_str("ADMIN_PASSWORD", "") or self.stored_or_new_password()
         User = get_user_model()
         user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@localhost"})
         user.is_staff = user.is_superuser = user.is_active = True

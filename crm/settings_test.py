@@ -1,0 +1,11 @@
+"""Settings for the test suite (pytest.ini): the project's settings as a developer's machine has them, DEBUG on.
+
+DEBUG defaults to off (README, Configuration). The suite, and the manage.py processes its tests start with the
+suite's environment, read the settings as `make run` does; pytest-django still runs each test with DEBUG off.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from crm.settings import *  # noqa: F403
