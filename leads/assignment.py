@@ -29,9 +29,9 @@ from datetime import datetime
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import Case, Count, IntegerField, Q, Value, When
-from django.utils import timezone
 
 from agents.models import Agent
+from core import clock
 from crm.db_lock import read_snapshot
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass
@@ -243,7 +243,7 @@ def assign_leads(
     from the most to the least loaded active agents until balanced, then assign the rest.
     Raises AssignmentError (nothing changed) when no agent is active or the arguments make no sense.
     """
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     classes = _check_classes(classifications)
     if limit is not None and limit < 1:
         raise AssignmentError(f"--limit must be at least 1, not {limit}.")
@@ -603,7 +603,7 @@ MAPPING_TABLE = "crm_assignment_mapping"
 
 def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict) -> None:
     """Record the run, then apply the staged mapping with one UPDATE and one INSERT ... SELECT."""
-    now = timezone.now()
+    now = clock.now()
     run = AssignmentRun.objects.create(
         started_at=now,
         source=source,
@@ -620,7 +620,7 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
         result.unassigned,
         result.unassigned_left,
     )
-    run.finished_at = timezone.now()
+    run.finished_at = clock.now()
     run.save(update_fields=["assigned", "moved", "unassigned", "unassigned_left", "finished_at"])
     result.run_id = run.pk
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from agents.models import Agent
+from core import clock
 from leads.assignment import spread_of
 from leads.classification import LeadClass
 from leads.models import Lead, VerificationRun
@@ -137,7 +137,7 @@ def _shown(value) -> str:
 
 
 def lead_overview(*, as_of: datetime | None = None) -> LeadOverview:
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     latest = VerificationRun.objects.select_related("user").order_by("-checked_at", "-id").first()
     checked_at = latest.checked_at if latest else as_of
     # order_by() drops Meta.ordering, which would otherwise end up in the GROUP BY.

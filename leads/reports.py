@@ -5,9 +5,9 @@ from datetime import datetime
 
 from django.db.models import Count, F, Func, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from agents.models import Agent
+from core import clock
 from leads.classification import LeadClass, Thresholds, class_condition, classification_expression
 from leads.models import Lead
 
@@ -43,7 +43,7 @@ def classification_report(*, as_of: datetime | None = None) -> ClassificationRep
     table by agent and class; no index holds agent, status and created_at together.
     Every agent is listed, also those without leads, plus UNASSIGNED when any lead has no agent.
     """
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     thresholds = Thresholds.from_settings()
     counts = zero_counts()
     counts.update(_count_by_class(as_of, thresholds))
