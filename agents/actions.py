@@ -9,9 +9,9 @@ from collections import defaultdict
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.clock import request_as_of
 from leads.assignment import PRIORITY
 from leads.choices import OPEN_STATUSES
 from leads.models import Lead
@@ -19,7 +19,7 @@ from leads.models import Lead
 
 @admin.action(description="Activate the selected agents", permissions=["change"])
 def activate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
+    changed = queryset.filter(is_active=False).update(is_active=True, updated_at=request_as_of(request))
     modeladmin.message_user(
         request, f"Activated {changed} agents. Run the assignment to give them leads.", messages.SUCCESS
     )
@@ -27,7 +27,7 @@ def activate(modeladmin, request, queryset):
 
 @admin.action(description="Deactivate the selected agents", permissions=["change"])
 def deactivate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+    changed = queryset.filter(is_active=True).update(is_active=False, updated_at=request_as_of(request))
     modeladmin.message_user(
         request,
         f"Deactivated {changed} agents. They get no new leads; `assign_leads --rebalance` takes back the open "
@@ -61,7 +61,7 @@ class AgentLoadAdminMixin:
         rows = (
             Lead.objects.open()
             .filter(assigned_agent__in=[a.pk for a in agents])
-            .with_classification(timezone.now())
+            .with_classification(request_as_of(request))
             .values_list("assigned_agent_id", "lead_class")
             .annotate(n=Count("id"))
             .order_by()
