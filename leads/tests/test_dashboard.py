@@ -1,7 +1,7 @@
 """The admin's Lead overview: its numbers, its links, its query count, and the Verify button."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from agents.tests.factories import AgentFactory
+from conftest import FROZEN_AT
 from leads.dashboard import lead_overview
 from leads.models import LeadStatus, VerificationRun
 from leads.tests.factories import LeadFactory
@@ -17,7 +18,7 @@ from leads.tests.roles import make_agent_login, make_manager, make_user
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = FROZEN_AT
 OVERVIEW = reverse("admin:lead_overview")
 VERIFY = reverse("admin:lead_overview_verify")
 CHANGELIST = reverse("admin:leads_lead_changelist")

@@ -1,5 +1,5 @@
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from agents.tests.factories import AgentFactory
+from conftest import FROZEN_AT
 from leads import lookup
 from leads.lookup import lookup_leads
 from leads.models import LeadStatus
@@ -14,7 +15,7 @@ from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
-AS_OF = datetime(2026, 11, 24, 12, tzinfo=UTC)
+AS_OF = FROZEN_AT
 
 
 def run(*args):
