@@ -233,7 +233,7 @@ def assign_leads(
     lead_ids=None,
     source: str = AssignmentRun.Source.COMMAND,
     user=None,
-    as_of: datetime | None = None,
+    as_of: datetime,
 ) -> AssignmentResult:
     """Give unassigned open leads to eligible agents by water-filling (see the module docstring).
 
@@ -243,7 +243,6 @@ def assign_leads(
     from the most to the least loaded active agents until balanced, then assign the rest.
     Raises AssignmentError (nothing changed) when no agent is active or the arguments make no sense.
     """
-    as_of = as_of or clock.now()
     classes = _check_classes(classifications)
     if limit is not None and limit < 1:
         raise AssignmentError(f"--limit must be at least 1, not {limit}.")

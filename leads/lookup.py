@@ -12,7 +12,6 @@ from operator import or_
 
 from django.db.models import Q
 
-from core import clock
 from crm.normalize import name_key, normalize_email, phone_key
 from leads.classification import Explanation, explain
 from leads.models import Lead
@@ -124,11 +123,10 @@ class LookupResult:
 MAX_LIMIT = 100_000
 
 
-def lookup_leads(query: str, *, as_of: datetime | None = None, limit: int = 50) -> LookupResult:
+def lookup_leads(query: str, *, as_of: datetime, limit: int = 50) -> LookupResult:
     """Leads whose name contains the query, most recent first, at most `limit` of them, with the total."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be from 1 to {MAX_LIMIT}")
-    as_of = as_of or clock.now()
     key = name_key(query)
     if not key:
         return LookupResult(query, key, as_of, [], 0)

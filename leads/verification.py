@@ -72,10 +72,10 @@ class VerificationReport:
         }
 
 
-def verify_assignments(*, as_of: datetime | None = None) -> VerificationReport:
+def verify_assignments(*, as_of: datetime) -> VerificationReport:
     """The checks, read from one snapshot without any write lock: a long writer never holds them back."""
     with read_snapshot():
-        return _verify(as_of or clock.now())
+        return _verify(as_of)
 
 
 def _verify(as_of: datetime) -> VerificationReport:
