@@ -23,7 +23,9 @@ def assign_evenly(modeladmin, request, queryset):
     selected = queryset.count()
     try:
         result = assign_leads(
-            lead_ids=queryset.values("id"), source=AssignmentRun.Source.ADMIN, user=request.user,
+            lead_ids=queryset.values("id"),
+            source=AssignmentRun.Source.ADMIN,
+            user=request.user,
             as_of=request_as_of(request),
         )
     except AssignmentError as exc:

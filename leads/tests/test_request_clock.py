@@ -7,10 +7,11 @@ import time_machine
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from agents.models import Agent
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
 from core import clock
-from leads.models import VerificationRun
+from leads.models import AssignmentRun, VerificationRun
 from leads.tests.factories import LeadFactory
 from leads.tests.roles import make_agent_login, make_manager
 
@@ -74,3 +75,29 @@ def test_the_verify_button_checks_and_records_at_the_request_s_moment(client, le
     assert client.post(reverse("admin:lead_overview_verify")).status_code == 302
     assert len(reads) == 1
     assert VerificationRun.objects.get().checked_at == reads[0]
+
+
+def test_deactivating_agents_stamps_them_with_the_request_s_moment(client, lead, reads):
+    client.force_login(make_manager())
+    reads.clear()
+    response = client.post(
+        reverse("admin:agents_agent_changelist"),
+        {"action": "deactivate", "_selected_action": [lead.assigned_agent_id]},
+    )
+    assert response.status_code == 302
+    assert len(reads) == 1
+    assert Agent.objects.get().updated_at == reads[0]
+
+
+def test_assign_evenly_classifies_at_the_request_s_moment(client, lead, reads):
+    lead.assigned_agent = None
+    lead.save()
+    client.force_login(make_manager())
+    reads.clear()
+    response = client.post(
+        reverse("admin:leads_lead_changelist"), {"action": "assign_evenly", "_selected_action": [lead.pk]}
+    )
+    assert response.status_code == 302
+    run = AssignmentRun.objects.get()
+    assert (run.assigned, run.flags["as_of"]) == (1, reads[0].isoformat())
+    assert run.started_at >= reads[0]  # the run's own record of when it ran
