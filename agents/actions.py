@@ -6,16 +6,16 @@ page (one grouped query and the agents), so the changelist costs the same few qu
 
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.clock import request_as_of
 from leads.classification import PRIORITY
 from leads.loads import agent_loads, open_leads_count
 
 
 @admin.action(description="Activate the selected agents", permissions=["change"])
 def activate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
+    changed = queryset.filter(is_active=False).update(is_active=True, updated_at=request_as_of(request))
     modeladmin.message_user(
         request, f"Activated {changed} agents. Run the assignment to give them leads.", messages.SUCCESS
     )
@@ -23,7 +23,7 @@ def activate(modeladmin, request, queryset):
 
 @admin.action(description="Deactivate the selected agents", permissions=["change"])
 def deactivate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+    changed = queryset.filter(is_active=True).update(is_active=False, updated_at=request_as_of(request))
     modeladmin.message_user(
         request,
         f"Deactivated {changed} agents. They get no new leads; `assign_leads --rebalance` takes back the open "
@@ -49,7 +49,7 @@ class AgentLoadAdminMixin:
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         agents = list(changelist.result_list)  # evaluates (and caches) the page the template will show
-        loads = agent_loads(agent_ids=[a.pk for a in agents], everyone=True, by_class_as_of=timezone.now())
+        loads = agent_loads(agent_ids=[a.pk for a in agents], everyone=True, by_class_as_of=request_as_of(request))
         by_agent = {load.id: load.by_class for load in loads}
         for agent in agents:
             agent._by_class = by_agent.get(agent.pk, {})

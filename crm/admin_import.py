@@ -201,6 +201,7 @@ def _forget_old_uploads() -> None:
     folder = upload_folder()
     if not folder.is_dir():
         return
+    # File ages: compared with the operating system's clock, the one that stamps st_mtime (not core.clock).
     cutoff = time.time() - KEEP_UPLOADS_SECONDS
     for child in folder.iterdir():
         if TOKEN.fullmatch(child.name) and child.stat().st_mtime < cutoff:

@@ -24,8 +24,8 @@ import pandas as pd
 import pyarrow as pa
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
+from core import clock
 from crm import cleaning
 from crm.export_safety import FORMULA_STARTS, neutralize_formula
 
@@ -506,7 +506,7 @@ def load_file(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Clean and load one file in one transaction. Raises cleaning.RefusedFile before writing anything."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if batch_size < 1:
         raise cleaning.RefusedFile(f"--batch-size must be 1 or more, not {batch_size}.")
     source, chunks = cleaning.read_clean(

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from agents.models import Agent
+from core.clock import request_as_of
 from crm.admin_audit import ReadOnlyAdminMixin
 from leads.assignment import AssignmentError, assign_leads, assign_to_agent, preview_assign_to_agent, unassign_leads
 from leads.models import AssignmentRun, LeadAssignment
@@ -21,7 +22,12 @@ from leads.models import AssignmentRun, LeadAssignment
 def assign_evenly(modeladmin, request, queryset):
     selected = queryset.count()
     try:
-        result = assign_leads(lead_ids=queryset.values("id"), source=AssignmentRun.Source.ADMIN, user=request.user)
+        result = assign_leads(
+            lead_ids=queryset.values("id"),
+            source=AssignmentRun.Source.ADMIN,
+            user=request.user,
+            as_of=request_as_of(request),
+        )
     except AssignmentError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return

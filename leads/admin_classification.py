@@ -14,8 +14,9 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core import clock
+from core.clock import request_as_of
 from leads.classification import LeadClass, explain
-from leads.filters import request_as_of
 from leads.lookup import search_matches
 
 BADGE_COLOURS = {
@@ -132,6 +133,12 @@ class LeadClassificationAdminMixin:
     def get_queryset(self, request):
         return super().get_queryset(request).with_classification(request_as_of(request))
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # the change page's reason, at the moment its class was annotated at
+            obj._as_of = request_as_of(request)
+        return obj
+
     def get_changelist(self, request, **kwargs):
         return LeadChangeList
 
@@ -149,5 +156,5 @@ class LeadClassificationAdminMixin:
     def classification_reason(self, obj):
         if obj is None or obj.pk is None or obj.created_at is None:
             return "-"
-        why = explain(obj.status, obj.created_at, timezone.now())
+        why = explain(obj.status, obj.created_at, getattr(obj, "_as_of", None) or clock.now())
         return format_html("{} {}", class_badge_html(why.lead_class.value), why.reason)

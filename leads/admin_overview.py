@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
+from core.clock import request_as_of
 from crm.db_lock import is_lock_timeout, lock_timeout_message
 from crm.roles import is_scoped_agent
 from leads.classification import LeadClass
@@ -67,7 +68,7 @@ def install_lead_overview(site) -> None:
 def overview_view(request, *, site):
     if not can_view_overview(request.user):
         raise PermissionDenied
-    overview = lead_overview()
+    overview = lead_overview(as_of=request_as_of(request))
     changelist = reverse("admin:leads_lead_changelist", current_app=site.name)
     context = {
         **site.each_context(request),
@@ -90,14 +91,14 @@ def verify_view(request, *, site):
     from leads.verification import record_verification, verify_assignments
 
     try:
-        report = verify_assignments()
+        report = verify_assignments(as_of=request_as_of(request))
     except OperationalError as exc:
         if not is_lock_timeout(exc):
             raise
         messages.error(request, f"Assignments not verified. {lock_timeout_message()}")
         return redirect(reverse("admin:lead_overview", current_app=site.name))
     try:
-        record_verification(report, source="admin", user=request.user)
+        record_verification(report, source="admin", user=request.user, checked_at=request_as_of(request))
     except OperationalError as exc:  # the checks ran: say what they found, and that it could not be stored
         if not is_lock_timeout(exc):
             raise

@@ -16,8 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
+from core.clock import request_as_of
 from crm.roles import agent_id_of, is_scoped_agent
 from leads.admin_classification import class_badge_html
 from leads.admin_overview import can_view_overview
@@ -96,7 +96,7 @@ def install_workspace(site) -> None:
 def my_leads_view(request, *, site):
     if not holds_leads(request.user):
         raise PermissionDenied
-    as_of = timezone.now()
+    as_of = request_as_of(request)
     mine = Lead.objects.open().filter(assigned_agent__user=request.user)
     leads = list(most_urgent_first(mine, as_of).only("id", "name", "company", "status", "created_at")[:MY_LEADS_SHOWN])
     total = len(leads) if len(leads) < MY_LEADS_SHOWN else mine.count()

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from core import clock
 from leads.choices import CLOSED_STATUSES, LeadStatus
 
 
@@ -101,7 +102,7 @@ def _matching_rule(status: str, age: timedelta, thresholds: Thresholds) -> Rule:
 
 def classify(status: str, created_at: datetime, as_of: datetime | None = None, thresholds: Thresholds | None = None):
     """The class of one lead, in Python."""
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     thresholds = thresholds or Thresholds.from_settings()
     return _matching_rule(status, as_of - created_at, thresholds).lead_class
 
@@ -131,7 +132,7 @@ def explain(
     each threshold the lead has not reached yet, so a new rule or threshold needs
     no code here.
     """
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     thresholds = thresholds or Thresholds.from_settings()
     age = as_of - created_at
     rule = _matching_rule(status, age, thresholds)
@@ -168,7 +169,7 @@ def class_condition(
     comparisons on status and created_at that the (status, created_at) and
     created_at indexes can serve, where `CASE ... END = 'urgent'` scans every row.
     """
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     thresholds = thresholds or Thresholds.from_settings()
     earlier = []
     for rule in RULES:
@@ -186,7 +187,7 @@ def classification_expression(
     as_number: the class's position in LeadClass (0 = fresh ...) instead of its
     name, for grouping where SQLite sorts: integers sort faster than strings.
     """
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     thresholds = thresholds or Thresholds.from_settings()
     *conditional, fallback = RULES
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from leads.assignment import spread_of
 from leads.classification import LeadClass
@@ -123,8 +122,7 @@ def _shown(value) -> str:
     return str(value)
 
 
-def lead_overview(*, as_of: datetime | None = None) -> LeadOverview:
-    as_of = as_of or timezone.now()
+def lead_overview(*, as_of: datetime) -> LeadOverview:
     latest = VerificationRun.objects.select_related("user").order_by("-checked_at", "-id").first()
     checked_at = latest.checked_at if latest else as_of
     # order_by() drops Meta.ordering, which would otherwise end up in the GROUP BY.

@@ -6,17 +6,10 @@
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.utils import timezone
 
 from agents.models import Agent
+from core.clock import request_as_of
 from leads.classification import LeadClass
-
-
-def request_as_of(request):
-    """One clock per request, so the filter, the badges and the reasons on a page agree at the boundaries."""
-    if not hasattr(request, "_leads_as_of"):
-        request._leads_as_of = timezone.now()
-    return request._leads_as_of
 
 
 class LeadClassListFilter(admin.SimpleListFilter):

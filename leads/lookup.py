@@ -11,7 +11,6 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Q
-from django.utils import timezone
 
 from crm.normalize import name_key, normalize_email, phone_key
 from leads.classification import Explanation, explain
@@ -123,11 +122,10 @@ class LookupResult:
 MAX_LIMIT = 100_000
 
 
-def lookup_leads(query: str, *, as_of: datetime | None = None, limit: int = 50) -> LookupResult:
+def lookup_leads(query: str, *, as_of: datetime, limit: int = 50) -> LookupResult:
     """Leads whose name contains the query, most recent first, at most `limit` of them, with the total."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be from 1 to {MAX_LIMIT}")
-    as_of = as_of or timezone.now()
     key = name_key(query)
     if not key:
         return LookupResult(query, key, as_of, [], 0)

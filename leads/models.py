@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from agents.models import Agent
+from core import clock
 from crm.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass, class_condition, classification_expression, classify, explain
@@ -36,7 +37,7 @@ class LeadQuerySet(models.QuerySet):
         Filters on status and created_at (class_condition) rather than on the CASE
         expression, so that the indexes serve it at a million leads.
         """
-        as_of = as_of or timezone.now()
+        as_of = as_of or clock.now()
         conditions = [class_condition(c, as_of, thresholds) for c in lead_classes]
         return self.filter(reduce(or_, conditions)) if conditions else self.none()
 
@@ -99,7 +100,7 @@ class Lead(models.Model):
 
     @property
     def classification(self) -> LeadClass:
-        return self.classification_at(timezone.now())
+        return self.classification_at(clock.now())
 
     def classification_at(self, as_of) -> LeadClass:
         return classify(self.status, self.created_at, as_of)
@@ -116,7 +117,7 @@ class AssignmentRun(models.Model):
         COMMAND = "command", "Command"
         ADMIN = "admin", "Admin"
 
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(default=clock.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices)
     action = models.CharField(max_length=50, help_text="assign, rebalance, assign-to-agent, unassign ...")
@@ -158,7 +159,7 @@ class LeadAssignment(models.Model):
     to_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="changes")
     reason = models.CharField(max_length=30, choices=Reason.choices)
-    changed_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -204,7 +205,7 @@ class LeadAssignment(models.Model):
 class VerificationRun(models.Model):
     """The stored result of a verification of assignments, shown on the dashboard."""
 
-    checked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    checked_at = models.DateTimeField(default=clock.now, db_index=True)
     source = models.CharField(max_length=20, default="command")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     ok = models.BooleanField()

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from django.db.models import Count, F, Func, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from agents.models import Agent
 from leads.classification import LeadClass, Thresholds, class_condition, classification_expression
@@ -35,7 +34,7 @@ class ClassificationReport:
         }
 
 
-def classification_report(*, as_of: datetime | None = None) -> ClassificationReport:
+def classification_report(*, as_of: datetime) -> ClassificationReport:
     """Counts by class from ONE query, and by (agent, class) from one grouped query.
 
     The counts are one index range count per class (class_condition), glued with
@@ -43,7 +42,6 @@ def classification_report(*, as_of: datetime | None = None) -> ClassificationRep
     table by agent and class; no index holds agent, status and created_at together.
     Every agent is listed, also those without leads, plus UNASSIGNED when any lead has no agent.
     """
-    as_of = as_of or timezone.now()
     thresholds = Thresholds.from_settings()
     counts = zero_counts()
     counts.update(_count_by_class(as_of, thresholds))

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
+from core import clock
 from crm.db_lock import read_snapshot
 from leads.assignment import spread_of
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES
@@ -56,10 +56,10 @@ class VerificationReport:
         }
 
 
-def verify_assignments(*, as_of: datetime | None = None) -> VerificationReport:
+def verify_assignments(*, as_of: datetime) -> VerificationReport:
     """The checks, read from one snapshot without any write lock: a long writer never holds them back."""
     with read_snapshot():
-        return _verify(as_of or timezone.now())
+        return _verify(as_of)
 
 
 def _verify(as_of: datetime) -> VerificationReport:
@@ -110,14 +110,19 @@ def _verify(as_of: datetime) -> VerificationReport:
     return report
 
 
-def record_verification(report: VerificationReport, *, source: str, user=None) -> VerificationRun:
+def record_verification(
+    report: VerificationReport, *, source: str, user=None, checked_at: datetime | None = None
+) -> VerificationRun:
     """Store the report (the --json shape) for the dashboard: one tiny write transaction.
+
+    checked_at: when the checks ran (default now; the admin passes its request's moment, a command's --as-of
+    may lie in the past and is not when they ran).
 
     It waits for the write lock like any writer; when that wait times out it raises OperationalError, which the
     callers report (crm.db_lock.is_lock_timeout) while still showing the result.
     """
     return VerificationRun.objects.create(
-        checked_at=timezone.now(),
+        checked_at=checked_at or clock.now(),
         source=source,
         user=user if user is not None and user.is_authenticated else None,
         ok=report.ok,

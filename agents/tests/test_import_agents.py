@@ -2,28 +2,24 @@
 
 import csv
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
-from unittest import mock
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from agents.models import Agent
 from agents.tests.factories import AgentFactory
+from conftest import FROZEN_AT
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NOW = FROZEN_AT
 
-
-@pytest.fixture(autouse=True)
-def fixed_clock():
-    with mock.patch("django.utils.timezone.now", return_value=NOW):
-        yield
 
 
 def run(*args) -> dict:
@@ -80,7 +76,7 @@ def test_duplicates_of_a_nameless_new_agent_are_all_rejected(tmp_path):
 
 def test_empty_cells_keep_stored_values_and_the_login_is_never_touched(tmp_path):
     user = User.objects.create_user("kai")
-    with mock.patch("django.utils.timezone.now", return_value=NOW - timedelta(days=1)):
+    with time_machine.travel(NOW - timedelta(days=1), tick=False):
         AgentFactory(email="kai@sales.test", name="Kai", is_active=False, capacity=7, user=user)
     summary = run(write(tmp_path, "Full Name,Email Address,Is Active,Max Open Leads\n,KAI@sales.test,,N/A\n"))
     assert summary["unchanged"] == 1

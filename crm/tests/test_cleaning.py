@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import FROZEN_AT
 from crm import cleaning
 from crm.normalize import name_key
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NOW = FROZEN_AT
 LEAD_HEADER = "name,email,created_at"
 
 

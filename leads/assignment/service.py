@@ -30,9 +30,9 @@ from datetime import datetime
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from agents.models import Agent
+from core import clock
 from crm.db_lock import read_snapshot
 from leads.assignment.planning import PoolEntry, deal, plan_moves, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
@@ -112,7 +112,7 @@ def assign_leads(
     lead_ids=None,
     source: str = AssignmentRun.Source.COMMAND,
     user=None,
-    as_of: datetime | None = None,
+    as_of: datetime,
 ) -> AssignmentResult:
     """Give unassigned open leads to eligible agents by water-filling (see the module docstring).
 
@@ -122,7 +122,6 @@ def assign_leads(
     from the most to the least loaded active agents until balanced, then assign the rest.
     Raises AssignmentError (nothing changed) when no agent is active or the arguments make no sense.
     """
-    as_of = as_of or timezone.now()
     classes, seed = _check_arguments(classifications=classifications, limit=limit, seed=seed)
     args = dict(seed=seed, classes=classes, limit=limit, rebalance=rebalance, dry_run=dry_run, lead_ids=lead_ids,
                 as_of=as_of)
@@ -454,7 +453,7 @@ MAPPING_TABLE = "crm_assignment_mapping"
 
 def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict) -> None:
     """Record the run, then apply the staged mapping with one UPDATE and one INSERT ... SELECT."""
-    now = timezone.now()
+    now = clock.now()
     run = AssignmentRun.objects.create(
         started_at=now,
         source=source,
@@ -471,7 +470,7 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
         result.unassigned,
         result.unassigned_left,
     )
-    run.finished_at = timezone.now()
+    run.finished_at = clock.now()
     run.save(update_fields=["assigned", "moved", "unassigned", "unassigned_left", "finished_at"])
     result.run_id = run.pk
 

@@ -1,8 +1,8 @@
 from datetime import timedelta
 
 import factory
-from django.utils import timezone
 
+from core import clock
 from leads.models import Lead, LeadStatus
 
 
@@ -13,4 +13,4 @@ class LeadFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Lead {n}")
     email = factory.Sequence(lambda n: f"lead{n}@example.org")
     status = LeadStatus.NEW
-    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    created_at = factory.LazyFunction(lambda: clock.now() - timedelta(days=1))

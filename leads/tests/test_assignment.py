@@ -7,6 +7,7 @@ from django.db.models import Count
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core import clock
 from leads.assignment import (
     AgentLoad,
     AssignmentError,
@@ -251,7 +252,7 @@ def test_it_refuses_to_run_without_an_active_agent_and_changes_nothing():
     make_agents([(False, None)])
     make_leads(3)
     with pytest.raises(NoActiveAgentError, match="No active agent"):
-        assign_leads(seed=1)
+        assign_leads(seed=1, as_of=clock.now())
     assert AssignmentRun.objects.count() == 0
     assert Lead.objects.unassigned().count() == 3
 
@@ -306,7 +307,7 @@ def test_classification_selects_only_those_classes():
 def test_it_rejects_arguments_that_make_no_sense(kwargs, message):
     make_agents([(True, None)])
     with pytest.raises(AssignmentError, match=message):
-        assign_leads(seed=1, **kwargs)
+        assign_leads(seed=1, **kwargs, as_of=clock.now())
 
 
 def test_a_dry_run_plans_exactly_what_the_run_does_and_writes_nothing():
@@ -401,7 +402,7 @@ def test_the_selection_limits_the_leads_assigned():
 def test_assigned_at_is_the_time_of_the_run():
     make_agents([(True, None)])
     make_leads(1)
-    assign_leads(seed=1)
+    assign_leads(seed=1, as_of=clock.now())
     lead = Lead.objects.get()
     run = AssignmentRun.objects.get()
     assert abs(lead.assigned_at - run.started_at) < timedelta(seconds=1)

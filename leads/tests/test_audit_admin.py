@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
+from core import clock
 from crm.admin_audit import ReadOnlyAdminMixin
 from leads.assignment import assign_leads
 from leads.models import AssignmentRun, LeadAssignment, VerificationRun
@@ -21,9 +22,9 @@ def records():
     """One of each: a run with its change, and a failed verification (the one a forger would turn green)."""
     make_agents([(True, None)])
     make_leads(1)
-    assign_leads(source=AssignmentRun.Source.COMMAND)
+    assign_leads(source=AssignmentRun.Source.COMMAND, as_of=clock.now())
     make_leads(1)
-    record_verification(verify_assignments(), source="command")
+    record_verification(verify_assignments(as_of=clock.now()), source="command")
     return {model: model.objects.get() for model in AUDIT_MODELS}
 
 

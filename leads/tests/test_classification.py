@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
+from conftest import FROZEN_AT
 from leads.classification import (
     RULES,
     LeadClass,
@@ -17,7 +18,7 @@ from leads.classification import (
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
 
-AS_OF = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+AS_OF = FROZEN_AT
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)
 FRESH, STALE = 7 * DAY, 30 * DAY

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.tests.factories import AgentFactory
-from crm.clock import parse_as_of
+from core.clock import parse_as_of
 from leads.models import LeadStatus
 from leads.reports import classification_report
 from leads.tests.factories import LeadFactory

@@ -1,7 +1,7 @@
 """The admin's Lead overview: its numbers, its links, its query count, and the Verify button."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -10,6 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from agents.tests.factories import AgentFactory
+from conftest import FROZEN_AT
+from core import clock
 from leads.dashboard import lead_overview
 from leads.models import LeadStatus, VerificationRun
 from leads.tests.factories import LeadFactory
@@ -17,7 +19,7 @@ from leads.tests.roles import make_agent_login, make_manager, make_user
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NOW = FROZEN_AT
 OVERVIEW = reverse("admin:lead_overview")
 VERIFY = reverse("admin:lead_overview_verify")
 CHANGELIST = reverse("admin:leads_lead_changelist")
@@ -223,7 +225,7 @@ def test_verify_assignments_needs_the_csrf_token(board):
 def verify_now(user=None):
     from leads.verification import record_verification, verify_assignments
 
-    return record_verification(verify_assignments(), source="admin" if user else "command", user=user)
+    return record_verification(verify_assignments(as_of=clock.now()), source="admin" if user else "command", user=user)
 
 
 def last_verification(content: str) -> str:
@@ -293,7 +295,7 @@ def test_the_verifications_freshness_costs_no_extra_query(board, django_assert_n
     with time_machine.travel(NOW + timedelta(minutes=5)):
         LeadFactory.create_batch(3)
         with django_assert_num_queries(4):
-            overview = lead_overview()
+            overview = lead_overview(as_of=clock.now())
     drift = overview.verification_drift
     assert (drift.leads_changed, drift.agents_changed) == (3, 0)
     assert {d.label: (d.then, d.now) for d in drift.differences} == {

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -15,13 +14,14 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from agents.models import Agent
+from conftest import FROZEN_AT
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NOW = FROZEN_AT
 IMPORT_URL = reverse("admin:leads_lead_import")
 CONFIRM_URL = reverse("admin:leads_lead_process_import")
 
@@ -29,8 +29,6 @@ CONFIRM_URL = reverse("admin:leads_lead_process_import")
 @pytest.fixture(autouse=True)
 def setup(settings, tmp_path):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
-    with mock.patch("django.utils.timezone.now", return_value=NOW):
-        yield
 
 
 def upload(client, path: Path, url=IMPORT_URL, **extra):

@@ -8,11 +8,13 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agents.tests.factories import AgentFactory
+from conftest import FROZEN_AT
 from crm import loading
 from leads.importing import import_leads
 from leads.models import Lead
@@ -21,15 +23,10 @@ from leads.tests.factories import LeadFactory
 pytestmark = pytest.mark.django_db(transaction=False)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NOW = FROZEN_AT
 JSON_KEYS = {"rows", "created", "updated", "unchanged", "merged_duplicates", "rejected", "rejects_file",
              "ignored_columns", "dry_run"}
 
-
-@pytest.fixture(autouse=True)
-def fixed_clock():
-    with mock.patch("django.utils.timezone.now", return_value=NOW):
-        yield
 
 
 def run(*args) -> dict:
@@ -110,7 +107,7 @@ def test_the_readable_summary_lists_the_first_rejected_rows():
 def test_a_second_import_reports_everything_unchanged_and_changes_nothing():
     run(FIXTURES / "leads_crm_export.csv")
     before = snapshot()
-    with mock.patch("django.utils.timezone.now", return_value=NOW + timedelta(hours=1)):
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         summary = run(FIXTURES / "leads_crm_export.csv")
     assert (summary["created"], summary["updated"], summary["unchanged"]) == (0, 0, 5)
     assert snapshot() == before
@@ -133,7 +130,7 @@ def test_empty_cells_never_erase_stored_values(tmp_path):
 
 
 def test_changed_cells_update_the_lead_and_only_updated_leads_get_a_new_updated_at(tmp_path):
-    with mock.patch("django.utils.timezone.now", return_value=NOW - timedelta(days=1)):
+    with time_machine.travel(NOW - timedelta(days=1), tick=False):
         kept = LeadFactory(email="kept@example.org", name="Kept", created_at=NOW - timedelta(days=3))
         changed = LeadFactory(email="changed@example.org", name="Changed", created_at=NOW - timedelta(days=3))
     created = (NOW - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from agents.tests.factories import AgentFactory
+from core import clock
 from leads.assignment import assign_leads
 from leads.models import AssignmentRun
 from leads.tests.factories import LeadFactory
@@ -42,7 +43,7 @@ def long_rows():
             phone="+44 (0) 20 7946 0018 ext. 1234",
             created_at=now - timedelta(days=days),
         )
-    assign_leads(source=AssignmentRun.Source.COMMAND, seed=1)
+    assign_leads(source=AssignmentRun.Source.COMMAND, seed=1, as_of=clock.now())
     make_user("root", superuser=True, password=PASSWORD)
     return agents
 

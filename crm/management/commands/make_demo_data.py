@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.clock import AS_OF_HELP, parse_as_of
 from crm.cleaning import RefusedFile
-from crm.clock import AS_OF_HELP, parse_as_of
 from crm.demo import SAMPLE_DATE, make_demo_leads
 
 

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from crm.clock import AS_OF_HELP, parse_as_of
+from core.clock import AS_OF_HELP, parse_as_of
 from leads.classification import LeadClass
 from leads.reports import classification_report
 

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from crm.clock import AS_OF_HELP, parse_as_of
+from core.clock import AS_OF_HELP, parse_as_of
 from leads.lookup import MAX_LIMIT, lookup_leads
 
 

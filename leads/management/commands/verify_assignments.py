@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
-from crm.clock import AS_OF_HELP, parse_as_of
+from core.clock import AS_OF_HELP, parse_as_of
 from crm.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
 from leads.classification import PRIORITY
 from leads.verification import record_verification, verify_assignments

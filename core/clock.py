@@ -1,7 +1,9 @@
-"""The `--as-of` clock shared by every command that classifies or assigns leads.
+"""The application's one clock, and the `--as-of` moment of the commands.
 
-A command reads the time once and uses it throughout, so its output is
-reproducible: run it again with the same --as-of and get the same answer.
+now() is the only place the application reads the time. Services take the moment they work at as a
+keyword-only `as_of`; the edges decide it once: a command from its --as-of (parse_as_of), an admin request
+from request_as_of(request). So a command run again with the same --as-of gives the same answer, every
+part of one admin page agrees at the class boundaries, and tests freeze the one clock (time-machine).
 """
 
 from datetime import UTC, date, datetime, time
@@ -22,10 +24,22 @@ AS_OF_HELP = (
 )
 
 
+def now() -> datetime:
+    """The current moment, aware (UTC)."""
+    return timezone.now()
+
+
+def request_as_of(request) -> datetime:
+    """The moment of one request, read once: every page part (filter, badges, reasons, counts) uses it."""
+    if not hasattr(request, "_as_of"):
+        request._as_of = now()
+    return request._as_of
+
+
 def parse_as_of(text: str | None) -> datetime:
     """An aware datetime from an --as-of value; now when empty. Raises CommandError (exit 2) on a bad value."""
     if text is None or not text.strip():
-        return timezone.now()
+        return now()
     value = text.strip()
     try:
         if len(value) == 10:  # YYYY-MM-DD: midnight where the sales team is
