@@ -103,7 +103,10 @@ def test_a_manager_imports_filters_assigns_and_checks_the_overview_and_an_agent_
     page.click('#leads-by-class li[data-class="urgent"] a.bar')
     expect(page).to_have_url(re.compile(r"/admin/leads/lead/\?lead_class=urgent$"))
     expect(page.locator("#result_list tbody tr")).to_have_count(5)
-    page.check("#action-toggle")
+    # Tick each row: the select-all box only works once the admin's actions script has run, which a loaded
+    # machine may not have done yet when the table is there.
+    for box in page.locator("#result_list input.action-select").all():
+        box.check()
     page.select_option("select[name=action]", label="Assign evenly to active agents")
     page.click("button[name=index]")
     expect(page.locator(".messagelist")).to_contain_text("Assigned 3 leads evenly")
