@@ -1,0 +1,1 @@
+"""App-agnostic building blocks: the clock, per-engine SQL and locks."""
