@@ -12,22 +12,27 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from leads.assignment import PRIORITY
+from crm.db_lock import busy_as_message
+from leads.assignment import PRIORITY, lock_assignments
 from leads.choices import OPEN_STATUSES
 from leads.models import Lead
 
 
 @admin.action(description="Activate the selected agents", permissions=["change"])
+@busy_as_message("No agent was activated.")
 def activate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
+    with lock_assignments():  # not in the middle of an assignment run
+        changed = queryset.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
     modeladmin.message_user(
         request, f"Activated {changed} agents. Run the assignment to give them leads.", messages.SUCCESS
     )
 
 
 @admin.action(description="Deactivate the selected agents", permissions=["change"])
+@busy_as_message("No agent was deactivated.")
 def deactivate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+    with lock_assignments():  # not in the middle of an assignment run
+        changed = queryset.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
     modeladmin.message_user(
         request,
         f"Deactivated {changed} agents. They get no new leads; `assign_leads --rebalance` takes back the open "

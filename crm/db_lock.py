@@ -4,13 +4,16 @@ What differs per engine (what counts as a lock timeout, how long a writer waits,
 lock) lives in core.sql; the names are re-exported here for the commands and the admin.
 """
 
+import functools
+
+from django.contrib import messages
 from django.core.management.base import CommandError
 from django.db import OperationalError
 
 from core.sql import LockTimeout, is_lock_timeout, lock_timeout_message, read_snapshot
 
-__all__ = ["LOCK_TIMEOUT_EXIT", "INTERRUPTED_EXIT", "LockTimeout", "OneLineFailures", "is_lock_timeout",
-           "lock_timeout_message", "read_snapshot"]
+__all__ = ["LOCK_TIMEOUT_EXIT", "INTERRUPTED_EXIT", "LockTimeout", "OneLineFailures", "busy_as_message",
+           "is_lock_timeout", "lock_timeout_message", "read_snapshot"]
 
 # Exit code of a command that could not get a lock in time: EX_TEMPFAIL (sysexits.h), "try again later".
 LOCK_TIMEOUT_EXIT = 75
@@ -32,3 +35,24 @@ class OneLineFailures:
             if not is_lock_timeout(exc):
                 raise
             raise CommandError(lock_timeout_message(), returncode=LOCK_TIMEOUT_EXIT) from None
+
+
+def busy_as_message(failed: str):
+    """Decorate an admin action (under @admin.action): when it cannot get a lock in time it shows
+    "<failed> The database is busy: ..." (nothing was written) and returns to the changelist instead of
+    answering 500."""
+
+    def decorate(action):
+        @functools.wraps(action)
+        def run(modeladmin, request, queryset):
+            try:
+                return action(modeladmin, request, queryset)
+            except OperationalError as exc:
+                if not is_lock_timeout(exc):
+                    raise
+                modeladmin.message_user(request, f"{failed} {lock_timeout_message()}", messages.ERROR)
+                return None
+
+        return run
+
+    return decorate
