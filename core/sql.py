@@ -269,7 +269,8 @@ class MySQLDialect(Dialect):
     @contextmanager
     def locked(self, key: str) -> Iterator[None]:
         """GET_LOCK belongs to the session, not the transaction: taken before the transaction begins and
-        released once it has ended, committed or rolled back."""
+        released once it has ended, committed or rolled back. (Inside a caller's own transaction, as in the
+        tests' atomic blocks, it is released when the block ends, before that transaction does.)"""
         lock = LOCKS[key]
         with connection.cursor() as cursor:
             cursor.execute("SELECT GET_LOCK(%s, @@innodb_lock_wait_timeout)", [lock.name])
