@@ -95,16 +95,23 @@ print(" | ".join(str(m) for m in page.context["messages"]), flush=True)
 """
 
 
-def test_the_admin_verify_button_shows_a_message_instead_of_a_500(database):
-    env, db = database
+def run_while_locked(env, db, source: str) -> str:
+    """Run an admin script that prints "ready", then waits for a line while the test holds the write lock;
+    return what it printed next."""
     script = subprocess.Popen(
-        [sys.executable, "-c", ADMIN_SCRIPT], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        [sys.executable, "-c", source], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert script.stdout.readline().strip() == "ready", script.stderr.read()
     with write_lock(db):
-        out, err = script.communicate("go\n", timeout=120)
+        out, err = script.communicate("go\n", timeout=300)
     assert script.returncode == 0, err
+    return out
+
+
+def test_the_admin_verify_button_shows_a_message_instead_of_a_500(database):
+    env, db = database
+    out = run_while_locked(env, db, ADMIN_SCRIPT)
     statuses, messages = out.splitlines()
     assert statuses == "302 200"
     assert messages.startswith("Assignments verified: 570 open leads are not assigned to any agent.")
@@ -156,14 +163,7 @@ def test_the_admin_import_and_assignment_actions_show_a_message_instead_of_a_500
     env, db = database
     before = db.execute("SELECT id, assigned_agent_id, assigned_at, updated_at FROM leads_lead ORDER BY id").fetchall()
     agents = db.execute("SELECT id, is_active, updated_at FROM agents_agent ORDER BY id").fetchall()
-    script = subprocess.Popen(
-        [sys.executable, "-c", ADMIN_WRITES_SCRIPT], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    assert script.stdout.readline().strip() == "ready", script.stderr.read()
-    with write_lock(db):
-        out, err = script.communicate("go\n", timeout=300)
-    assert script.returncode == 0, err
+    out = run_while_locked(env, db, ADMIN_WRITES_SCRIPT)
     assert json.loads(out) == {
         "confirm import": [302, [f"Not imported. {BUSY}"]],
         "preview import": [200, [BUSY]],
