@@ -27,7 +27,7 @@ from django.db import OperationalError, connection, transaction
 
 @dataclass(frozen=True)
 class NamedLock:
-    name: str  # MariaDB/MySQL: the GET_LOCK name
+    name: str  # MariaDB/MySQL: the GET_LOCK name (after the database name: GET_LOCK names are server-wide)
     number: int  # PostgreSQL: the advisory lock key
 
 
@@ -271,20 +271,24 @@ class MySQLDialect(Dialect):
         """GET_LOCK belongs to the session, not the transaction: taken before the transaction begins and
         released once it has ended, committed or rolled back. (Inside a caller's own transaction, as in the
         tests' atomic blocks, it is released when the block ends, before that transaction does.)"""
-        lock = LOCKS[key]
+        name = self.lock_name(key)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT GET_LOCK(%s, @@innodb_lock_wait_timeout)", [lock.name])
+            cursor.execute("SELECT GET_LOCK(%s, @@innodb_lock_wait_timeout)", [name])
             (got,) = cursor.fetchone()
         if got == 0:
-            raise LockTimeout(f"Timed out waiting for the named lock {lock.name!r}.")
+            raise LockTimeout(f"Timed out waiting for the named lock {name!r}.")
         if got is None:
-            raise OperationalError(f"The named lock {lock.name!r} could not be taken (GET_LOCK returned NULL).")
+            raise OperationalError(f"The named lock {name!r} could not be taken (GET_LOCK returned NULL).")
         try:
             with transaction.atomic():
                 yield
         finally:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [lock.name])
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+
+    def lock_name(self, key: str) -> str:
+        """GET_LOCK names are the server's, not one database's: each database gets its own."""
+        return f"{connection.settings_dict['NAME']}:{LOCKS[key].name}"
 
     def is_lock_timeout(self, exc: BaseException) -> bool:
         if isinstance(exc, LockTimeout):

@@ -160,7 +160,7 @@ def lock_is_free(other, key: str) -> bool:
         if other.vendor == "postgresql":  # in autocommit: a lock taken now is released at once
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCKS[key].number])
         else:
-            cursor.execute("SELECT IS_FREE_LOCK(%s)", [LOCKS[key].name])
+            cursor.execute("SELECT IS_FREE_LOCK(%s)", [dialect().lock_name(key)])
         return bool(cursor.fetchone()[0])
 
 
@@ -218,7 +218,7 @@ def test_an_import_and_an_assignment_that_cannot_get_the_named_lock_in_time_refu
     path.write_text("name,email,status,created\nNew Lead,new@example.org,new,2026-11-01\n")
     with other_connection.cursor() as cursor:
         for key in ("import:lead", "assignment"):
-            cursor.execute("SELECT GET_LOCK(%s, 0)", [LOCKS[key].name])
+            cursor.execute("SELECT GET_LOCK(%s, 0)", [dialect().lock_name(key)])
             assert cursor.fetchone() == (1,)
 
     for command in (["import_leads", str(path)], ["assign_leads", "--seed", "1"]):
