@@ -9,21 +9,27 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.clock import request_as_of
+from crm.db_lock import busy_as_message
+from leads.assignment import lock_assignments
 from leads.classification import PRIORITY
 from leads.loads import agent_loads, open_leads_count
 
 
 @admin.action(description="Activate the selected agents", permissions=["change"])
+@busy_as_message("No agent was activated.")
 def activate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=False).update(is_active=True, updated_at=request_as_of(request))
+    with lock_assignments():  # not in the middle of an assignment run
+        changed = queryset.filter(is_active=False).update(is_active=True, updated_at=request_as_of(request))
     modeladmin.message_user(
         request, f"Activated {changed} agents. Run the assignment to give them leads.", messages.SUCCESS
     )
 
 
 @admin.action(description="Deactivate the selected agents", permissions=["change"])
+@busy_as_message("No agent was deactivated.")
 def deactivate(modeladmin, request, queryset):
-    changed = queryset.filter(is_active=True).update(is_active=False, updated_at=request_as_of(request))
+    with lock_assignments():  # not in the middle of an assignment run
+        changed = queryset.filter(is_active=True).update(is_active=False, updated_at=request_as_of(request))
     modeladmin.message_user(
         request,
         f"Deactivated {changed} agents. They get no new leads; `assign_leads --rebalance` takes back the open "

@@ -1,1 +1,1 @@
-"""App-agnostic building blocks the apps share (the clock, ...). Nothing here imports an app."""
+"""App-agnostic building blocks: the clock, per-engine SQL and locks. Nothing here imports an app."""

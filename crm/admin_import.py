@@ -22,6 +22,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,6 +33,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from crm import cleaning
+from crm.db_lock import is_lock_timeout, lock_timeout_message
 
 PREVIEW_ROWS = 20
 TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -99,9 +101,12 @@ class CleanImportExportMixin(ImportExportMixin):
                 try:
                     result = self.import_service(path=source, dry_run=True, dayfirst=dayfirst,
                                                  sample_size=PREVIEW_ROWS)
-                except cleaning.RefusedFile as exc:
+                except (cleaning.RefusedFile, OperationalError) as exc:
+                    if isinstance(exc, OperationalError) and not is_lock_timeout(exc):
+                        raise
                     shutil.rmtree(source.parent, ignore_errors=True)
-                    form.add_error("import_file", str(exc).replace(str(source), upload.name))
+                    refused = lock_timeout_message() if isinstance(exc, OperationalError) else str(exc)
+                    form.add_error("import_file", refused.replace(str(source), upload.name))
                 else:
                     result.write_rejects(source.parent / "rejects.csv")
                     context = self._context(
@@ -131,6 +136,11 @@ class CleanImportExportMixin(ImportExportMixin):
             result = self.import_service(path=source, dry_run=False, dayfirst=form.cleaned_data["dayfirst"])
         except cleaning.RefusedFile as exc:
             self.message_user(request, str(exc).replace(str(source), "the file"), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
+        except OperationalError as exc:  # the upload is kept: the preview's Confirm button works again later
+            if not is_lock_timeout(exc):
+                raise
+            self.message_user(request, f"Not imported. {lock_timeout_message()}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
         source.unlink()
         result.write_rejects(folder / "rejects.csv")

@@ -1,56 +1,30 @@
-"""Waiting for other writers: reads that never take a write lock, and a clear message when a lock wait times out
-(or the user presses Ctrl-C).
+"""Waiting for other writers, as the commands report it: a lock wait that timed out or Ctrl-C is one line.
 
-SQLite runs every atomic block as BEGIN IMMEDIATE (crm/env.py), which takes the database's one write lock at
-once. Work that only reads must not queue behind a long writer for that lock: read_snapshot() opens a plain
-(deferred) transaction instead, which in WAL mode reads one consistent snapshot and never waits.
+What differs per engine (what counts as a lock timeout, how long a writer waits, reads that take no write
+lock) lives in core.sql; the names are re-exported here for the commands and the admin.
 """
 
-from contextlib import contextmanager
+import functools
 
+from django.contrib import messages
 from django.core.management.base import CommandError
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError
+
+from core.sql import LockTimeout, is_lock_timeout, lock_timeout_message, read_snapshot
+
+__all__ = [
+    "INTERRUPTED_EXIT",
+    "LOCK_TIMEOUT_EXIT",
+    "LockTimeout",
+    "OneLineFailures",
+    "busy_as_message",
+    "is_lock_timeout",
+    "lock_timeout_message",
+    "read_snapshot",
+]
 
 # Exit code of a command that could not get a lock in time: EX_TEMPFAIL (sysexits.h), "try again later".
 LOCK_TIMEOUT_EXIT = 75
-MYSQL_LOCK_WAIT_TIMEOUT = 1205
-
-
-def is_lock_timeout(exc: BaseException) -> bool:
-    """True for "another transaction held the lock longer than we would wait" on any engine."""
-    if not isinstance(exc, OperationalError):
-        return False
-    if connection.vendor == "mysql":
-        return bool(exc.args) and exc.args[0] == MYSQL_LOCK_WAIT_TIMEOUT
-    return "database is locked" in str(exc)
-
-
-def lock_timeout_message() -> str:
-    if connection.vendor == "sqlite":
-        waited = f"more than {connection.settings_dict['OPTIONS'].get('timeout', 5)} s"
-    else:
-        waited = "longer than the database waits"
-    return f"The database is busy: another write held its lock for {waited}. Nothing was written; try again."
-
-
-@contextmanager
-def read_snapshot():
-    """Read one consistent state without taking (or waiting for) a write lock."""
-    if connection.in_atomic_block:
-        yield
-        return
-    if connection.vendor != "sqlite":
-        with transaction.atomic():  # MVCC: reads never wait for writers
-            yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("BEGIN DEFERRED")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("COMMIT")  # nothing was written: this only ends the snapshot
-
 
 # Exit code of a command stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2.
 INTERRUPTED_EXIT = 130
@@ -69,3 +43,24 @@ class OneLineFailures:
             if not is_lock_timeout(exc):
                 raise
             raise CommandError(lock_timeout_message(), returncode=LOCK_TIMEOUT_EXIT) from None
+
+
+def busy_as_message(failed: str):
+    """Decorate an admin action (under @admin.action): when it cannot get a lock in time it shows
+    "<failed> The database is busy: ..." (nothing was written) and returns to the changelist instead of
+    answering 500."""
+
+    def decorate(action):
+        @functools.wraps(action)
+        def run(modeladmin, request, queryset):
+            try:
+                return action(modeladmin, request, queryset)
+            except OperationalError as exc:
+                if not is_lock_timeout(exc):
+                    raise
+                modeladmin.message_user(request, f"{failed} {lock_timeout_message()}", messages.ERROR)
+                return None
+
+        return run
+
+    return decorate

@@ -9,23 +9,19 @@ Ctrl-C or a dry run leaves the database as it was.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-import zlib
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from django.conf import settings
 from django.db import connection, transaction
 
-from core import clock
+from core import clock, sql
 from crm import cleaning
 from crm.export_safety import FORMULA_STARTS, neutralize_formula
 
@@ -102,59 +98,24 @@ def rejects_csv(rejects: pd.DataFrame, out, *, delimiter: str = ",") -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Per-engine SQL
+# SQL (what differs per engine: core.sql)
 
 
-def _vendor() -> str:
-    return connection.vendor  # sqlite, postgresql, mysql
-
-
-def _sql_type(column: Column, vendor: str, collation: str | None) -> str:
-    if column.kind == "text":
-        if vendor == "sqlite":
-            return "TEXT"
-        if vendor == "mysql":
-            return f"VARCHAR(255) COLLATE {collation}" if collation else "VARCHAR(255)"
-        return "TEXT"
-    if column.kind == "datetime":
-        return {"sqlite": "TEXT", "postgresql": "TIMESTAMPTZ", "mysql": "DATETIME(6)"}[vendor]
-    if column.kind == "bool":
-        return {"sqlite": "BOOL", "postgresql": "BOOLEAN", "mysql": "BOOL"}[vendor]
-    return "BIGINT"
-
-
-def _differs(column: Column, vendor: str, new: str, old: str) -> str:
+def _differs(column: Column, new: str, old: str) -> str:
     """SQL true when the staged value is present and differs from the stored one."""
     a, b = f"{new}.{column.name}", f"{old}.{column.name}"
-    if vendor == "mysql" and column.kind == "text":
-        a, b = f"BINARY {a}", f"BINARY {b}"  # the default collation ignores case and accents
+    if column.kind == "text":
+        a, b = sql.dialect().exact(a), sql.dialect().exact(b)
     stored_null = f"{old}.{column.name} IS NULL OR " if column.nullable else ""
     return f"({new}.{column.name} IS NOT NULL AND ({stored_null}{a} <> {b}))"
 
 
-def _changed(target: Target, vendor: str, new: str = "s", old: str = "t") -> str:
-    return " OR ".join(_differs(c, vendor, new, old) for c in target.columns if c.compare and c.name != "email")
+def _changed(target: Target, new: str = "s", old: str = "t") -> str:
+    return " OR ".join(_differs(c, new, old) for c in target.columns if c.compare and c.name != "email")
 
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-@contextmanager
-def _import_lock(target: Target):
-    """Imports of the same model queue one behind the other (SQLite's write lock does this by itself)."""
-    vendor = _vendor()
-    key = f"crm-import-{target.table}"
-    if vendor == "mysql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT GET_LOCK(%s, 600)", [key])
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [key])
-    else:
-        yield
 
 
 class Staging:
@@ -162,37 +123,23 @@ class Staging:
 
     def __init__(self, target: Target):
         self.target = target
-        self.vendor = _vendor()
+        self.dialect = sql.dialect()
         self.name = f"crm_stage_{uuid.uuid4().hex[:12]}"
         self.columns = [Column("line", "int", compare=False), *target.columns]
 
     def create(self) -> None:
-        collation = None
+        # Staged text compares the way the stored emails do (MariaDB: the column's collation).
+        collation = self.dialect.column_collation(self.target.table, "email")
+        defs = ", ".join(
+            [f"line {self.dialect.row_number_type()}"]
+            + [f"{c.name} {self.dialect.column_type(c.kind, collation)}" for c in self.target.columns]
+        )
         with connection.cursor() as cursor:
-            if self.vendor == "mysql":
-                cursor.execute(
-                    "SELECT COLLATION_NAME FROM information_schema.COLUMNS "
-                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = 'email'",
-                    [self.target.table],
-                )
-                row = cursor.fetchone()
-                collation = row[0] if row else None
-            defs = ", ".join(f"{c.name} {_sql_type(c, self.vendor, collation)}" for c in self.columns)
-            if self.vendor == "sqlite":  # the line is the rowid: duplicates are fetched and deleted by line
-                defs = defs.replace("line BIGINT", "line INTEGER PRIMARY KEY", 1)
-            if self.vendor == "postgresql":
-                cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({defs}) ON COMMIT DROP")
-            elif self.vendor == "mysql":
-                cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({defs}) ENGINE=InnoDB")
-            else:
-                cursor.execute(f"CREATE TEMP TABLE {self.name} ({defs})")
+            self.dialect.create_temporary_table(cursor, self.name, defs)
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            if self.vendor == "mysql":
-                cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {self.name}")
-            else:
-                cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+            self.dialect.drop_temporary_table(cursor, self.name)
 
     # Values in the form each driver binds fastest and compares exactly like the stored ones.
     def _prepared(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -200,31 +147,15 @@ class Staging:
         for column in self.target.columns:
             values = frame[column.name].reset_index(drop=True)
             if column.kind == "datetime":
-                values = _datetime_text(values, self.vendor)
+                values = self.dialect.datetime_text(values)
             out[column.name] = values
         return out
 
     def insert(self, frame: pd.DataFrame, batch_size: int) -> None:
         if frame.empty:
             return
-        prepared = self._prepared(frame)
-        names = [c.name for c in self.columns]
-        if self.vendor == "postgresql":
-            buffer = io.StringIO()
-            prepared.to_csv(
-                buffer, index=False, header=False, na_rep="", quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
-            )
-            # Cleaning leaves no empty strings (an empty cell is missing), so an unquoted empty field is NULL.
-            sql = f"COPY {self.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)"
-            with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-                copy.write(buffer.getvalue())
-            return
-        placeholders = ", ".join(["%s"] * len(names))
-        sql = f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({placeholders})"
         with connection.cursor() as cursor:
-            raw = cursor.cursor  # the driver's cursor: no per-row debug logging
-            for start in range(0, len(prepared), batch_size):
-                raw.executemany(sql, _rows(prepared.iloc[start : start + batch_size]))
+            self.dialect.copy_frame(cursor, self.name, self._prepared(frame), batch_size)
 
     def fetch(self, where: str, params=()) -> pd.DataFrame:
         names = [c.name for c in self.columns]
@@ -254,24 +185,6 @@ def _is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
-def _rows(frame: pd.DataFrame):
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
-
-
-def _datetime_text(values: pd.Series, vendor: str) -> pd.Series:
-    naive = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    base = naive.dt.strftime("%Y-%m-%d %H:%M:%S").astype(cleaning.STRING)
-    micro = naive.dt.microsecond
-    if vendor == "sqlite":
-        # Exactly str(datetime) as Django stores it: a fraction only when there is one.
-        fraction = ("." + micro.fillna(0).astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
-        return base.where(micro.fillna(0).eq(0), base + fraction)
-    fraction = ("." + micro.fillna(0).astype("int64").astype(str).str.zfill(6)).astype(cleaning.STRING)
-    text = base + fraction
-    return text + "+00:00" if vendor == "postgresql" else text
-
-
 # ---------------------------------------------------------------------------------------------------------
 # The load
 
@@ -294,16 +207,14 @@ def _merge_duplicates(staging: Staging, emails: pd.Series, sample_size: int = 0)
         return 0, []
     merged_away = int(emails.duplicated().sum())
     marker = f"{staging.name}_dups"
+    lines = [(int(n),) for n in dup_lines]
     with connection.cursor() as cursor:
-        if staging.vendor == "postgresql":
-            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (line BIGINT PRIMARY KEY) ON COMMIT DROP")
-        else:
-            cursor.execute(f"CREATE TEMPORARY TABLE {marker} (line BIGINT PRIMARY KEY)")
-        cursor.cursor.executemany(f"INSERT INTO {marker} (line) VALUES (%s)", [(int(n),) for n in dup_lines])
+        staging.dialect.create_temporary_table(cursor, marker, "line BIGINT PRIMARY KEY")
+        staging.dialect.copy_rows(cursor, marker, ["line"], lines, batch_size=len(lines))
     rows = staging.fetch(f"s.line IN (SELECT line FROM {marker})")
     staging.delete(f"line IN (SELECT line FROM {marker})")
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP {'TEMPORARY ' if staging.vendor == 'mysql' else ''}TABLE {marker}")
+        staging.dialect.drop_temporary_table(cursor, marker, if_exists=False)
     rows = rows.map(lambda v: None if _is_missing(v) else v)
     merged = cleaning.merge_duplicates(rows)
     staging.insert_objects(merged)
@@ -340,12 +251,11 @@ def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, fields: list[str], s
 
 
 def _counts(staging: Staging, target: Target) -> tuple[int, int, int]:
-    vendor = staging.vendor
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*), "
             f"COALESCE(SUM(CASE WHEN t.id IS NULL THEN 1 ELSE 0 END), 0), "
-            f"COALESCE(SUM(CASE WHEN t.id IS NOT NULL AND ({_changed(target, vendor)}) THEN 1 ELSE 0 END), 0) "
+            f"COALESCE(SUM(CASE WHEN t.id IS NOT NULL AND ({_changed(target)}) THEN 1 ELSE 0 END), 0) "
             f"FROM {staging.name} s LEFT JOIN {_q(target.table)} t ON t.email = s.email"
         )
         total, created, updated = (int(v) for v in cursor.fetchone())
@@ -358,12 +268,11 @@ def _shown_columns(target: Target) -> list[str]:
 
 
 def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict]]:
-    vendor = staging.vendor
     table = _q(target.table)
     cases = {
         "created": "t.id IS NULL",
-        "updated": f"t.id IS NOT NULL AND ({_changed(target, vendor)})",
-        "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(target, vendor)})",
+        "updated": f"t.id IS NOT NULL AND ({_changed(target)})",
+        "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(target)})",
     }
     shown = _shown_columns(target)
     out = {}
@@ -410,32 +319,17 @@ def _reject_incomplete_new(staging: Staging, source: cleaning.SourceFile, target
     return raw, merged_back
 
 
-def _secondary_indexes(table: str) -> list[tuple[str, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-            [table],
-        )
-        return cursor.fetchall()
-
-
 def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bool, update: bool, insert: bool):
-    vendor = staging.vendor
     table = _q(target.table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         if update and not empty_target:
-            assignments = [f"{c.name} = COALESCE(s.{c.name}, t.{c.name})" for c in target.columns if c.name != "email"]
-            changed = _changed(target, vendor)
-            if vendor == "mysql":
-                sets = ", ".join(f"t.{a}" for a in assignments) + f", t.{target.update_timestamp} = %s"
-                cursor.execute(
-                    f"UPDATE {table} t JOIN {staging.name} s ON s.email = t.email SET {sets} WHERE {changed}", [stamp]
-                )
-            else:
-                sets = ", ".join(assignments) + f", {target.update_timestamp} = %s"
-                cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {staging.name} AS s "
-                               f"WHERE s.email = t.email AND ({changed})", [stamp])
+            sets = [(c.name, f"COALESCE(s.{c.name}, t.{c.name})") for c in target.columns if c.name != "email"]
+            sets.append((target.update_timestamp, "%s"))
+            cursor.execute(
+                staging.dialect.update_from(table, "t", staging.name, "s", "s.email = t.email", sets, _changed(target)),
+                [stamp],
+            )
         if not insert:
             return
         names = [c.name for c in target.columns]
@@ -444,21 +338,15 @@ def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bo
         ]
         missing = "" if empty_target else (f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.email = s.email)")
         stamps = ", ".join(["%s"] * len(target.insert_timestamps))
-        indexes = _secondary_indexes(target.table) if (empty_target and vendor == "sqlite") else []
-        # Building the secondary indexes once after a bulk load into an empty table is several times faster
-        # than maintaining them row by row; SQLite DDL is transactional, so a rollback restores them.
-        for name, _sql in indexes:
-            cursor.execute(f"DROP INDEX {_q(name)}")
         # Into an empty table, rows go in email order: the unique email index then grows at its end instead
         # of at random places, several times faster (ids follow the emails, not the file's order).
         order = "s.email" if empty_target else "s.line"
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(names + list(target.insert_timestamps))}) "
-            f"SELECT {', '.join(values)}, {stamps} FROM {staging.name} s {missing} ORDER BY {order}",
-            [stamp] * len(target.insert_timestamps),
-        )
-        for _name, sql in indexes:
-            cursor.execute(sql)
+        with staging.dialect.indexes_built_after(cursor, target.table) if empty_target else nullcontext():
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(names + list(target.insert_timestamps))}) "
+                f"SELECT {', '.join(values)}, {stamps} FROM {staging.name} s {missing} ORDER BY {order}",
+                [stamp] * len(target.insert_timestamps),
+            )
 
 
 def _load_through_staging(chunks, source, target, result, rejects, now, batch_size, sample_size, progress, *,
@@ -514,10 +402,7 @@ def load_file(
     )
     result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run, delimiter=source.delimiter)
     rejects: list[pd.DataFrame] = []
-    with _import_lock(target), transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(target.table.encode())])
+    with sql.locked(f"import:{target.kind}"):  # imports of one kind queue behind each other
         empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(target.table)})")
         _load_through_staging(chunks, source, target, result, rejects, now, batch_size, sample_size, progress,
                               empty_target=empty_target)

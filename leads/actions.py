@@ -14,11 +14,13 @@ from django.utils.html import format_html
 from agents.models import Agent
 from core.clock import request_as_of
 from crm.admin_audit import ReadOnlyAdminMixin
+from crm.db_lock import busy_as_message
 from leads.assignment import AssignmentError, assign_leads, assign_to_agent, preview_assign_to_agent, unassign_leads
 from leads.models import AssignmentRun, LeadAssignment
 
 
 @admin.action(description="Assign evenly to active agents", permissions=["assign"])
+@busy_as_message("Nothing was assigned.")
 def assign_evenly(modeladmin, request, queryset):
     selected = queryset.count()
     try:
@@ -48,6 +50,7 @@ def assign_evenly(modeladmin, request, queryset):
 
 
 @admin.action(description="Assign to agent...", permissions=["assign"])
+@busy_as_message("Nothing was assigned.")
 def assign_to_one_agent(modeladmin, request, queryset):
     """Two steps, like delete_selected: the first POST shows the choice of agent, the second acts."""
     if request.POST.get("post") == "yes":
@@ -117,6 +120,7 @@ def said_once(rows: list[dict]) -> dict:
 
 
 @admin.action(description="Unassign", permissions=["assign"])
+@busy_as_message("Nothing was unassigned.")
 def unassign(modeladmin, request, queryset):
     result = unassign_leads(lead_ids=queryset.values("id"), user=request.user)
     text = f"Took {result.unassigned} open leads away from their agents (run {result.run_id})."

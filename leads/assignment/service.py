@@ -14,8 +14,8 @@ How a run works:
    Same database + same seed = same assignment.
 3. Stage the (lead, from agent, to agent, reason) mapping in a temporary table (still outside the lock, except
    on PostgreSQL, whose temporary table lives in the transaction).
-4. Take the assignment lock (PostgreSQL advisory lock, MariaDB row locks on the agents, SQLite's IMMEDIATE
-   transaction) and check the plan still stands: same agents and loads, every planned lead still open and
+4. Take the assignment lock (core.sql.locked: a PostgreSQL advisory lock, a MariaDB named lock, SQLite's
+   IMMEDIATE transaction) and check the plan still stands: same agents and loads, every planned lead still open and
    held by the agent it is planned from. If not, plan again under the lock. Then write set-based: ONE
    UPDATE of the leads joins the mapping, ONE INSERT ... SELECT writes the LeadAssignment audit rows.
    The write lock is held only for this step.
@@ -28,20 +28,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count
 
 from agents.models import Agent
-from core import clock
-from crm.db_lock import read_snapshot
+from core import clock, sql
+from core.sql import read_snapshot
 from leads.assignment.planning import PoolEntry, deal, plan_moves, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
 from leads.loads import AgentLoad, agent_loads
 from leads.models import AssignmentRun, Lead, LeadAssignment
 
-# Key of the PostgreSQL advisory lock that serializes assignment runs (any constant shared by all runs).
-ADVISORY_LOCK_KEY = 5_170_001
+# The named lock (core.sql.LOCKS) that serializes assignment runs, the admin's actions included.
+LOCK = "assignment"
 REASON = LeadAssignment.Reason
 
 
@@ -137,12 +137,12 @@ def assign_leads(
         "selection": lead_ids is not None,
         "as_of": as_of.isoformat(),
     }
-    if connection.vendor != "postgresql":  # PostgreSQL's staging table lives and dies with the transaction
+    in_transaction = sql.dialect().temporary_tables_end_with_transaction
+    if not in_transaction:
         with read_snapshot():  # a temporary table: writing it takes no lock on the database
             _stage_mapping(mapping)
-    with transaction.atomic():
-        lock_assignments()
-        if connection.vendor == "postgresql":
+    with sql.locked(LOCK):
+        if in_transaction:
             _stage_mapping(mapping)
         # Another run (or an import, an admin action) may have written since the snapshot: the plan stands only
         # if the agents and their loads are the same and every lead of the plan is still where it was planned
@@ -248,10 +248,9 @@ def _pool(candidates, pool: list[PoolEntry], keys: dict[int, tuple], *, active, 
     return pool + [(lead_id, None, REASON.ASSIGNED) for lead_id in ids]
 
 
-@transaction.atomic
+@sql.locked(LOCK)
 def assign_to_agent(*, lead_ids, agent: Agent, source: str = AssignmentRun.Source.ADMIN, user=None) -> AssignmentResult:
     """Give the selected open leads to one agent, whatever the balance (a manager's decision, reason `manual`)."""
-    lock_assignments()
     agents = load_agents()
     result = AssignmentResult(seed=None, dry_run=False, action="assign-to-agent")
     _describe_before(result, agents)
@@ -265,10 +264,9 @@ def assign_to_agent(*, lead_ids, agent: Agent, source: str = AssignmentRun.Sourc
     return result
 
 
-@transaction.atomic
+@sql.locked(LOCK)
 def unassign_leads(*, lead_ids, source: str = AssignmentRun.Source.ADMIN, user=None) -> AssignmentResult:
     """Take the selected open leads away from their agents (reason `unassigned`)."""
-    lock_assignments()
     agents = load_agents()
     result = AssignmentResult(seed=None, dry_run=False, action="unassign")
     _describe_before(result, agents)
@@ -315,20 +313,11 @@ def preview_assign_to_agent(*, lead_ids) -> list[dict]:
 # Database helpers
 
 
-def lock_assignments() -> None:
-    """Serialize assignment runs until the end of the current transaction.
-
-    PostgreSQL: a transaction-scoped advisory lock. MariaDB/MySQL: row locks on every agent (held until
-    commit; a second run waits on the first row). SQLite: the transaction itself (BEGIN IMMEDIATE holds
-    the database's write lock from the start). Loads must be read after this call.
-    """
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        elif connection.vendor == "mysql":
-            table = connection.ops.quote_name(Agent._meta.db_table)
-            cursor.execute(f"SELECT id FROM {table} ORDER BY id FOR UPDATE")
-            cursor.fetchall()
+def lock_assignments():
+    """A transaction (context manager or decorator) that serializes assignment runs until it ends: the named
+    lock of core.sql (PostgreSQL advisory lock, MariaDB GET_LOCK, SQLite's write lock). Loads must be read
+    inside it. Raises core.sql.LockTimeout when another run holds it longer than the database waits."""
+    return sql.locked(LOCK)
 
 
 def load_agents() -> dict[int, AgentLoad]:
@@ -476,28 +465,20 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
 
 
 def _stage_mapping(mapping) -> None:
-    """Put the (lead, from agent, to agent, reason) mapping into a temporary table (COPY on PostgreSQL)."""
+    """Put the (lead, from agent, to agent, reason) mapping into a temporary table (core.sql: COPY on
+    PostgreSQL, multi-row inserts elsewhere); a mapping staged before (planned again under the lock) is
+    replaced."""
     if not mapping:
         return
-    vendor, tmp = connection.vendor, connection.ops.quote_name(MAPPING_TABLE)
+    dialect, tmp = sql.dialect(), connection.ops.quote_name(MAPPING_TABLE)
     columns = (
         "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL"
     )
     with connection.cursor() as cursor:
-        if vendor == "postgresql":
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {tmp} ({columns}) ON COMMIT DROP")
-            cursor.execute(f"TRUNCATE {tmp}")
-            with cursor.cursor.copy(f"COPY {tmp} (lead_id, from_agent_id, to_agent_id, reason) FROM STDIN") as copy:
-                for row in mapping:
-                    copy.write_row(row)
-            cursor.execute(f"ANALYZE {tmp}")  # a temporary table has no statistics: let the planner see its size
-        else:
-            drop = "DROP TEMPORARY TABLE" if vendor == "mysql" else "DROP TABLE"
-            cursor.execute(f"{drop} IF EXISTS {tmp}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {tmp} ({columns})")
-            insert = f"INSERT INTO {tmp} (lead_id, from_agent_id, to_agent_id, reason) VALUES (%s, %s, %s, %s)"
-            for start in range(0, len(mapping), 50_000):
-                cursor.executemany(insert, mapping[start : start + 50_000])
+        dialect.drop_temporary_table(cursor, tmp)
+        dialect.create_temporary_table(cursor, tmp, columns)
+        dialect.copy_rows(cursor, tmp, ["lead_id", "from_agent_id", "to_agent_id", "reason"], mapping, 50_000)
+        dialect.analyze(cursor, tmp)  # a temporary table has no statistics: let the planner see its size
 
 
 def _still_as_planned(mapping) -> bool:
@@ -519,28 +500,19 @@ def _still_as_planned(mapping) -> bool:
 
 def _apply_staged(*, run_id: int, now: datetime) -> None:
     qn = connection.ops.quote_name
-    vendor = connection.vendor
+    dialect = sql.dialect()
     leads, history, tmp = qn(Lead._meta.db_table), qn(LeadAssignment._meta.db_table), qn(MAPPING_TABLE)
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        assigned_at = "CASE WHEN m.to_agent_id IS NULL THEN NULL ELSE %s END"
-        if vendor == "mysql":
-            cursor.execute(
-                f"UPDATE {leads} l JOIN {tmp} m ON l.id = m.lead_id "
-                f"SET l.assigned_agent_id = m.to_agent_id, l.assigned_at = {assigned_at}, l.updated_at = %s",
-                [stamp, stamp],
-            )
-        else:
-            cursor.execute(
-                f"UPDATE {leads} SET assigned_agent_id = m.to_agent_id, assigned_at = {assigned_at}, updated_at = %s "
-                f"FROM {tmp} m WHERE {leads}.id = m.lead_id",
-                [stamp, stamp],
-            )
+        sets = [
+            ("assigned_agent_id", "m.to_agent_id"),
+            ("assigned_at", "CASE WHEN m.to_agent_id IS NULL THEN NULL ELSE %s END"),
+            ("updated_at", "%s"),
+        ]
+        cursor.execute(dialect.update_from(leads, "l", tmp, "m", "l.id = m.lead_id", sets), [stamp, stamp])
         cursor.execute(
             f"INSERT INTO {history} (lead_id, from_agent_id, to_agent_id, run_id, reason, changed_at) "
             f"SELECT lead_id, from_agent_id, to_agent_id, %s, reason, %s FROM {tmp} ORDER BY lead_id",
             [run_id, stamp],
         )
-        if vendor != "postgresql":
-            drop = "DROP TEMPORARY TABLE" if vendor == "mysql" else "DROP TABLE"
-            cursor.execute(f"{drop} {tmp}")
+        dialect.drop_temporary_table(cursor, tmp, if_exists=False)

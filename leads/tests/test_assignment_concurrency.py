@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from leads.assignment import lock_assignments
 
@@ -170,15 +170,14 @@ server_only = pytest.mark.skipif(
 
 
 class HeldLock:
-    """Hold the assignment lock on the test's own connection (PostgreSQL advisory lock, MariaDB row locks)."""
+    """Hold the assignment lock on the test's own connection (PostgreSQL advisory lock, MariaDB named lock)."""
 
     def __enter__(self):
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
-        lock_assignments()
+        self.held = lock_assignments()
+        self.held.__enter__()
 
     def __exit__(self, *exc):
-        self.atomic.__exit__(None, None, None)
+        self.held.__exit__(None, None, None)
 
 
 def server_url() -> str:

@@ -95,17 +95,87 @@ print(" | ".join(str(m) for m in page.context["messages"]), flush=True)
 """
 
 
-def test_the_admin_verify_button_shows_a_message_instead_of_a_500(database):
-    env, db = database
+def run_while_locked(env, db, source: str) -> str:
+    """Run an admin script that prints "ready", then waits for a line while the test holds the write lock;
+    return what it printed next."""
     script = subprocess.Popen(
-        [sys.executable, "-c", ADMIN_SCRIPT], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        [sys.executable, "-c", source], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert script.stdout.readline().strip() == "ready", script.stderr.read()
     with write_lock(db):
-        out, err = script.communicate("go\n", timeout=120)
+        out, err = script.communicate("go\n", timeout=300)
     assert script.returncode == 0, err
+    return out
+
+
+def test_the_admin_verify_button_shows_a_message_instead_of_a_500(database):
+    env, db = database
+    out = run_while_locked(env, db, ADMIN_SCRIPT)
     statuses, messages = out.splitlines()
     assert statuses == "302 200"
     assert messages.startswith("Assignments verified: 570 open leads are not assigned to any agent.")
     assert "Not recorded: The database is busy: another write held its lock for more than 1 s." in messages
+
+
+ADMIN_WRITES_SCRIPT = """
+import django, json, sys
+django.setup()
+from django.test.utils import setup_test_environment
+setup_test_environment()
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from agents.models import Agent
+from leads.models import Lead
+client = Client()
+client.force_login(User.objects.create_superuser("boss", "boss@sales.test", "pw"))
+upload = SimpleUploadedFile("leads.csv", b"name,email,status,created\\nNew Lead,new.lead@example.org,new,2026-11-01\\n")
+token = client.post("/admin/leads/lead/import/", {"import_file": upload}).context["token"]
+leads = [str(pk) for pk in Lead.objects.values_list("id", flat=True)]
+held = [str(pk) for pk in Lead.objects.filter(assigned_agent__isnull=False).values_list("id", flat=True)]
+agents = [str(pk) for pk in Agent.objects.values_list("id", flat=True)]
+print("ready", flush=True)
+sys.stdin.readline()  # the test now holds the write lock
+posts = {
+    "confirm import": ("/admin/leads/lead/process_import/", {"token": token, "dayfirst": ""}),
+    "preview import": ("/admin/leads/lead/import/",
+                       {"import_file": SimpleUploadedFile("again.csv", upload.open().read())}),
+    "assign evenly": ("/admin/leads/lead/", {"action": "assign_evenly", "_selected_action": leads}),
+    "assign to agent": ("/admin/leads/lead/", {"action": "assign_to_one_agent", "_selected_action": leads,
+                                               "post": "yes", "agent": agents[1]}),
+    "unassign": ("/admin/leads/lead/", {"action": "unassign", "_selected_action": held}),
+    "activate": ("/admin/agents/agent/", {"action": "activate", "_selected_action": agents}),
+    "deactivate": ("/admin/agents/agent/", {"action": "deactivate", "_selected_action": agents}),
+}
+out = {}
+for name, (url, data) in posts.items():
+    response = client.post(url, data, follow=True)
+    errors = ([str(e) for e in response.context["form"].errors.get("import_file", [])]
+              if name == "preview import" else [])
+    out[name] = [response.redirect_chain[0][1] if response.redirect_chain else response.status_code,
+                 [str(m) for m in response.context["messages"]] + errors]
+print(json.dumps(out), flush=True)
+"""
+
+BUSY = "The database is busy: another write held its lock for more than 1 s. Nothing was written; try again."
+
+
+def test_the_admin_import_and_assignment_actions_show_a_message_instead_of_a_500(database):
+    env, db = database
+    before = db.execute("SELECT id, assigned_agent_id, assigned_at, updated_at FROM leads_lead ORDER BY id").fetchall()
+    agents = db.execute("SELECT id, is_active, updated_at FROM agents_agent ORDER BY id").fetchall()
+    out = run_while_locked(env, db, ADMIN_WRITES_SCRIPT)
+    assert json.loads(out) == {
+        "confirm import": [302, [f"Not imported. {BUSY}"]],
+        "preview import": [200, [BUSY]],
+        "assign evenly": [302, [f"Nothing was assigned. {BUSY}"]],
+        "assign to agent": [302, [f"Nothing was assigned. {BUSY}"]],
+        "unassign": [302, [f"Nothing was unassigned. {BUSY}"]],
+        "activate": [302, [f"No agent was activated. {BUSY}"]],
+        "deactivate": [302, [f"No agent was deactivated. {BUSY}"]],
+    }
+    assert db.execute("SELECT id, assigned_agent_id, assigned_at, updated_at FROM leads_lead ORDER BY id").fetchall() \
+        == before
+    assert db.execute("SELECT id, is_active, updated_at FROM agents_agent ORDER BY id").fetchall() == agents
+    assert db.execute("SELECT COUNT(*) FROM leads_assignmentrun").fetchone() == (0,)

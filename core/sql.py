@@ -1,0 +1,350 @@
+"""Per-engine SQL and the named locks: what differs between SQLite, PostgreSQL and MariaDB/MySQL, in one place.
+
+Like Django's database backends (`django/db/backends/*/operations.py`): one small class per engine, each method
+one thing that differs; callers ask `dialect()` for the current connection's and never test the vendor
+themselves. Used by the set-based loading (crm/loading.py) and the assignment (leads/assignment.py).
+
+Locks. `dialect().locked(key)` runs a block in a transaction that holds the named lock `key` (a key of LOCKS)
+from its start until it ends (commit or rollback): a PostgreSQL transaction-scoped advisory lock, a MariaDB
+named lock (GET_LOCK, which waits as long as MariaDB waits for any lock, `innodb_lock_wait_timeout`), SQLite's
+one write lock (every transaction is BEGIN IMMEDIATE, crm/env.py). A lock that cannot be had in time raises
+LockTimeout, which is_lock_timeout() recognizes like every other lock wait that timed out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+from django.db import OperationalError, connection, transaction
+
+
+@dataclass(frozen=True)
+class NamedLock:
+    name: str  # MariaDB/MySQL: the GET_LOCK name (after the database name: GET_LOCK names are server-wide)
+    number: int  # PostgreSQL: the advisory lock key
+
+
+# Every lock that serializes writers, by key. Imports of one kind queue behind each other; assignment runs
+# (commands and admin actions) queue behind each other.
+LOCKS = {
+    "import:lead": NamedLock("crm-import-leads_lead", zlib.crc32(b"leads_lead")),
+    "import:agent": NamedLock("crm-import-agents_agent", zlib.crc32(b"agents_agent")),
+    "assignment": NamedLock("crm-assignment", 5_170_001),
+}
+
+
+class LockTimeout(OperationalError):
+    """Another transaction held the named lock longer than the database waits: nothing was written."""
+
+
+class Dialect:
+    """SQLite's SQL unless an engine overrides it; PostgreSQL shares most of it (UPDATE ... FROM, TEXT)."""
+
+    vendor = ""
+    # Temporary tables that the end of the transaction drops: they can only be filled inside it.
+    temporary_tables_end_with_transaction = False
+
+    # -- Tables and types ---------------------------------------------------------------------------------
+
+    def column_type(self, kind: str, collation: str | None = None) -> str:
+        """The SQL type of a staged column of this kind (text, datetime, bool, int)."""
+        return {"text": "TEXT", "datetime": "TEXT", "bool": "BOOL"}.get(kind, "BIGINT")
+
+    def row_number_type(self) -> str:
+        """The type of a staging table's line number column."""
+        return "BIGINT"
+
+    def column_collation(self, table: str, column: str) -> str | None:
+        """The collation a text column compares with (where a staged copy must compare the same way)."""
+        return None
+
+    def create_temporary_table(self, cursor, name: str, columns: str) -> None:
+        cursor.execute(f"CREATE TEMP TABLE {name} ({columns})")
+
+    def drop_temporary_table(self, cursor, name: str, *, if_exists: bool = True) -> None:
+        cursor.execute(f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{name}")
+
+    def analyze(self, cursor, table: str) -> None:
+        """Give the planner a freshly filled temporary table's size (where it needs to be told)."""
+
+    # -- Filling a table ----------------------------------------------------------------------------------
+
+    def copy_rows(self, cursor, table: str, names: Sequence[str], rows: list[tuple], batch_size: int) -> None:
+        """Insert the rows (tuples in the order of `names`) in bulk."""
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+        raw = cursor.cursor  # the driver's cursor: no per-row debug logging
+        for start in range(0, len(rows), batch_size):
+            raw.executemany(sql, rows[start : start + batch_size])
+
+    def copy_frame(self, cursor, table: str, frame: pd.DataFrame, batch_size: int) -> None:
+        """Insert a frame's rows (columns named as in the table, missing values NULL) in bulk."""
+        names = list(frame.columns)
+        for start in range(0, len(frame), batch_size):
+            self.copy_rows(cursor, table, names, _rows(frame.iloc[start : start + batch_size]), batch_size)
+
+    def datetime_text(self, values: pd.Series) -> pd.Series:
+        """UTC datetimes as text in the form the driver binds fastest and that compares exactly like the
+        stored values. SQLite: exactly str(datetime) as Django stores it, a fraction only when there is one."""
+        base, micro = _base_and_micro(values)
+        return base.where(micro.fillna(0).eq(0), base + _fraction(micro))
+
+    # -- Statements ---------------------------------------------------------------------------------------
+
+    def exact(self, expression: str) -> str:
+        """A text expression compared exactly (case and accents count)."""
+        return expression
+
+    def update_from(self, table: str, alias: str, source: str, source_alias: str, on: str,
+                    sets: Sequence[tuple[str, str]], where: str | None = None) -> str:
+        """UPDATE `table` (as `alias`) from the rows of `source` (as `source_alias`) matching `on`: each
+        (column, expression) of `sets`, where `where` holds. Parameters: those of `sets`, then of `where`."""
+        assignments = ", ".join(f"{column} = {value}" for column, value in sets)
+        condition = f"{on} AND ({where})" if where else on
+        return f"UPDATE {table} AS {alias} SET {assignments} FROM {source} AS {source_alias} WHERE {condition}"
+
+    @contextmanager
+    def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
+        """Around a bulk load into an empty table: where it pays, its secondary indexes are dropped before and
+        built once after (SQLite: several times faster than maintaining them row by row; its DDL is
+        transactional, so a rollback restores them)."""
+        yield
+
+    # -- Locks and waits ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self, key: str) -> Iterator[None]:
+        """A transaction holding the named lock LOCKS[key] from its start until its commit or rollback.
+        SQLite: every transaction begins IMMEDIATE and so holds the database's one write lock already."""
+        lock = LOCKS[key]
+        with transaction.atomic():
+            self._lock_in_transaction(lock)
+            yield
+
+    def _lock_in_transaction(self, lock: NamedLock) -> None:
+        pass
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """True for "another transaction held the lock longer than we would wait"."""
+        if isinstance(exc, LockTimeout):
+            return True
+        return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+    def lock_wait_text(self) -> str:
+        """How long a writer waits for a lock, for the "database is busy" message."""
+        return "longer than the database waits"
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Read one consistent state without taking (or waiting for) a write lock. MVCC engines: a plain
+        transaction, whose reads never wait for writers."""
+        if connection.in_atomic_block:
+            yield
+            return
+        with transaction.atomic():
+            yield
+
+
+class SQLiteDialect(Dialect):
+    vendor = "sqlite"
+
+    def row_number_type(self) -> str:
+        return "INTEGER PRIMARY KEY"  # the rowid: staged rows are fetched and deleted by line
+
+    @contextmanager
+    def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+            [table],
+        )
+        indexes = cursor.fetchall()
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        yield
+        for _name, sql in indexes:
+            cursor.execute(sql)
+
+    def lock_wait_text(self) -> str:
+        return f"more than {connection.settings_dict['OPTIONS'].get('timeout', 5)} s"
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Every atomic block is BEGIN IMMEDIATE (takes the write lock): a plain deferred transaction instead
+        reads one consistent snapshot in WAL mode and never waits."""
+        if connection.in_atomic_block:
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("COMMIT")  # nothing was written: this only ends the snapshot
+
+
+class PostgreSQLDialect(Dialect):
+    vendor = "postgresql"
+    temporary_tables_end_with_transaction = True
+
+    def column_type(self, kind: str, collation: str | None = None) -> str:
+        return {"text": "TEXT", "datetime": "TIMESTAMPTZ", "bool": "BOOLEAN"}.get(kind, "BIGINT")
+
+    def create_temporary_table(self, cursor, name: str, columns: str) -> None:
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
+
+    def analyze(self, cursor, table: str) -> None:
+        cursor.execute(f"ANALYZE {table}")
+
+    def copy_rows(self, cursor, table: str, names: Sequence[str], rows: list[tuple], batch_size: int) -> None:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def copy_frame(self, cursor, table: str, frame: pd.DataFrame, batch_size: int) -> None:
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        # Cleaning leaves no empty strings (an empty cell is missing), so an unquoted empty field is NULL.
+        sql = f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)"
+        with cursor.cursor.copy(sql) as copy:
+            copy.write(buffer.getvalue())
+
+    def datetime_text(self, values: pd.Series) -> pd.Series:
+        base, micro = _base_and_micro(values)
+        return base + _fraction(micro) + "+00:00"
+
+    def _lock_in_transaction(self, lock: NamedLock) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock.number])
+
+
+class MySQLDialect(Dialect):
+    """MariaDB and MySQL."""
+
+    vendor = "mysql"
+    LOCK_WAIT_TIMEOUT = 1205  # ER_LOCK_WAIT_TIMEOUT
+
+    def column_type(self, kind: str, collation: str | None = None) -> str:
+        if kind == "text":
+            return f"VARCHAR(255) COLLATE {collation}" if collation else "VARCHAR(255)"
+        return {"datetime": "DATETIME(6)", "bool": "BOOL"}.get(kind, "BIGINT")
+
+    def column_collation(self, table: str, column: str) -> str | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COLLATION_NAME FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+                [table, column],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    def create_temporary_table(self, cursor, name: str, columns: str) -> None:
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ENGINE=InnoDB")
+
+    def drop_temporary_table(self, cursor, name: str, *, if_exists: bool = True) -> None:
+        cursor.execute(f"DROP TEMPORARY TABLE {'IF EXISTS ' if if_exists else ''}{name}")
+
+    # copy_rows: mysqlclient's executemany sends an INSERT ... VALUES as multi-row INSERTs.
+
+    def datetime_text(self, values: pd.Series) -> pd.Series:
+        base, micro = _base_and_micro(values)
+        return base + _fraction(micro)
+
+    def exact(self, expression: str) -> str:
+        return f"BINARY {expression}"  # the default collation ignores case and accents
+
+    def update_from(self, table: str, alias: str, source: str, source_alias: str, on: str,
+                    sets: Sequence[tuple[str, str]], where: str | None = None) -> str:
+        assignments = ", ".join(f"{alias}.{column} = {value}" for column, value in sets)
+        condition = f" WHERE {where}" if where else ""
+        return f"UPDATE {table} {alias} JOIN {source} {source_alias} ON {on} SET {assignments}{condition}"
+
+    @contextmanager
+    def locked(self, key: str) -> Iterator[None]:
+        """GET_LOCK belongs to the session, not the transaction: taken before the transaction begins and
+        released once it has ended, committed or rolled back. (Inside a caller's own transaction, as in the
+        tests' atomic blocks, it is released when the block ends, before that transaction does.)"""
+        name = self.lock_name(key)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, @@innodb_lock_wait_timeout)", [name])
+            (got,) = cursor.fetchone()
+        if got == 0:
+            raise LockTimeout(f"Timed out waiting for the named lock {name!r}.")
+        if got is None:
+            raise OperationalError(f"The named lock {name!r} could not be taken (GET_LOCK returned NULL).")
+        try:
+            with transaction.atomic():
+                yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+
+    def lock_name(self, key: str) -> str:
+        """GET_LOCK names are the server's, not one database's: each database gets its own."""
+        return f"{connection.settings_dict['NAME']}:{LOCKS[key].name}"
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        if isinstance(exc, LockTimeout):
+            return True
+        return isinstance(exc, OperationalError) and bool(exc.args) and exc.args[0] == self.LOCK_WAIT_TIMEOUT
+
+
+DIALECTS = {d.vendor: d() for d in (SQLiteDialect, PostgreSQLDialect, MySQLDialect)}
+
+
+def dialect(conn=None) -> Dialect:
+    """The SQL of this connection's engine (the default connection's by default)."""
+    return DIALECTS[(conn or connection).vendor]
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """True for "another transaction held the lock longer than we would wait" on any engine."""
+    return dialect().is_lock_timeout(exc)
+
+
+def lock_timeout_message() -> str:
+    return (
+        f"The database is busy: another write held its lock for {dialect().lock_wait_text()}. "
+        "Nothing was written; try again."
+    )
+
+
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """Read one consistent state without taking (or waiting for) a write lock."""
+    with dialect().read_snapshot():
+        yield
+
+
+@contextmanager
+def locked(key: str) -> Iterator[None]:
+    """A transaction holding the named lock LOCKS[key] until it ends (see the module docstring)."""
+    with dialect().locked(key):
+        yield
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
+STRING = pd.StringDtype("pyarrow")  # as crm.cleaning.STRING
+
+
+def _base_and_micro(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    naive = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return naive.dt.strftime("%Y-%m-%d %H:%M:%S").astype(STRING), naive.dt.microsecond
+
+
+def _fraction(micro: pd.Series) -> pd.Series:
+    return ("." + micro.fillna(0).astype("int64").astype(str).str.zfill(6)).astype(STRING)
