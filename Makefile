@@ -62,9 +62,8 @@ test-e2e: install
 bench: install
 	$(PY) bench/run.py
 
-# ruff's checks and the import contracts (pyproject.toml). The code is not in ruff's format yet: once it is,
-# this becomes `lint: install lint-format`.
-lint: install
+# ruff's checks, ruff's format and the import contracts (pyproject.toml).
+lint: install lint-format
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 

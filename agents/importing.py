@@ -37,6 +37,13 @@ def import_agents(
     Raises crm.cleaning.RefusedFile (nothing written) when the file cannot be processed at all.
     """
     return load_file(
-        path, AGENT_TARGET, dry_run=dry_run, dayfirst=dayfirst, batch_size=batch_size, rejects_path=rejects_path,
-        sample_size=sample_size, now=now, progress=progress,
+        path,
+        AGENT_TARGET,
+        dry_run=dry_run,
+        dayfirst=dayfirst,
+        batch_size=batch_size,
+        rejects_path=rejects_path,
+        sample_size=sample_size,
+        now=now,
+        progress=progress,
     )

@@ -55,8 +55,19 @@ def load(n: int, seed: int = 42) -> None:
         for i in range(n):
             created = (as_of_naive - timedelta(seconds=int(age[i]))).strftime("%Y-%m-%d %H:%M:%S")
             j = pick[i]
-            yield (names[j], keys[j], f"lead{i}@example.com", "(555) 010-0000", "Acme", "Web", status[i],
-                   created, int(agent[i]) or None, stamp, stamp)
+            yield (
+                names[j],
+                keys[j],
+                f"lead{i}@example.com",
+                "(555) 010-0000",
+                "Acme",
+                "Web",
+                status[i],
+                created,
+                int(agent[i]) or None,
+                stamp,
+                stamp,
+            )
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
@@ -153,16 +164,27 @@ def bench(n: int) -> list[list]:
     client.force_login(user)
     changelist = "/admin/leads/lead/"
     cases = [
-        ("classify_leads --json", command("classify_leads", "--as-of", AS_OF, "--json"),
-         "raw GROUP BY CASE", raw(*raw_case_sql(False))),
+        (
+            "classify_leads --json",
+            command("classify_leads", "--as-of", AS_OF, "--json"),
+            "raw GROUP BY CASE",
+            raw(*raw_case_sql(False)),
+        ),
         ("(same, per agent)", None, "raw GROUP BY CASE, agent", raw(*raw_case_sql(True))),
-        ("lookup_lead 'jose muller'", command("lookup_lead", "jose muller", "--as-of", AS_OF),
-         "raw COUNT LIKE '%jose muller%'", raw("SELECT COUNT(*) FROM leads_lead WHERE name_key LIKE %s",
-                                               ["%jose muller%"])),
+        (
+            "lookup_lead 'jose muller'",
+            command("lookup_lead", "jose muller", "--as-of", AS_OF),
+            "raw COUNT LIKE '%jose muller%'",
+            raw("SELECT COUNT(*) FROM leads_lead WHERE name_key LIKE %s", ["%jose muller%"]),
+        ),
         ("lookup_lead 'MÜLLER'", command("lookup_lead", "MÜLLER", "--as-of", AS_OF), "", None),
         ("lookup_lead 'nobody' (no match)", command("lookup_lead", "nobody", "--as-of", AS_OF), "", None),
-        ("changelist", page(client, changelist), "raw first page", raw(
-            "SELECT * FROM leads_lead ORDER BY created_at DESC, id DESC LIMIT 100")),
+        (
+            "changelist",
+            page(client, changelist),
+            "raw first page",
+            raw("SELECT * FROM leads_lead ORDER BY created_at DESC, id DESC LIMIT 100"),
+        ),
     ]
     case_sql, case_params = raw_case_sql(False)
     case_expression = case_sql.split("SELECT ", 1)[1].split(" AS c", 1)[0]
@@ -171,19 +193,35 @@ def bench(n: int) -> list[list]:
         where = f"WHERE {case_expression} = %s"
         naive = [
             raw(f"SELECT COUNT(*) FROM leads_lead {where}", [*case_params, lead_class]),
-            raw(f"SELECT * FROM leads_lead {where} ORDER BY created_at DESC, id DESC LIMIT 100",
-                [*case_params, lead_class]),
+            raw(
+                f"SELECT * FROM leads_lead {where} ORDER BY created_at DESC, id DESC LIMIT 100",
+                [*case_params, lead_class],
+            ),
         ]
-        cases.append((f"changelist ?lead_class={lead_class}", page(client, f"{changelist}?lead_class={lead_class}"),
-                      "raw count + page WHERE CASE = class", lambda naive=naive: [q() for q in naive]))
+        cases.append(
+            (
+                f"changelist ?lead_class={lead_class}",
+                page(client, f"{changelist}?lead_class={lead_class}"),
+                "raw count + page WHERE CASE = class",
+                lambda naive=naive: [q() for q in naive],
+            )
+        )
     cases += [
         ("changelist ?agent=none", page(client, f"{changelist}?agent=none"), "", None),
-        ("changelist ?lead_class=urgent&agent=none", page(client, f"{changelist}?lead_class=urgent&agent=none"),
-         "", None),
+        (
+            "changelist ?lead_class=urgent&agent=none",
+            page(client, f"{changelist}?lead_class=urgent&agent=none"),
+            "",
+            None,
+        ),
         ("changelist ?q=jose muller", page(client, f"{changelist}?q=jose+muller"), "", None),
         ("changelist ?created_at__year=2026", page(client, f"{changelist}?created_at__year=2026"), "", None),
-        ("changelist ?created_at__year=2026&created_at__month=10",
-         page(client, f"{changelist}?created_at__year=2026&created_at__month=10"), "", None),
+        (
+            "changelist ?created_at__year=2026&created_at__month=10",
+            page(client, f"{changelist}?created_at__year=2026&created_at__month=10"),
+            "",
+            None,
+        ),
     ]
     rows = []
     for label, product, baseline_label, baseline in cases:
@@ -191,8 +229,16 @@ def bench(n: int) -> list[list]:
         product_s = median_seconds(product) if product else None
         baseline_s = median_seconds(baseline) if baseline else None
         n_queries = queries_of(product) if product else ""
-        rows.append([f"{n:,}", label, "" if product_s is None else product_s, n_queries,
-                     baseline_label, "" if baseline_s is None else baseline_s])
+        rows.append(
+            [
+                f"{n:,}",
+                label,
+                "" if product_s is None else product_s,
+                n_queries,
+                baseline_label,
+                "" if baseline_s is None else baseline_s,
+            ]
+        )
     return rows
 
 

@@ -34,8 +34,10 @@ def build(db_path, n: int) -> None:
     now = AS_OF.strftime("%Y-%m-%d %H:%M:%S")
     con.executemany(
         "INSERT INTO agents_agent (name, email, is_active, capacity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [(f"Agent {i:03d}", f"agent{i}@sales.test", i % 10 != 0, None if i % 3 else 20_000, now, now)
-         for i in range(N_AGENTS)],
+        [
+            (f"Agent {i:03d}", f"agent{i}@sales.test", i % 10 != 0, None if i % 3 else 20_000, now, now)
+            for i in range(N_AGENTS)
+        ],
     )
     agent_ids = [row[0] for row in con.execute("SELECT id FROM agents_agent ORDER BY id")]
     ages = rng.integers(0, 90 * 86400, n)
@@ -47,8 +49,20 @@ def build(db_path, n: int) -> None:
         for i in range(n):
             created = (AS_OF - timedelta(seconds=int(ages[i]))).strftime("%Y-%m-%d %H:%M:%S")
             agent = agent_ids[agents[i]] if assigned[i] else None
-            yield (f"Lead {i}", f"lead {i}", f"lead{i}@example.com", "", "", "", STATUSES[statuses[i]], created,
-                   agent, created if agent else None, now, now)
+            yield (
+                f"Lead {i}",
+                f"lead {i}",
+                f"lead{i}@example.com",
+                "",
+                "",
+                "",
+                STATUSES[statuses[i]],
+                created,
+                agent,
+                created if agent else None,
+                now,
+                now,
+            )
 
     con.executemany(
         "INSERT INTO leads_lead (name, name_key, email, phone, company, source, status, created_at,"
@@ -131,8 +145,11 @@ def main() -> int:
     rows = []
     for n in parse_sizes():
         child = subprocess.run(
-            [sys.executable, __file__], env={**os.environ, "BENCH_DASHBOARD_SIZE": str(n)},
-            stdout=subprocess.PIPE, text=True, check=True,
+            [sys.executable, __file__],
+            env={**os.environ, "BENCH_DASHBOARD_SIZE": str(n)},
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
         )
         rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
     print("## Lead overview (admin dashboard)\n")

@@ -24,8 +24,20 @@ from bench.common import OUT, ROOT, ensure_data, markdown_table, parse_sizes
 from crm.env import env_str
 
 PYTHON = sys.executable
-COLUMNS = ["name", "name_key", "email", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
-           "assigned_at", "added_at", "updated_at"]
+COLUMNS = [
+    "name",
+    "name_key",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "created_at",
+    "assigned_agent_id",
+    "assigned_at",
+    "added_at",
+    "updated_at",
+]
 
 
 def _high_water_mb(pid: int) -> float:
@@ -77,8 +89,12 @@ def fresh_sqlite(path: Path) -> str:
 def sqlite_baselines(db_path: Path, work: Path) -> tuple[float, float, int]:
     source = sqlite3.connect(db_path)
     table_sql = source.execute("SELECT sql FROM sqlite_master WHERE name = 'leads_lead'").fetchone()[0]
-    index_sql = [r[0] for r in source.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads_lead' AND sql IS NOT NULL")]
+    index_sql = [
+        r[0]
+        for r in source.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads_lead' AND sql IS NOT NULL"
+        )
+    ]
     rows = source.execute(f"SELECT {', '.join(COLUMNS)} FROM leads_lead ORDER BY id").fetchall()
     source.close()
     # The unindexed table: the same columns without the UNIQUE email constraint (built afterwards instead).
@@ -87,8 +103,11 @@ def sqlite_baselines(db_path: Path, work: Path) -> tuple[float, float, int]:
     results = []
     for label, create, after in (
         ("indexed", [table_sql, *index_sql], []),
-        ("unindexed", [unindexed_sql], ['CREATE UNIQUE INDEX "leads_lead_email_uniq" ON "leads_lead" ("email")',
-                                        *index_sql]),
+        (
+            "unindexed",
+            [unindexed_sql],
+            ['CREATE UNIQUE INDEX "leads_lead_email_uniq" ON "leads_lead" ("email")', *index_sql],
+        ),
     ):
         path = work / f"baseline-{label}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
@@ -171,8 +190,9 @@ def admin_import(rows: int, work: Path) -> tuple[float, float, int]:
     csv_path = ensure_data(rows) / "leads.csv"
     url = fresh_sqlite(work / "bench-admin.sqlite3")
     env = {**os.environ, "DATABASE_URL": url, "IMPORT_UPLOAD_DIR": str(work / "uploads")}
-    out = subprocess.run([PYTHON, "-c", ADMIN_CHILD, str(csv_path)], cwd=ROOT, env=env, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout.split()
+    out = subprocess.run(
+        [PYTHON, "-c", ADMIN_CHILD, str(csv_path)], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
+    ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2])
 
 
@@ -192,10 +212,22 @@ def main() -> int:
         print(f"  re-import {again:.2f} s, {again_rss:.0f} MB", file=sys.stderr)
         indexed, unindexed, stored = sqlite_baselines(db_path, work)
         print(f"  baseline (a) {indexed:.2f} s, (b) {unindexed:.2f} s", file=sys.stderr)
-        sqlite_rows.append([f"{size:,}", f"{stored:,}", first, again, indexed, unindexed,
-                            f"{first / indexed:.2f}", f"{first / unindexed:.2f}", f"{max(first_rss, again_rss):.0f}"])
-        pg = postgres_compare(csv_path, env_str(
-            "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/crm_import_bench"))
+        sqlite_rows.append(
+            [
+                f"{size:,}",
+                f"{stored:,}",
+                first,
+                again,
+                indexed,
+                unindexed,
+                f"{first / indexed:.2f}",
+                f"{first / unindexed:.2f}",
+                f"{max(first_rss, again_rss):.0f}",
+            ]
+        )
+        pg = postgres_compare(
+            csv_path, env_str("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/crm_import_bench")
+        )
         if pg:
             pg_seconds, copy_seconds, pg_rss = pg
             print(f"  PostgreSQL import {pg_seconds:.2f} s, raw COPY {copy_seconds:.2f} s", file=sys.stderr)
@@ -212,8 +244,17 @@ def main() -> int:
         "so timings are noisy.",
         "",
         markdown_table(
-            ["file rows", "leads stored", "import s", "re-import s", "(a) indexed executemany s",
-             "(b) unindexed + index s", "import/(a)", "import/(b)", "peak RSS MB"],
+            [
+                "file rows",
+                "leads stored",
+                "import s",
+                "re-import s",
+                "(a) indexed executemany s",
+                "(b) unindexed + index s",
+                "import/(a)",
+                "import/(b)",
+                "peak RSS MB",
+            ],
             sqlite_rows,
         ),
     ]

@@ -50,8 +50,11 @@ def bench(n: int) -> list[list]:
     cases = [
         (f"email beginning '{email_prefix}'", email_prefix, raw(glob.format("email"), [email_prefix + "*"])),
         (f"phone end '{phone_end}'", phone_end, raw(glob.format("phone_key"), [phone_end[::-1] + "*"])),
-        (f"company '{company}' (many matches)", company,
-         raw(glob.format("company_key") + " ORDER BY created_at DESC LIMIT 100", [company + "*"])),
+        (
+            f"company '{company}' (many matches)",
+            company,
+            raw(glob.format("company_key") + " ORDER BY created_at DESC LIMIT 100", [company + "*"]),
+        ),
         ("name 'jose muller'", "jose muller", None),
         ("no match 'zzzq'", "zzzq", raw(glob.format("email"), ["zzzq*"])),
     ]
@@ -59,8 +62,16 @@ def bench(n: int) -> list[list]:
     for label, term, baseline in cases:
         print(f"  {n}: {label}", file=sys.stderr)
         product = page(client, f"/admin/leads/lead/?q={term}")
-        rows.append([f"{n:,}", f"changelist ?q= {label}", median_seconds(product), queries_of(product),
-                     "raw indexed query" if baseline else "", median_seconds(baseline) if baseline else ""])
+        rows.append(
+            [
+                f"{n:,}",
+                f"changelist ?q= {label}",
+                median_seconds(product),
+                queries_of(product),
+                "raw indexed query" if baseline else "",
+                median_seconds(baseline) if baseline else "",
+            ]
+        )
     return rows
 
 
@@ -70,10 +81,12 @@ def main() -> None:
     for n in sizes:
         rows += bench(n)
     print("## Lead search (bench/bench_search.py, SQLite)\n")
-    print("The admin search through the indexed keys (`leads.lookup.search_conditions`): the whole changelist "
-          "request as a superuser, beside the raw indexed query (GLOB prefix on the same index) that finds the "
-          "matching ids; leads imported from bench/generate.py data with the product's import. Median of 3 warm "
-          "runs, seconds; shared 2-core machine, noisy.\n")
+    print(
+        "The admin search through the indexed keys (`leads.lookup.search_conditions`): the whole changelist "
+        "request as a superuser, beside the raw indexed query (GLOB prefix on the same index) that finds the "
+        "matching ids; leads imported from bench/generate.py data with the product's import. Median of 3 warm "
+        "runs, seconds; shared 2-core machine, noisy.\n"
+    )
     print(markdown_table(["leads", "product path", "seconds", "queries", "raw baseline", "seconds"], rows))
 
 

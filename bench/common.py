@@ -43,8 +43,22 @@ def ensure_data(n_leads: int, n_agents: int = 100, seed: int = 42, dirty: float 
 
     folder = OUT / f"data-{n_leads}-{n_agents}-{seed}-{dirty}"
     if not (folder / "leads.csv").exists():
-        generate(["--leads", str(n_leads), "--agents", str(n_agents), "--seed", str(seed),
-                  "--dirty", str(dirty), "--as-of", "2026-11-24", "--out", str(folder)])
+        generate(
+            [
+                "--leads",
+                str(n_leads),
+                "--agents",
+                str(n_agents),
+                "--seed",
+                str(seed),
+                "--dirty",
+                str(dirty),
+                "--as-of",
+                "2026-11-24",
+                "--out",
+                str(folder),
+            ]
+        )
     return folder
 
 

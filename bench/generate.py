@@ -34,8 +34,21 @@ COMPANIES = np.array(
 SOURCES = np.array(["Web", "Referral", "Trade Show", "Cold Call", "Partner", "LinkedIn", "Webinar", ""])
 # Statuses as people write them, weighted so that most leads are open.
 STATUSES = np.array(
-    ["New", "Open - Not Contacted", "Working - Contacted", "Contacted", "In Progress", "Attempted to Contact",
-     "Qualified", "Nurturing", "Closed - Converted", "Closed Won", "Closed - Not Converted", "Unqualified", ""]
+    [
+        "New",
+        "Open - Not Contacted",
+        "Working - Contacted",
+        "Contacted",
+        "In Progress",
+        "Attempted to Contact",
+        "Qualified",
+        "Nurturing",
+        "Closed - Converted",
+        "Closed Won",
+        "Closed - Not Converted",
+        "Unqualified",
+        "",
+    ]
 )
 STATUS_WEIGHTS = np.array([20, 8, 10, 8, 6, 5, 8, 4, 5, 3, 5, 3, 15], dtype=float)
 DOMAINS = np.array(["example.com", "example.org", "mail.test", "corp.example", "sales.example.net"])

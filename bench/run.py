@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Run every bench/bench_*.py and write docs/benchmarks.md with the machine and date.
 
-    python bench/run.py [--sizes 100000,1000000] [--only import,assign]
+python bench/run.py [--sizes 100000,1000000] [--only import,assign]
 """
 
 import argparse
@@ -26,8 +26,10 @@ def machine() -> str:
     except OSError:
         pass
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB RAM; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB RAM; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def main() -> int:
@@ -41,8 +43,9 @@ def main() -> int:
     sections = []
     for script in scripts:
         print(f"== {script.name}", file=sys.stderr)
-        result = subprocess.run([sys.executable, str(script), "--sizes", args.sizes], cwd=ROOT,
-                                stdout=subprocess.PIPE, text=True)
+        result = subprocess.run(
+            [sys.executable, str(script), "--sizes", args.sizes], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
         if result.returncode != 0:
             print(f"{script.name} failed with exit {result.returncode}", file=sys.stderr)
             return result.returncode

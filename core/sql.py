@@ -101,8 +101,16 @@ class Dialect:
         """A text expression compared exactly (case and accents count)."""
         return expression
 
-    def update_from(self, table: str, alias: str, source: str, source_alias: str, on: str,
-                    sets: Sequence[tuple[str, str]], where: str | None = None) -> str:
+    def update_from(
+        self,
+        table: str,
+        alias: str,
+        source: str,
+        source_alias: str,
+        on: str,
+        sets: Sequence[tuple[str, str]],
+        where: str | None = None,
+    ) -> str:
         """UPDATE `table` (as `alias`) from the rows of `source` (as `source_alias`) matching `on`: each
         (column, expression) of `sets`, where `where` holds. Parameters: those of `sets`, then of `where`."""
         assignments = ", ".join(f"{column} = {value}" for column, value in sets)
@@ -260,8 +268,16 @@ class MySQLDialect(Dialect):
     def exact(self, expression: str) -> str:
         return f"BINARY {expression}"  # the default collation ignores case and accents
 
-    def update_from(self, table: str, alias: str, source: str, source_alias: str, on: str,
-                    sets: Sequence[tuple[str, str]], where: str | None = None) -> str:
+    def update_from(
+        self,
+        table: str,
+        alias: str,
+        source: str,
+        source_alias: str,
+        on: str,
+        sets: Sequence[tuple[str, str]],
+        where: str | None = None,
+    ) -> str:
         assignments = ", ".join(f"{alias}.{column} = {value}" for column, value in sets)
         condition = f" WHERE {where}" if where else ""
         return f"UPDATE {table} {alias} JOIN {source} {source_alias} ON {on} SET {assignments}{condition}"

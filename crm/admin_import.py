@@ -67,8 +67,11 @@ class CleanImportExportMixin(ImportExportMixin):
     def get_urls(self):
         info = self.get_model_info()
         return [
-            path("import/rejects/<str:token>/", self.admin_site.admin_view(self.import_rejects_view),
-                 name="%s_%s_import_rejects" % info),
+            path(
+                "import/rejects/<str:token>/",
+                self.admin_site.admin_view(self.import_rejects_view),
+                name="%s_%s_import_rejects" % info,
+            ),
             *super().get_urls(),
         ]
 
@@ -99,8 +102,7 @@ class CleanImportExportMixin(ImportExportMixin):
                 token, source = self._save_upload(request, upload)
                 dayfirst = form.cleaned_data["dayfirst"]
                 try:
-                    result = self.import_service(path=source, dry_run=True, dayfirst=dayfirst,
-                                                 sample_size=PREVIEW_ROWS)
+                    result = self.import_service(path=source, dry_run=True, dayfirst=dayfirst, sample_size=PREVIEW_ROWS)
                 except (cleaning.RefusedFile, OperationalError) as exc:
                     if isinstance(exc, OperationalError) and not is_lock_timeout(exc):
                         raise
@@ -110,10 +112,14 @@ class CleanImportExportMixin(ImportExportMixin):
                 else:
                     result.write_rejects(source.parent / "rejects.csv")
                     context = self._context(
-                        request, result=result, file_name=upload.name, token=token,
+                        request,
+                        result=result,
+                        file_name=upload.name,
+                        token=token,
                         confirm_form=ConfirmForm(initial={"token": token, "dayfirst": dayfirst}),
                         rejects_url=self._rejects_url(token) if result.rejected else None,
-                        rejects_preview=_rejects_preview(result), preview_rows=PREVIEW_ROWS,
+                        rejects_preview=_rejects_preview(result),
+                        preview_rows=PREVIEW_ROWS,
                     )
                     request.current_app = self.admin_site.name
                     return TemplateResponse(request, [self.import_template_name], context)
@@ -128,8 +134,9 @@ class CleanImportExportMixin(ImportExportMixin):
         folder = self._upload_of(request, form.cleaned_data["token"]) if form.is_valid() else None
         source = folder / "source.csv" if folder else None
         if not source or not source.is_file():
-            self.message_user(request, "This upload has expired or was already imported: upload the file again.",
-                              messages.ERROR)
+            self.message_user(
+                request, "This upload has expired or was already imported: upload the file again.", messages.ERROR
+            )
             return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
         token = form.cleaned_data["token"]
         try:
@@ -144,12 +151,17 @@ class CleanImportExportMixin(ImportExportMixin):
             return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
         source.unlink()
         result.write_rejects(folder / "rejects.csv")
-        summary = (f"Imported: {result.rows} rows, {result.created} created, {result.updated} updated, "
-                   f"{result.unchanged} unchanged, {result.merged_duplicates} merged duplicates, "
-                   f"{result.rejected} rejected.")
+        summary = (
+            f"Imported: {result.rows} rows, {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.merged_duplicates} merged duplicates, "
+            f"{result.rejected} rejected."
+        )
         if result.rejected:
-            self.message_user(request, format_html('{} <a href="{}">Download the rejected rows (CSV)</a>.',
-                                                   summary, self._rejects_url(token)), messages.WARNING)
+            self.message_user(
+                request,
+                format_html('{} <a href="{}">Download the rejected rows (CSV)</a>.', summary, self._rejects_url(token)),
+                messages.WARNING,
+            )
         else:
             self.message_user(request, summary, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % self.get_model_info()))
@@ -201,8 +213,11 @@ def _rejects_preview(result) -> list[dict]:
     frame = result.rejects.head(PREVIEW_ROWS).reset_index()
     columns = [c for c in frame.columns if c not in ("line", "reason")]
     return [
-        {"line": row["line"], "reason": row["reason"],
-         "values": ", ".join(f"{c}={row[c]}" for c in columns if str(row[c]).strip())}
+        {
+            "line": row["line"],
+            "reason": row["reason"],
+            "values": ", ".join(f"{c}={row[c]}" for c in columns if str(row[c]).strip()),
+        }
         for row in frame.astype(object).where(frame.notna(), "").to_dict("records")
     ]
 

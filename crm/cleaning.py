@@ -98,8 +98,15 @@ NEW_RECORD_NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
 STATUS_SYNONYMS: dict[str, tuple[str, ...]] = {
     "new": ("new", "open", "open - not contacted", "not contacted", "unworked"),
     "contacted": (
-        "contacted", "working", "working - contacted", "attempted", "attempting contact", "in progress", "worked",
-        "attempted to contact", "connected",
+        "contacted",
+        "working",
+        "working - contacted",
+        "attempted",
+        "attempting contact",
+        "in progress",
+        "worked",
+        "attempted to contact",
+        "connected",
     ),
     "qualified": ("qualified", "nurturing", "open deal"),
     "converted": ("converted", "closed - converted", "won", "closed won"),
@@ -165,7 +172,7 @@ class SourceFile:
 
 
 def bomless_utf16(head: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" when the bytes look like UTF-16 text without a BOM: a CSV's header and most of
+    """ "utf-16-le" or "utf-16-be" when the bytes look like UTF-16 text without a BOM: a CSV's header and most of
     its text are ASCII, so every other byte is NUL (the high byte) and the others are not."""
     sample = head[: min(len(head), 4096) // 2 * 2]
     if len(sample) < 8:
@@ -250,8 +257,10 @@ def _refuse_long_lines(path: Path) -> None:
                 break
         else:
             return
-    raise RefusedFile(f"{path}: line {line:,} is longer than {MAX_LINE_BYTES // (1 << 20)} MB, the most a line may "
-                      "hold (a file without line breaks, or not a CSV file?).")
+    raise RefusedFile(
+        f"{path}: line {line:,} is longer than {MAX_LINE_BYTES // (1 << 20)} MB, the most a line may "
+        "hold (a file without line breaks, or not a CSV file?)."
+    )
 
 
 def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
@@ -318,9 +327,13 @@ def map_headers(
     return columns, [h for h in headers if h not in used]
 
 
-_NOT_REGULAR = ((stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "is a named pipe (FIFO)"),
-                (stat.S_ISSOCK, "is a socket"), (stat.S_ISCHR, "is a character device"),
-                (stat.S_ISBLK, "is a block device"))
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "is a folder"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "is a socket"),
+    (stat.S_ISCHR, "is a character device"),
+    (stat.S_ISBLK, "is a block device"),
+)
 
 
 def _read_head(path: Path) -> bytes:
@@ -462,9 +475,21 @@ def iter_raw_chunks(source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS) ->
     # The header line is read as the first row, so the names (header + surplus) set how many cells a row may
     # have; with header=0 the header line would, and a longer first row would silently become the index.
     reader = pd.read_csv(
-        source.path, sep=source.delimiter, encoding=source.encoding, encoding_errors="replace", dtype=STRING,
-        header=None, names=headers + surplus, index_col=False, na_filter=False, keep_default_na=False,
-        skip_blank_lines=False, chunksize=chunk_rows, engine="c", quotechar='"', doublequote=True,
+        source.path,
+        sep=source.delimiter,
+        encoding=source.encoding,
+        encoding_errors="replace",
+        dtype=STRING,
+        header=None,
+        names=headers + surplus,
+        index_col=False,
+        na_filter=False,
+        keep_default_na=False,
+        skip_blank_lines=False,
+        chunksize=chunk_rows,
+        engine="c",
+        quotechar='"',
+        doublequote=True,
     )
     next_line = 1
     rows_read = 0  # records read so far, the header included
@@ -510,8 +535,10 @@ def _refuse_long_cells(source: SourceFile, frame: pd.DataFrame, columns: list[st
         too_long = (frame[column].str.len() > MAX_LINE_BYTES).to_numpy(dtype=bool, na_value=False)
         if too_long.any():
             line = int(frame.index[np.flatnonzero(too_long)[0]])
-            raise RefusedFile(f"{source.path}: line {line:,}: a cell holds more than 1 MB (1,048,576 characters), the "
-                              "most a cell may hold (a quote left open?).")
+            raise RefusedFile(
+                f"{source.path}: line {line:,}: a cell holds more than 1 MB (1,048,576 characters), the "
+                "most a cell may hold (a quote left open?)."
+            )
 
 
 def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
@@ -547,8 +574,9 @@ def _iter_raw_chunks_by_csv(source: SourceFile, chunk_rows: int, *, skip: int):
             while block := list(itertools.islice(rows, chunk_rows)):
                 cells = [row if len(row) == width else (row + [""] * width)[:width] for row in block]
                 frame = pd.DataFrame({h: pd.array(c, dtype=STRING) for h, c in zip(headers, zip(*cells), strict=True)})
-                newlines = np.fromiter((sum(cell.count("\n") for cell in row) for row in block), dtype=np.int64,
-                                       count=len(block))
+                newlines = np.fromiter(
+                    (sum(cell.count("\n") for cell in row) for row in block), dtype=np.int64, count=len(block)
+                )
                 next_line = _numbered(frame, newlines, next_line)
                 _refuse_long_cells(source, frame, [h for h in headers if _may_hold_newlines(frame[h])])
                 extra = [_trailing_blanks_dropped(row[width:]) if len(row) > width else [] for row in block]
@@ -570,8 +598,7 @@ def _refuse_open_quote(source: SourceFile, last_lines: list[str], line: int) -> 
         list(csv.reader(last_lines, strict=True, delimiter=source.delimiter, **_DIALECT))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
-            message = (f"{source.path}: line {line}: a quote (\") is opened and never closed before the end of the "
-                       "file.")
+            message = f'{source.path}: line {line}: a quote (") is opened and never closed before the end of the file.'
             raise RefusedFile(message) from None
 
 
@@ -617,7 +644,9 @@ def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
     names = names.astype(STRING)
     ascii_only = names.str.fullmatch(_PLAIN_ASCII).fillna(False).astype(bool)
     keys = (
-        names.where(ascii_only).str.lower().str.replace(_ASCII_WHITESPACE, " ", regex=True)
+        names.where(ascii_only)
+        .str.lower()
+        .str.replace(_ASCII_WHITESPACE, " ", regex=True)
         .str.strip("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
     )
     others = names[~ascii_only & names.notna()]
@@ -698,10 +727,16 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
         fraction = parts["f"].str.pad(9, side="right", fillchar="0").str.slice(0, 6)
         micros = _numbers(pd.DataFrame({"f": fraction}), "f").fillna(0)
         stamp = pd.to_datetime(
-            pd.DataFrame({
-                "year": year, "month": month, "day": day,
-                "hour": hour.fillna(0), "minute": minute.fillna(0), "second": second.fillna(0),
-            }),
+            pd.DataFrame(
+                {
+                    "year": year,
+                    "month": month,
+                    "day": day,
+                    "hour": hour.fillna(0),
+                    "minute": minute.fillna(0),
+                    "second": second.fillna(0),
+                }
+            ),
             errors="coerce",
         )
         stamp = stamp.astype("datetime64[us]") + pd.to_timedelta(micros, unit="us")
@@ -709,9 +744,12 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
         naive.loc[rest.index] = stamp
         zone = parts["z"].str.upper()
         sign = _floats(zone.str.slice(0, 1).map({"+": 1.0, "-": -1.0, "Z": 0.0}))
-        digits = pd.DataFrame({
-            "h": zone.str.slice(1, 3), "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
-        })
+        digits = pd.DataFrame(
+            {
+                "h": zone.str.slice(1, 3),
+                "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
+            }
+        )
         minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
         bad_offset = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(digits, "m") > 59)).to_numpy(dtype=bool)
         naive.loc[rest.index[bad_offset]] = pd.NaT
@@ -720,9 +758,15 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
     if time_zone == "UTC":
         local = naive.dt.tz_localize("UTC")
     else:
-        local = naive.where(~has_zone).dt.tz_localize(
-            zoneinfo.ZoneInfo(time_zone), ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward",
-        ).dt.tz_convert("UTC")
+        local = (
+            naive.where(~has_zone)
+            .dt.tz_localize(
+                zoneinfo.ZoneInfo(time_zone),
+                ambiguous=np.ones(len(naive), dtype=bool),
+                nonexistent="shift_forward",
+            )
+            .dt.tz_convert("UTC")
+        )
     if has_zone.any():
         zoned = (naive - pd.to_timedelta(offset.fillna(0), unit="min")).dt.tz_localize("UTC")
         local = local.where(~has_zone, zoned)
@@ -810,11 +854,16 @@ def _reject_extra_cells(extra: pd.Series | None, index: pd.Index, source: Source
     extra = extra.reindex(index).dropna()
     width = len(source.headers)
     hint = _DELIMITER_NAMES.get(source.delimiter, repr(source.delimiter))
-    reasons.add_messages(pd.Series(
-        [f"line has {width + len(cells)} cells, the header has {width} (an unquoted {hint} inside a value?)"
-         for cells in extra],
-        index=extra.index, dtype=object,
-    ))
+    reasons.add_messages(
+        pd.Series(
+            [
+                f"line has {width + len(cells)} cells, the header has {width} (an unquoted {hint} inside a value?)"
+                for cells in extra
+            ],
+            index=extra.index,
+            dtype=object,
+        )
+    )
 
 
 def _reject_nul_bytes(raw: pd.DataFrame, reasons: _Reasons) -> None:
@@ -896,13 +945,15 @@ def clean_lead_chunk(
         out["status"] = normalize_status(given)
         reasons.add(
             given.notna() & out["status"].isna(),
-            f"{label}: {{}} is not a known status (new, contacted, qualified, converted, lost)", given,
+            f"{label}: {{}} is not a known status (new, contacted, qualified, converted, lost)",
+            given,
         )
     else:
         out["status"] = pd.Series(pd.NA, index=raw.index, dtype=STRING)
     label = source.column_label("created_at")
-    given = missing_to_na(raw[label]) if "created_at" in source.columns else pd.Series(pd.NA, index=raw.index,
-                                                                                        dtype=STRING)
+    given = (
+        missing_to_na(raw[label]) if "created_at" in source.columns else pd.Series(pd.NA, index=raw.index, dtype=STRING)
+    )
     created = parse_datetimes(given, dayfirst=dayfirst, time_zone=time_zone)
     offset_too_wide = offsets_out_of_range(given) & created.isna()
     reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
@@ -936,7 +987,8 @@ def clean_agent_chunk(raw: pd.DataFrame, source: SourceFile, **_ignored) -> Clea
         out["is_active"] = given.str.lower().map(ACTIVE_WORDS).astype("boolean")
         reasons.add(
             given.notna() & out["is_active"].isna(),
-            f"{label}: {{}} is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled", given,
+            f"{label}: {{}} is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled",
+            given,
         )
     else:
         out["is_active"] = pd.Series(pd.NA, index=raw.index, dtype="boolean")
@@ -1102,4 +1154,3 @@ def read_clean(
     if in_process is None:
         in_process = source.path.stat().st_size >= PROCESS_CLEANING_BYTES
     return source, (_cleaned_by_a_process(arguments) if in_process else _prefetched(_clean_chunks(*arguments)))
-

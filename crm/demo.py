@@ -56,7 +56,7 @@ def shift_date_text(text: str, days: int, *, dayfirst: bool = False) -> str:
     except ValueError:  # not a calendar date (2026-02-30): the import rejects it, so it stays as written
         return text
     start = text.index(stripped)
-    return text[:start] + new + stripped[match.end():] + text[start + len(stripped):]
+    return text[:start] + new + stripped[match.end() :] + text[start + len(stripped) :]
 
 
 def _moved_date(match: re.Match, days: int, *, dayfirst: bool) -> str:
@@ -92,7 +92,7 @@ def _records(text: str, delimiter: str):
 
 
 def _rewritten(raw: str, cells: list[str], column: int, value: str, delimiter: str) -> str:
-    ending = raw[len(raw.rstrip("\r\n")):]
+    ending = raw[len(raw.rstrip("\r\n")) :]
 
     def written(row):
         out = io.StringIO()
@@ -100,7 +100,7 @@ def _rewritten(raw: str, cells: list[str], column: int, value: str, delimiter: s
         return out.getvalue()
 
     if written(cells) == raw:  # quoted the way csv writes it: write the new cell the same way
-        return written([*cells[:column], value, *cells[column + 1:]])
+        return written([*cells[:column], value, *cells[column + 1 :]])
     if raw.count(cells[column]) == 1:
         return raw.replace(cells[column], value)
     return raw

@@ -87,6 +87,8 @@ class Prefix(models.Lookup):
 
 
 models.CharField.register_lookup(Prefix)
+
+
 def exact_email_on_mysql(table: str, *, max_length: int = 254) -> migrations.RunPython:
     """A migration operation giving an existing email column NormalizedEmailField's binary collation on
     MariaDB/MySQL (new databases get it from the field); nothing on the other engines, which compare exactly."""
@@ -101,6 +103,7 @@ def exact_email_on_mysql(table: str, *, max_length: int = 254) -> migrations.Run
                     f"ALTER TABLE {quoted(table)} MODIFY {quoted('email')} varchar({max_length}) "
                     f"CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL"
                 )
+
         return run
 
     return migrations.RunPython(alter(MYSQL_EXACT_COLLATION), alter("utf8mb4_general_ci"), elidable=False)

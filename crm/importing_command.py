@@ -24,12 +24,20 @@ class ImportCommand(OneLineFailures, BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV/TSV file (UTF-8, UTF-16 with BOM or cp1252; , ; tab or | separated)")
         parser.add_argument("--dry-run", action="store_true", help="do everything, then roll back: nothing is written")
-        parser.add_argument("--rejects", metavar="OUT.csv",
-                            help="write rejected rows (original columns, line, reason); checked before importing: a "
-                                 "folder, the input file or a path that cannot be written exits 2, nothing imported")
+        parser.add_argument(
+            "--rejects",
+            metavar="OUT.csv",
+            help="write rejected rows (original columns, line, reason); checked before importing: a "
+            "folder, the input file or a path that cannot be written exits 2, nothing imported",
+        )
         parser.add_argument("--dayfirst", action="store_true", help="read 03/11/2026 as 3 November (DD/MM/YYYY)")
-        parser.add_argument("--batch-size", type=int, default=cleaning.DEFAULT_CHUNK_ROWS, metavar="N",
-                            help=f"rows read and staged per batch (default {cleaning.DEFAULT_CHUNK_ROWS})")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=cleaning.DEFAULT_CHUNK_ROWS,
+            metavar="N",
+            help=f"rows read and staged per batch (default {cleaning.DEFAULT_CHUNK_ROWS})",
+        )
         parser.add_argument("--json", action="store_true", help="print exactly one JSON object with the counts")
 
     def handle(self, *args, **options):
@@ -39,7 +47,9 @@ class ImportCommand(OneLineFailures, BaseCommand):
         progress = _Progress(self.stderr, options["path"]) if _is_terminal(self.stderr) else None
         try:
             result = self.import_file(
-                path=options["path"], dry_run=options["dry_run"], dayfirst=options["dayfirst"],
+                path=options["path"],
+                dry_run=options["dry_run"],
+                dayfirst=options["dayfirst"],
                 batch_size=options["batch_size"],
                 progress=progress.update if progress else None,
             )

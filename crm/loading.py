@@ -64,9 +64,15 @@ class ImportResult:
 
     def to_dict(self) -> dict:
         return {
-            "rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-            "merged_duplicates": self.merged_duplicates, "rejected": self.rejected,
-            "rejects_file": self.rejects_file, "ignored_columns": self.ignored_columns, "dry_run": self.dry_run,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged_duplicates": self.merged_duplicates,
+            "rejected": self.rejected,
+            "rejects_file": self.rejects_file,
+            "ignored_columns": self.ignored_columns,
+            "dry_run": self.dry_run,
         }
 
     def write_rejects(self, path: str | Path) -> str:
@@ -241,11 +247,20 @@ def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, fields: list[str], s
     for (email, name, value), at in dropped.items():
         differed.setdefault((email, name), []).append({"value": value, "lines": [int(n) for n in at]})
     return [
-        {"email": record["email"], "lines": [int(n) for n in lines[record["email"]]], "fields": [
-            {"field": name, "kept": record[name], "kept_line": int(kept_lines[(record["email"], name)]),
-             "dropped": differed[(record["email"], name)]}
-            for name in fields if (record["email"], name) in differed
-        ]}
+        {
+            "email": record["email"],
+            "lines": [int(n) for n in lines[record["email"]]],
+            "fields": [
+                {
+                    "field": name,
+                    "kept": record[name],
+                    "kept_line": int(kept_lines[(record["email"], name)]),
+                    "dropped": differed[(record["email"], name)],
+                }
+                for name in fields
+                if (record["email"], name) in differed
+            ],
+        }
         for record in shown.to_dict("records")
     ]
 
@@ -286,8 +301,9 @@ def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict
     return out
 
 
-def _reject_incomplete_new(staging: Staging, source: cleaning.SourceFile, target: Target,
-                           kept_raw: list[pd.DataFrame], emails: pd.Series):
+def _reject_incomplete_new(
+    staging: Staging, source: cleaning.SourceFile, target: Target, kept_raw: list[pd.DataFrame], emails: pd.Series
+):
     """A new record needs more than an email (cleaning.NEW_RECORD_NEEDS: a lead a name and a created date, an
     agent a name); an existing one is updated from what the row has. Checked after merging duplicates, against
     the database: the rows of a new email that still lacks a needed value are taken out of the staging table and
@@ -349,8 +365,9 @@ def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bo
             )
 
 
-def _load_through_staging(chunks, source, target, result, rejects, now, batch_size, sample_size, progress, *,
-                          empty_target):
+def _load_through_staging(
+    chunks, source, target, result, rejects, now, batch_size, sample_size, progress, *, empty_target
+):
     emails: list[pd.Series] = []
     kept_raw: list[pd.DataFrame] = []
     staging = Staging(target)
@@ -376,8 +393,9 @@ def _load_through_staging(chunks, source, target, result, rejects, now, batch_si
     if sample_size:
         result.samples = _samples(staging, target, sample_size)
     if result.created or result.updated:
-        _upsert(staging, target, now, empty_target=empty_target, update=bool(result.updated),
-                insert=bool(result.created))
+        _upsert(
+            staging, target, now, empty_target=empty_target, update=bool(result.updated), insert=bool(result.created)
+        )
     staging.drop()
 
 
@@ -404,13 +422,17 @@ def load_file(
     rejects: list[pd.DataFrame] = []
     with sql.locked(f"import:{target.kind}"):  # imports of one kind queue behind each other
         empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(target.table)})")
-        _load_through_staging(chunks, source, target, result, rejects, now, batch_size, sample_size, progress,
-                              empty_target=empty_target)
+        _load_through_staging(
+            chunks, source, target, result, rejects, now, batch_size, sample_size, progress, empty_target=empty_target
+        )
         if dry_run:
             transaction.set_rollback(True)
     frames = [r for r in rejects if len(r)]
-    result.rejects = pd.concat(frames).sort_index() if frames else pd.DataFrame(
-        columns=[*source.headers, "reason"], index=pd.Index([], name="line", dtype="int64"))
+    result.rejects = (
+        pd.concat(frames).sort_index()
+        if frames
+        else pd.DataFrame(columns=[*source.headers, "reason"], index=pd.Index([], name="line", dtype="int64"))
+    )
     result.rejected = len(result.rejects)
     if rejects_path:
         result.write_rejects(rejects_path)

@@ -54,8 +54,16 @@ class LeadAdmin(
 @admin.register(AssignmentRun)
 class AssignmentRunAdmin(ReadOnlyAdminMixin, NarrowListMixin, admin.ModelAdmin):
     list_display = [
-        "id", date_column("started_at", "started", with_time=True), "source", "action", "user", "seed", "assigned",
-        "moved", "not_placed", run_changes_link,
+        "id",
+        date_column("started_at", "started", with_time=True),
+        "source",
+        "action",
+        "user",
+        "seed",
+        "assigned",
+        "moved",
+        "not_placed",
+        run_changes_link,
     ]
     list_filter = ["source", "action"]
 

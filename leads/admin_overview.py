@@ -27,9 +27,7 @@ from leads.dashboard import lead_overview
 
 
 def can_view_overview(user) -> bool:
-    return (
-        user.is_active and user.is_staff and user.has_perm("leads.view_lead") and not is_scoped_agent(user)
-    )
+    return user.is_active and user.is_staff and user.has_perm("leads.view_lead") and not is_scoped_agent(user)
 
 
 def can_verify_assignments(user) -> bool:
@@ -55,9 +53,7 @@ def install_lead_overview(site) -> None:
         context = site_each_context(request)
         # Lazy, so only the pages that show the link pay for the permission check.
         context["lead_overview_url"] = SimpleLazyObject(
-            lambda: reverse("admin:lead_overview", current_app=site.name)
-            if can_view_overview(request.user)
-            else ""
+            lambda: reverse("admin:lead_overview", current_app=site.name) if can_view_overview(request.user) else ""
         )
         return context
 

@@ -69,8 +69,10 @@ def install_workspace(site) -> None:
     site_login = site.login
 
     def get_urls():
-        return [path("my-leads/", site.admin_view(partial(my_leads_view, site=site)), name="my_leads"),
-                *site_get_urls()]
+        return [
+            path("my-leads/", site.admin_view(partial(my_leads_view, site=site)), name="my_leads"),
+            *site_get_urls(),
+        ]
 
     def get_app_list(request, app_label=None):
         app_list = site_get_app_list(request, app_label)

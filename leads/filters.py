@@ -1,7 +1,7 @@
 """List filters for the lead changelist. Their URL parameters are part of the interface other pages link to:
 
-    ?lead_class=fresh|urgent|active|stale|closed     LeadClassListFilter
-    ?agent=<agent id> | ?agent=none                   AgentListFilter ("none" = unassigned)
+?lead_class=fresh|urgent|active|stale|closed     LeadClassListFilter
+?agent=<agent id> | ?agent=none                   AgentListFilter ("none" = unassigned)
 """
 
 from django.contrib import admin

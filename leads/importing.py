@@ -42,6 +42,13 @@ def import_leads(
     Raises crm.cleaning.RefusedFile (nothing written) when the file cannot be processed at all.
     """
     return load_file(
-        path, LEAD_TARGET, dry_run=dry_run, dayfirst=dayfirst, batch_size=batch_size, rejects_path=rejects_path,
-        sample_size=sample_size, now=now, progress=progress,
+        path,
+        LEAD_TARGET,
+        dry_run=dry_run,
+        dayfirst=dayfirst,
+        batch_size=batch_size,
+        rejects_path=rejects_path,
+        sample_size=sample_size,
+        now=now,
+        progress=progress,
     )

@@ -53,9 +53,7 @@ class Lead(models.Model):
     company_key = NameKeyField(
         max_length=200, source="company", db_default="", help_text="Company without accents, case or extra spaces."
     )
-    phone_key = PhoneKeyField(
-        max_length=50, source="phone", db_default="", help_text="The phone's digits, last first."
-    )
+    phone_key = PhoneKeyField(max_length=50, source="phone", db_default="", help_text="The phone's digits, last first.")
     source = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     created_at = models.DateTimeField(help_text="When the lead was created at its source.")

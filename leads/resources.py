@@ -16,7 +16,17 @@ class LeadResource(FormulaSafeExportMixin, resources.ModelResource):
     class Meta:
         model = Lead
         import_id_fields = ["email"]
-        fields = ["name", "email", "phone", "company", "source", "status", "created_at", "agent", "assigned_at",
-                  "added_at", "updated_at"]
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "company",
+            "source",
+            "status",
+            "created_at",
+            "agent",
+            "assigned_at",
+            "added_at",
+            "updated_at",
+        ]
         export_order = fields
-

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,21 +15,37 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', crm.fields.NormalizedEmailField(max_length=254, unique=True)),
-                ('is_active', models.BooleanField(db_index=True, default=True, verbose_name='active')),
-                ('capacity', models.PositiveIntegerField(blank=True, help_text='Most open leads this agent may hold. Empty: no limit.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='agent', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("email", crm.fields.NormalizedEmailField(max_length=254, unique=True)),
+                ("is_active", models.BooleanField(db_index=True, default=True, verbose_name="active")),
+                (
+                    "capacity",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Most open leads this agent may hold. Empty: no limit.", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="agent",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'email'],
-                'permissions': [('import_agent', 'Can import agents'), ('export_agent', 'Can export agents')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('capacity__gte', 0)), name='agent_capacity_not_negative')],
+                "ordering": ["name", "email"],
+                "permissions": [("import_agent", "Can import agents"), ("export_agent", "Can export agents")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("capacity__gte", 0)), name="agent_capacity_not_negative")
+                ],
             },
         ),
     ]

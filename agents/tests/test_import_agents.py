@@ -21,7 +21,6 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 NOW = FROZEN_AT
 
 
-
 def run(*args) -> dict:
     out = StringIO()
     call_command("import_agents", *map(str, args), "--json", stdout=out)
@@ -51,8 +50,11 @@ def test_it_imports_the_tab_separated_sample(tmp_path):
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [(r["line"], r["E-mail"], r["reason"]) for r in rows] == [
         ("5", "noname@sales.test", "Agent Name: missing (a new record needs a name)"),
-        ("6", "mo@sales.test",
-         "Enabled: 'maybe' is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled"),
+        (
+            "6",
+            "mo@sales.test",
+            "Enabled: 'maybe' is not yes/no, true/false, y/n, 1/0, active/inactive, enabled/disabled",
+        ),
     ]
 
 
@@ -82,7 +84,11 @@ def test_empty_cells_keep_stored_values_and_the_login_is_never_touched(tmp_path)
     assert summary["unchanged"] == 1
     kai = Agent.objects.get()
     assert (kai.name, kai.is_active, kai.capacity, kai.user, kai.updated_at) == (
-        "Kai", False, 7, user, NOW - timedelta(days=1)
+        "Kai",
+        False,
+        7,
+        user,
+        NOW - timedelta(days=1),
     )
     summary = run(write(tmp_path, "Full Name,Email Address,Is Active,Max Open Leads\n,KAI@sales.test,enabled,0\n"))
     assert summary["updated"] == 1
@@ -113,16 +119,25 @@ def test_a_file_without_an_email_column_is_refused_with_exit_2(tmp_path):
 
 
 def test_a_row_with_more_cells_than_the_header_is_rejected_and_the_others_import(tmp_path):
-    path = write(tmp_path, "Name;Email;Active\nAda;ada@sales.test;yes\nBo;bo@sales.test;no;Team; B\n"
-                           "Cy;cy@sales.test;no\n")
+    path = write(
+        tmp_path, "Name;Email;Active\nAda;ada@sales.test;yes\nBo;bo@sales.test;no;Team; B\nCy;cy@sales.test;no\n"
+    )
     rejects = tmp_path / "rejects.csv"
     summary = run(path, "--rejects", rejects)
     assert (summary["rows"], summary["created"], summary["rejected"]) == (3, 2, 1)
     assert agents() == [("ada@sales.test", "Ada", True, None), ("cy@sales.test", "Cy", False, None)]
     with open(rejects, newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    assert rows == [{"Name": "Bo", "Email": "bo@sales.test", "Active": "no", "extra_cells": "Team; B", "line": "3",
-                     "reason": 'line has 5 cells, the header has 3 (an unquoted ";" inside a value?)'}]
+    assert rows == [
+        {
+            "Name": "Bo",
+            "Email": "bo@sales.test",
+            "Active": "no",
+            "extra_cells": "Team; B",
+            "line": "3",
+            "reason": 'line has 5 cells, the header has 3 (an unquoted ";" inside a value?)',
+        }
+    ]
 
 
 def test_emails_differing_only_by_an_accent_are_two_agents_on_every_engine(tmp_path):
@@ -130,5 +145,7 @@ def test_emails_differing_only_by_an_accent_are_two_agents_on_every_engine(tmp_p
     summary = run(write(tmp_path, "name,email\nAccent,agént@example.com\nGrave,agènt@example.com\n"))
     assert (summary["created"], summary["updated"]) == (2, 0)
     assert sorted(Agent.objects.values_list("email", "name")) == [
-        ("agent@example.com", "Plain"), ("agènt@example.com", "Grave"), ("agént@example.com", "Accent"),
+        ("agent@example.com", "Plain"),
+        ("agènt@example.com", "Grave"),
+        ("agént@example.com", "Accent"),
     ]

@@ -50,9 +50,10 @@ def test_the_dialect_is_the_one_of_the_connections_engine():
 
 def test_a_temporary_table_of_every_column_type_is_created_filled_in_bulk_and_dropped(cursor):
     sql = dialect()
-    columns = ", ".join([f"line {sql.row_number_type()}"] + [
-        f"{kind}_value {sql.column_type(kind)}" for kind in ("text", "bool", "int")
-    ])
+    columns = ", ".join(
+        [f"line {sql.row_number_type()}"]
+        + [f"{kind}_value {sql.column_type(kind)}" for kind in ("text", "bool", "int")]
+    )
     sql.create_temporary_table(cursor, TMP, columns)
     staged = [(1, "Ada", True, 5), (2, None, False, None), (3, "Zoë", None, 2**40)]
     sql.copy_rows(cursor, TMP, ["line", "text_value", "bool_value", "int_value"], staged, batch_size=2)
@@ -68,14 +69,18 @@ def test_a_temporary_table_of_every_column_type_is_created_filled_in_bulk_and_dr
 def test_a_frame_is_copied_with_missing_values_as_null(cursor):
     sql = dialect()
     sql.create_temporary_table(cursor, TMP, f"line BIGINT, name {sql.column_type('text')}, n {sql.column_type('int')}")
-    frame = pd.DataFrame({
-        "line": [1, 2, 3],
-        "name": pd.Series(["Ada", None, "Grace, \"the\" admiral"], dtype=pd.StringDtype("pyarrow")),
-        "n": pd.Series([1, None, 3], dtype="Int64"),
-    })
+    frame = pd.DataFrame(
+        {
+            "line": [1, 2, 3],
+            "name": pd.Series(["Ada", None, 'Grace, "the" admiral'], dtype=pd.StringDtype("pyarrow")),
+            "n": pd.Series([1, None, 3], dtype="Int64"),
+        }
+    )
     sql.copy_frame(cursor, TMP, frame, batch_size=2)
     assert rows(cursor, f"SELECT line, name, n FROM {TMP} ORDER BY line") == [
-        (1, "Ada", 1), (2, None, None), (3, 'Grace, "the" admiral', 3)
+        (1, "Ada", 1),
+        (2, None, None),
+        (3, 'Grace, "the" admiral', 3),
     ]
 
 
@@ -88,8 +93,9 @@ def test_staged_datetimes_compare_equal_to_the_stored_ones(cursor):
     sql.create_temporary_table(cursor, TMP, f"line BIGINT, joined {sql.column_type('datetime')}")
     texts = sql.datetime_text(pd.Series(pd.to_datetime(stamps, utc=True)))
     sql.copy_frame(cursor, TMP, pd.DataFrame({"line": [1, 2], "joined": texts}), batch_size=10)
-    joined = rows(cursor, f"SELECT s.line, u.username FROM {TMP} s JOIN auth_user u ON u.date_joined = s.joined "
-                          "ORDER BY s.line")
+    joined = rows(
+        cursor, f"SELECT s.line, u.username FROM {TMP} s JOIN auth_user u ON u.date_joined = s.joined ORDER BY s.line"
+    )
     assert joined == [(1, "u0"), (2, "u1")]
 
 

@@ -49,9 +49,7 @@ def create_roles(apps, schema_editor):
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.append(
-                Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename)
-            )
+            wanted.append(Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename))
         group.permissions.add(*wanted)
 
 

@@ -43,8 +43,11 @@ def clean_leads_text(tmp_path, body: str, header=LEAD_HEADER, **kwargs):
 def test_every_lead_header_alias_maps_to_its_field(tmp_path, field_name):
     for alias in cleaning.LEAD_HEADERS[field_name]:
         for spelling in (alias, alias.upper().replace(" ", "_"), f"  {alias.title().replace(' ', '-')} "):
-            others = [h for h in ("full name", "email", "created") if cleaning.header_key(h)
-                      not in cleaning.LEAD_HEADERS[field_name]]
+            others = [
+                h
+                for h in ("full name", "email", "created")
+                if cleaning.header_key(h) not in cleaning.LEAD_HEADERS[field_name]
+            ]
             path = write(tmp_path, ",".join([spelling, *others]) + "\n")
             source = cleaning.open_source(path, kind="lead")
             assert source.columns[field_name] == spelling, (alias, spelling)
@@ -60,7 +63,8 @@ def test_every_agent_header_alias_maps_to_its_field(tmp_path, field_name):
 
 def test_first_and_last_name_are_joined_by_a_space(tmp_path):
     _, valid, _, _ = clean_leads_text(
-        tmp_path, "Ada,Lovelace,ada@example.org,2026-01-02\nGrace,,grace@example.org,2026-01-02",
+        tmp_path,
+        "Ada,Lovelace,ada@example.org,2026-01-02\nGrace,,grace@example.org,2026-01-02",
         header="First Name,Last_Name,Email,Created",
     )
     assert valid["name"].tolist() == ["Ada Lovelace", "Grace"]
@@ -188,8 +192,14 @@ def test_rows_without_a_plausible_email_are_rejected_naming_the_value(tmp_path, 
 
 def test_a_lead_without_a_name_or_date_is_left_for_the_loader_to_check_against_the_database(tmp_path):
     _, chunks = cleaning.read_clean(
-        write(tmp_path, "name,email,created_at\nNULL,ada@example.org,2026-01-02\nBo,bo@example.org,\n"
-                        "Cy,cy@example.org,2026-01-02\n"), kind="lead", now=NOW)
+        write(
+            tmp_path,
+            "name,email,created_at\nNULL,ada@example.org,2026-01-02\nBo,bo@example.org,\n"
+            "Cy,cy@example.org,2026-01-02\n",
+        ),
+        kind="lead",
+        now=NOW,
+    )
     (chunk,) = chunks
     assert chunk.rejects.empty and chunk.valid.index.tolist() == [2, 3, 4]
     assert chunk.valid["name"].isna().tolist() == [True, False, False]
@@ -224,7 +234,8 @@ def test_values_longer_than_the_column_are_rejected(tmp_path):
 )
 def test_each_status_synonym_maps_to_its_status(tmp_path, word, status):
     _, valid, _, _ = clean_leads_text(
-        tmp_path, f"Ada,ada@example.org,{word.upper()},2026-01-02\nBo,bo@example.org, {word.title()} ,2026-01-02",
+        tmp_path,
+        f"Ada,ada@example.org,{word.upper()},2026-01-02\nBo,bo@example.org, {word.title()} ,2026-01-02",
         header="name,email,status,created",
     )
     assert valid["status"].tolist() == [status, status]
@@ -274,7 +285,8 @@ def test_each_date_format_is_read(text, expected):
 def test_dayfirst_reads_slashed_dates_as_day_month_year():
     parsed = cleaning.parse_datetimes(pd.Series(["11/03/2026", "25/12/2025"]), dayfirst=True, time_zone="UTC")
     assert [p.to_pydatetime() for p in parsed] == [
-        datetime(2026, 3, 11, tzinfo=UTC), datetime(2025, 12, 25, tzinfo=UTC)
+        datetime(2026, 3, 11, tzinfo=UTC),
+        datetime(2025, 12, 25, tzinfo=UTC),
     ]
 
 
@@ -318,9 +330,7 @@ def test_agent_active_words(tmp_path, word, active):
     assert (None if pd.isna(value) else bool(value)) == active
 
 
-@pytest.mark.parametrize(
-    ("cell", "capacity"), [("0", 0), ("12", 12), ("12.0", 12), ("", None), ("N/A", None)]
-)
+@pytest.mark.parametrize(("cell", "capacity"), [("0", 0), ("12", 12), ("12.0", 12), ("", None), ("N/A", None)])
 def test_agent_capacity_is_a_whole_number_or_missing(tmp_path, cell, capacity):
     _, valid, _, _ = clean(write(tmp_path, f"name,email,capacity\nA,a@example.org,{cell}\n"), kind="agent")
     value = valid["capacity"].iloc[0]
@@ -355,7 +365,10 @@ def test_duplicates_merge_with_later_non_empty_values_winning(tmp_path):
     assert merged.index.tolist() == [2, 3]
     mary = merged.iloc[0]
     assert (mary["name"], mary["phone"], mary["company"], mary["status"]) == (
-        "Mary J.", "(757) 555-0101", "NASA Langley", "new"
+        "Mary J.",
+        "(757) 555-0101",
+        "NASA Langley",
+        "new",
     )
     assert mary["created_at"].day == 21
 
@@ -366,7 +379,10 @@ def test_the_sample_crm_export_is_cleaned_as_documented():
     assert blank == 1
     assert rejects.index.tolist() == [5, 10, 11, 12]
     assert cleaning.merge_duplicates(valid)["email"].tolist() == [
-        "mary.jackson@example.org", "dorothy.vaughan@example.org", "christine@example.org", "hedy@example.org",
+        "mary.jackson@example.org",
+        "dorothy.vaughan@example.org",
+        "christine@example.org",
+        "hedy@example.org",
         "rozsa@example.hu",
     ]
 
@@ -415,8 +431,7 @@ def test_a_row_with_an_unquoted_comma_is_rejected_on_its_own_keeping_all_its_cel
     assert (bo["name"], bo["email"], bo["company"], bo["created"]) == ("Bo", "bo@example.org", "Acme", " Inc.")
     assert bo["extra_cells"] == "2026-01-03"
     assert bo["reason"] == (
-        'line has 5 cells, the header has 4 (an unquoted "," inside a value?); '
-        "created: 'Inc.' is not a readable date"
+        "line has 5 cells, the header has 4 (an unquoted \",\" inside a value?); created: 'Inc.' is not a readable date"
     )
 
 
@@ -433,7 +448,7 @@ def test_a_row_longer_than_the_fast_reader_takes_is_rejected_and_the_rest_of_the
     width = 3 + cleaning.SURPLUS_CELLS + 4
     cells = ["Bo", "bo@example.org", "2026-01-02", *[f"x{i}" for i in range(width - 4)], '"a; b, ""c"""']
     text = (
-        'Ada,ada@example.org,2026-01-02\n' + ",".join(cells) + '\n"Cy\nCyan",cy@example.org,2026-01-02\n\n'
+        "Ada,ada@example.org,2026-01-02\n" + ",".join(cells) + '\n"Cy\nCyan",cy@example.org,2026-01-02\n\n'
         "Di,di@example.org,2026-01-02,late,extra\nEd,ed@example.org,2026-01-02"
     )
     _, valid, rejects, blank = clean_leads_text(tmp_path, text, chunk_rows=1)
@@ -441,7 +456,8 @@ def test_a_row_longer_than_the_fast_reader_takes_is_rejected_and_the_rest_of_the
     assert blank == 1
     assert rejects.index.tolist() == [3, 7]
     assert rejects["reason"].str.split(" [(]", regex=True).str[0].tolist() == [
-        f"line has {width} cells, the header has 3", "line has 5 cells, the header has 3"
+        f"line has {width} cells, the header has 3",
+        "line has 5 cells, the header has 3",
     ]
     assert rejects.loc[3, "extra_cells"] == ",".join(cells[3:-1]) + ',"a; b, ""c"""'
 
@@ -517,8 +533,11 @@ def test_several_longer_rows_in_one_batch_keep_their_own_extra_cells(tmp_path):
 
 def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tmp_path):
     long_row = "Di,di@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 3)
-    path = write(tmp_path, "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,p\n"
-                           f"C,c@example.org,2026-01-02\n{long_row}\nE,e@example.org,2026-01-02\n")
+    path = write(
+        tmp_path,
+        "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,p\n"
+        f"C,c@example.org,2026-01-02\n{long_row}\nE,e@example.org,2026-01-02\n",
+    )
     expected = clean(path, chunk_rows=2)
     _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, chunk_rows=2, in_process=True)
     chunks = list(chunks)
@@ -539,24 +558,29 @@ def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tm
 )
 def test_dates_before_1900_and_offsets_beyond_14_hours_are_rejected_and_the_rest_is_read(tmp_path, text, reason):
     _, valid, rejects, _ = clean_leads_text(
-        tmp_path, f"Ada,ada@example.org,{text}\nBo,bo@example.org,1900-01-01T00:00:00Z\n"
-                  "Cy,cy@example.org,2026-01-01T00:00:00+14:00\nDi,di@example.org,2026-01-01T00:00:00-12:00",
+        tmp_path,
+        f"Ada,ada@example.org,{text}\nBo,bo@example.org,1900-01-01T00:00:00Z\n"
+        "Cy,cy@example.org,2026-01-01T00:00:00+14:00\nDi,di@example.org,2026-01-01T00:00:00-12:00",
         header="name,email,Created",
     )
     assert rejects["reason"].tolist() == [f"Created: '{text}' {reason}"]
     assert valid["created_at"].tolist() == [
-        pd.Timestamp("1900-01-01", tz="UTC"), pd.Timestamp("2025-12-31T10:00", tz="UTC"),
+        pd.Timestamp("1900-01-01", tz="UTC"),
+        pd.Timestamp("2025-12-31T10:00", tz="UTC"),
         pd.Timestamp("2026-01-01T12:00", tz="UTC"),
     ]
 
 
 def test_a_nul_byte_in_an_agent_cell_rejects_the_row_naming_the_column(tmp_path):
     head = "name,email,Notes\n" + "".join(f"A{i},a{i}@example.org,x\n" for i in range(4000))
-    _, valid, rejects, _ = clean(write(tmp_path, head + "Bo\x00,bo@example.org,y\nCy,cy@example.org,z\x00\n"),
-                                 kind="agent")
+    _, valid, rejects, _ = clean(
+        write(tmp_path, head + "Bo\x00,bo@example.org,y\nCy,cy@example.org,z\x00\n"), kind="agent"
+    )
     assert len(valid) == 4000
-    assert rejects["reason"].tolist() == ["name: contains a NUL byte (binary data)",
-                                          "Notes: contains a NUL byte (binary data)"]
+    assert rejects["reason"].tolist() == [
+        "name: contains a NUL byte (binary data)",
+        "Notes: contains a NUL byte (binary data)",
+    ]
 
 
 # Limits ---------------------------------------------------------------------------------------------------
@@ -588,8 +612,10 @@ def test_a_line_longer_than_1_mb_is_refused_before_the_rows_are_read_naming_it(t
     path = write(tmp_path, "\n".join(lines) + "\n")
     with pytest.raises(cleaning.RefusedFile) as error:
         cleaning.open_source(path, kind="lead")
-    assert str(error.value) == (f"{path}: line {line} is longer than 1 MB, the most a line may hold (a file without "
-                                "line breaks, or not a CSV file?).")
+    assert str(error.value) == (
+        f"{path}: line {line} is longer than 1 MB, the most a line may hold (a file without "
+        "line breaks, or not a CSV file?)."
+    )
     ok = "y" * (cleaning.MAX_LINE_BYTES - 40)
     _, valid, _, _ = clean(write(tmp_path, f"name,email,created,notes\nA,a@example.org,2026-01-02,{ok}\n"))
     assert len(valid) == 1
@@ -599,8 +625,11 @@ def test_a_line_longer_than_1_mb_is_refused_before_the_rows_are_read_naming_it(t
 
 
 def test_an_unclosed_quote_is_refused_naming_its_file_line_after_quoted_line_breaks(tmp_path):
-    path = write(tmp_path, 'name,email,created\n"A\nB",a@example.org,2026-01-02\n"C\n\nD",c@example.org,2026-01-02\n'
-                           'E,e@example.org,2026-01-02\n"F,f@example.org,2026-01-02\nG,g@example.org,2026-01-02\n')
+    path = write(
+        tmp_path,
+        'name,email,created\n"A\nB",a@example.org,2026-01-02\n"C\n\nD",c@example.org,2026-01-02\n'
+        'E,e@example.org,2026-01-02\n"F,f@example.org,2026-01-02\nG,g@example.org,2026-01-02\n',
+    )
     for chunk_rows in (1, 100):
         with pytest.raises(cleaning.RefusedFile) as error:
             clean(path, chunk_rows=chunk_rows)
@@ -617,10 +646,11 @@ def test_empty_headers_are_named_by_their_position(tmp_path):
     ("header", "message"),
     [
         ("name,email,created,E-mail", "columns 2 ('email') and 4 ('E-mail') are both the email column: keep one."),
-        ("First Name,email,first_name,created", "columns 1 ('First Name') and 3 ('first_name') are both the first "
-                                                "name column: keep one."),
-        ("name,email,created,email", "columns 2 ('email') and 4 ('email') are both the email column: "
-                                     "keep one."),
+        (
+            "First Name,email,first_name,created",
+            "columns 1 ('First Name') and 3 ('first_name') are both the first name column: keep one.",
+        ),
+        ("name,email,created,email", "columns 2 ('email') and 4 ('email') are both the email column: keep one."),
     ],
 )
 def test_two_columns_for_one_field_refuse_the_file_naming_both(tmp_path, header, message):
@@ -651,5 +681,7 @@ def test_a_cell_over_1_mb_spanning_lines_is_refused_naming_the_line_it_starts_on
     path = write(tmp_path, f'name,email,created\n{first}\n"Bo\n{lines}",b@example.org,2026-01-02\n')
     with pytest.raises(cleaning.RefusedFile) as error:
         clean(path)
-    assert str(error.value) == (f"{path}: line 3: a cell holds more than 1 MB (1,048,576 characters), the most a "
-                                "cell may hold (a quote left open?).")
+    assert str(error.value) == (
+        f"{path}: line 3: a cell holds more than 1 MB (1,048,576 characters), the most a "
+        "cell may hold (a quote left open?)."
+    )

@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def database(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "TERM": "xterm",
-           "DEBUG": "1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "TERM": "xterm",
+        "DEBUG": "1",
+    }
     migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, capture_output=True)
     assert migrate.returncode == 0, migrate.stderr
     return env
@@ -36,7 +40,10 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(database, leads_file):
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal of 100 columns
     process = subprocess.Popen(
         [sys.executable, "manage.py", "import_leads", str(leads_file), "--batch-size", "100"],
-        cwd=ROOT, env=database, stdout=subprocess.PIPE, stderr=follower,
+        cwd=ROOT,
+        env=database,
+        stdout=subprocess.PIPE,
+        stderr=follower,
     )
     os.close(follower)
     screen = b""
@@ -59,7 +66,10 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(database, leads_file):
 
 def test_without_a_terminal_nothing_is_drawn(database, leads_file):
     process = subprocess.run(
-        [sys.executable, "manage.py", "import_leads", str(leads_file)], cwd=ROOT, env=database, capture_output=True,
+        [sys.executable, "manage.py", "import_leads", str(leads_file)],
+        cwd=ROOT,
+        env=database,
+        capture_output=True,
         text=True,
     )
     assert process.returncode == 0

@@ -30,7 +30,10 @@ def serve_and_get(paths: list[str], tmp_path) -> str:
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR, env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            env=environ,
         )
         try:
             deadline = time.monotonic() + 30

@@ -32,9 +32,16 @@ def test_it_gives_sqlite_wal_and_a_busy_timeout():
 
 def test_the_default_database_is_sqlite_in_the_project_root(monkeypatch):
     result = subprocess.run(
-        [sys.executable, "-c", "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','crm.settings');"
-         "from django.conf import settings;print(settings.DATABASES['default']['NAME'])"],
-        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", "DEBUG": "1"},
+        [
+            sys.executable,
+            "-c",
+            "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','crm.settings');"
+            "from django.conf import settings;print(settings.DATABASES['default']['NAME'])",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(settings.BASE_DIR / "db.sqlite3")
@@ -106,7 +113,10 @@ def run_check(*flags, **environ):
     base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3", "DEBUG": "1"}
     return subprocess.run(
         [sys.executable, "manage.py", "check", *flags],
-        capture_output=True, text=True, cwd=settings.BASE_DIR, env={**base, **environ},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={**base, **environ},
     )
 
 
@@ -138,7 +148,10 @@ def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, 
 def test_the_wsgi_application_stops_on_bad_settings_with_one_line():
     result = subprocess.run(
         [sys.executable, "-c", "import crm.wsgi"],
-        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", "DEBUG": "0"},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "0"},
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == ["Configuration error: SECRET_KEY must be set when DEBUG is off."]
@@ -151,10 +164,26 @@ def test_good_settings_start_up():
 
 # Every variable the settings read (README, Configuration), and the settings they end up in.
 SETTINGS_VARIABLES = [
-    "DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT",
-    "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-    "SECURE_HSTS_PRELOAD", "TRUST_X_FORWARDED_PROTO", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "TIME_ZONE",
-    "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOG_LEVEL", "SQLITE_BUSY_TIMEOUT", "IMPORT_MAX_UPLOAD_MB",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "TRUST_X_FORWARDED_PROTO",
+    "AXES_FAILURE_LIMIT",
+    "AXES_COOLOFF_MINUTES",
+    "TIME_ZONE",
+    "LEADS_FRESH_DAYS",
+    "LEADS_STALE_DAYS",
+    "LOG_LEVEL",
+    "SQLITE_BUSY_TIMEOUT",
+    "IMPORT_MAX_UPLOAD_MB",
     "IMPORT_UPLOAD_DIR",
 ]
 SETTINGS_DUMP = """
@@ -172,7 +201,10 @@ print(json.dumps({name: str(getattr(settings, name, None)) for name in names}))
 def settings_seen_with(environ: dict) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", SETTINGS_DUMP],
-        capture_output=True, text=True, cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin", **environ},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", **environ},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -188,13 +220,18 @@ def test_debug_is_off_unless_asked_for():
     seen = settings_seen_with({"SECRET_KEY": STRONG_KEY})
     assert seen["DEBUG"] == "False"
     assert (seen["SECURE_SSL_REDIRECT"], seen["SESSION_COOKIE_SECURE"], seen["SECURE_HSTS_SECONDS"]) == (
-        "True", "True", "31536000"
+        "True",
+        "True",
+        "31536000",
     )
 
 
 def test_without_debug_or_a_secret_key_start_up_stops_naming_the_key():
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], capture_output=True, text=True, cwd=settings.BASE_DIR,
+        [sys.executable, "manage.py", "check"],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
         env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/crm-settings-check.sqlite3"},
     )
     assert result.returncode == 2
@@ -213,7 +250,13 @@ def test_the_deployment_check_finds_https_configured_when_debug_is_off():
 
 def test_each_https_setting_can_be_turned_off():
     result = run_check(
-        "--deploy", DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="crm.example", SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="no", CSRF_COOKIE_SECURE="false", SECURE_HSTS_SECONDS="0",
+        "--deploy",
+        DEBUG="0",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="crm.example",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="no",
+        CSRF_COOKIE_SECURE="false",
+        SECURE_HSTS_SECONDS="0",
     )
     assert [code for code in HTTPS_WARNINGS if code in result.stderr] == HTTPS_WARNINGS, result.stderr

@@ -123,8 +123,9 @@ def assign_leads(
     Raises AssignmentError (nothing changed) when no agent is active or the arguments make no sense.
     """
     classes, seed = _check_arguments(classifications=classifications, limit=limit, seed=seed)
-    args = dict(seed=seed, classes=classes, limit=limit, rebalance=rebalance, dry_run=dry_run, lead_ids=lead_ids,
-                as_of=as_of)
+    args = dict(
+        seed=seed, classes=classes, limit=limit, rebalance=rebalance, dry_run=dry_run, lead_ids=lead_ids, as_of=as_of
+    )
     # Plan on a snapshot, outside the write lock (on SQLite a long plan would hold every other writer back).
     with read_snapshot():
         planned_agents, result, mapping = _plan(**args)

@@ -8,105 +8,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('agents', '0001_initial'),
+        ("agents", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssignmentRun',
+            name="AssignmentRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('command', 'Command'), ('admin', 'Admin')], max_length=20)),
-                ('action', models.CharField(help_text='assign, rebalance, assign-to-agent, unassign ...', max_length=50)),
-                ('seed', models.BigIntegerField(blank=True, null=True)),
-                ('flags', models.JSONField(blank=True, default=dict)),
-                ('assigned', models.PositiveIntegerField(default=0)),
-                ('moved', models.PositiveIntegerField(default=0)),
-                ('unassigned', models.PositiveIntegerField(default=0, help_text='Leads taken away from an agent.')),
-                ('unassigned_left', models.PositiveIntegerField(default=0, help_text='Open leads that could not be placed.')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("source", models.CharField(choices=[("command", "Command"), ("admin", "Admin")], max_length=20)),
+                (
+                    "action",
+                    models.CharField(help_text="assign, rebalance, assign-to-agent, unassign ...", max_length=50),
+                ),
+                ("seed", models.BigIntegerField(blank=True, null=True)),
+                ("flags", models.JSONField(blank=True, default=dict)),
+                ("assigned", models.PositiveIntegerField(default=0)),
+                ("moved", models.PositiveIntegerField(default=0)),
+                ("unassigned", models.PositiveIntegerField(default=0, help_text="Leads taken away from an agent.")),
+                (
+                    "unassigned_left",
+                    models.PositiveIntegerField(default=0, help_text="Open leads that could not be placed."),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('name_key', crm.fields.NameKeyField(help_text='Name without accents, case or extra spaces.', max_length=200, source='name')),
-                ('email', crm.fields.NormalizedEmailField(max_length=254, unique=True)),
-                ('phone', models.CharField(blank=True, max_length=50)),
-                ('company', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(blank=True, max_length=100)),
-                ('status', models.CharField(choices=[('new', 'New'), ('contacted', 'Contacted'), ('qualified', 'Qualified'), ('converted', 'Converted'), ('lost', 'Lost')], default='new', max_length=20)),
-                ('created_at', models.DateTimeField(help_text='When the lead was created at its source.')),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('added_at', models.DateTimeField(auto_now_add=True, verbose_name='added to the CRM')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assigned_agent', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='leads', to='agents.agent', verbose_name='agent')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "name_key",
+                    crm.fields.NameKeyField(
+                        help_text="Name without accents, case or extra spaces.", max_length=200, source="name"
+                    ),
+                ),
+                ("email", crm.fields.NormalizedEmailField(max_length=254, unique=True)),
+                ("phone", models.CharField(blank=True, max_length=50)),
+                ("company", models.CharField(blank=True, max_length=200)),
+                ("source", models.CharField(blank=True, max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("contacted", "Contacted"),
+                            ("qualified", "Qualified"),
+                            ("converted", "Converted"),
+                            ("lost", "Lost"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(help_text="When the lead was created at its source.")),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("added_at", models.DateTimeField(auto_now_add=True, verbose_name="added to the CRM")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_agent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="agents.agent",
+                        verbose_name="agent",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('import_lead', 'Can import leads'), ('export_lead', 'Can export leads'), ('assign_lead', 'Can assign leads')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("import_lead", "Can import leads"),
+                    ("export_lead", "Can export leads"),
+                    ("assign_lead", "Can assign leads"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LeadAssignment',
+            name="LeadAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('assigned', 'Assigned'), ('rebalanced', 'Rebalanced'), ('reclaimed-from-inactive', 'Reclaimed from inactive agent'), ('reclaimed-over-capacity', 'Reclaimed above capacity'), ('manual', 'Manual'), ('unassigned', 'Unassigned')], max_length=30)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('from_agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='agents.agent')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignment_history', to='leads.lead')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='leads.assignmentrun')),
-                ('to_agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='agents.agent')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("assigned", "Assigned"),
+                            ("rebalanced", "Rebalanced"),
+                            ("reclaimed-from-inactive", "Reclaimed from inactive agent"),
+                            ("reclaimed-over-capacity", "Reclaimed above capacity"),
+                            ("manual", "Manual"),
+                            ("unassigned", "Unassigned"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "from_agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="agents.agent",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="assignment_history", to="leads.lead"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="changes", to="leads.assignmentrun"
+                    ),
+                ),
+                (
+                    "to_agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="agents.agent",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='VerificationRun',
+            name="VerificationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('checked_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('source', models.CharField(default='command', max_length=20)),
-                ('ok', models.BooleanField()),
-                ('report', models.JSONField(default=dict)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("checked_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("source", models.CharField(default="command", max_length=20)),
+                ("ok", models.BooleanField()),
+                ("report", models.JSONField(default=dict)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-checked_at', '-id'],
-                'get_latest_by': 'checked_at',
+                "ordering": ["-checked_at", "-id"],
+                "get_latest_by": "checked_at",
             },
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['status', 'created_at'], name='lead_status_created_idx'),
+            model_name="lead",
+            index=models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['assigned_agent', 'status', 'created_at'], name='lead_agent_status_created_idx'),
+            model_name="lead",
+            index=models.Index(fields=["assigned_agent", "status", "created_at"], name="lead_agent_status_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['assigned_agent', 'created_at'], name='lead_agent_created_idx'),
+            model_name="lead",
+            index=models.Index(fields=["assigned_agent", "created_at"], name="lead_agent_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['created_at'], name='lead_created_idx'),
+            model_name="lead",
+            index=models.Index(fields=["created_at"], name="lead_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='leadassignment',
-            index=models.Index(fields=['lead', 'changed_at'], name='leadassignment_lead_idx'),
+            model_name="leadassignment",
+            index=models.Index(fields=["lead", "changed_at"], name="leadassignment_lead_idx"),
         ),
     ]

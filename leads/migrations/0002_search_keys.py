@@ -42,7 +42,9 @@ class Migration(migrations.Migration):
             model_name="lead",
             name="company_key",
             field=crm.fields.NameKeyField(
-                db_default="", help_text="Company without accents, case or extra spaces.", max_length=200,
+                db_default="",
+                help_text="Company without accents, case or extra spaces.",
+                max_length=200,
                 source="company",
             ),
         ),

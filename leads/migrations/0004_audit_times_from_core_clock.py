@@ -5,25 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0003_email_compares_exactly'),
+        ("leads", "0003_email_compares_exactly"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='assignmentrun',
-            name='started_at',
+            model_name="assignmentrun",
+            name="started_at",
             field=models.DateTimeField(db_index=True, default=core.clock.now),
         ),
         migrations.AlterField(
-            model_name='leadassignment',
-            name='changed_at',
+            model_name="leadassignment",
+            name="changed_at",
             field=models.DateTimeField(default=core.clock.now),
         ),
         migrations.AlterField(
-            model_name='verificationrun',
-            name='checked_at',
+            model_name="verificationrun",
+            name="checked_at",
             field=models.DateTimeField(db_index=True, default=core.clock.now),
         ),
     ]

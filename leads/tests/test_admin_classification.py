@@ -157,7 +157,7 @@ def test_the_date_hierarchy_offers_the_same_months_and_days_as_django_would(admi
             )
     response = admin_client.get(CHANGELIST, {"created_at__year": "2026"})
     assert b"created_at__month=2" in response.content and b"created_at__month=3" in response.content
-    assert b"created_at__month=1&" not in response.content and b"created_at__month=1\"" not in response.content
+    assert b"created_at__month=1&" not in response.content and b'created_at__month=1"' not in response.content
     response = admin_client.get(CHANGELIST, {"created_at__year": "2026", "created_at__month": "2"})
     assert b"created_at__day=1" in response.content and b"created_at__day=14" in response.content
     assert len(listed(response)) == 2

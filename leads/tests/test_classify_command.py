@@ -64,8 +64,11 @@ def test_the_report_counts_by_class_and_by_agent_including_agents_without_leads(
 def test_the_counts_come_from_one_query_and_the_per_agent_counts_from_one_more():
     agents = [AgentFactory() for _ in range(3)]
     for i in range(12):
-        LeadFactory(assigned_agent=agents[i % 3] if i % 4 else None, created_at=AS_OF - i * 3 * DAY,
-                    status=[LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.LOST][i % 3])
+        LeadFactory(
+            assigned_agent=agents[i % 3] if i % 4 else None,
+            created_at=AS_OF - i * 3 * DAY,
+            status=[LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.LOST][i % 3],
+        )
     with CaptureQueriesContext(connection) as queries:
         report = classification_report(as_of=AS_OF)
     on_leads = [q["sql"] for q in queries.captured_queries if "leads_lead" in q["sql"]]

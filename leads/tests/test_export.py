@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("value", "exported"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+SUM(A1:A9)", "'+SUM(A1:A9)"),
         ("-2+3", "'-2+3"),
         ("@SUM(1)", "'@SUM(1)"),
@@ -48,8 +48,9 @@ def export(client, url, resource, fields, file_format):
 
 def test_the_lead_csv_export_escapes_formulas(admin_client):
     LeadFactory(name="=cmd|' /C calc'!A0", company="@Evil", phone="+44 20 7946 0018", source="-12.5")
-    content = export(admin_client, reverse("admin:leads_lead_export"), "leadresource",
-                     ["name", "company", "phone", "source"], "0").decode("utf-8-sig")
+    content = export(
+        admin_client, reverse("admin:leads_lead_export"), "leadresource", ["name", "company", "phone", "source"], "0"
+    ).decode("utf-8-sig")
     assert "'=cmd|' /C calc'!A0" in content
     assert "'@Evil" in content
     assert ",+44 20 7946 0018," in content and ",-12.5" in content
@@ -57,8 +58,9 @@ def test_the_lead_csv_export_escapes_formulas(admin_client):
 
 def test_the_agent_xlsx_export_escapes_formulas(admin_client):
     AgentFactory(name="=1+2", email="agent@sales.test", capacity=5)
-    content = export(admin_client, reverse("admin:agents_agent_export"), "agentresource",
-                     ["name", "email", "capacity"], "1")
+    content = export(
+        admin_client, reverse("admin:agents_agent_export"), "agentresource", ["name", "email", "capacity"], "1"
+    )
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][0] == "'=1+2"

@@ -37,10 +37,21 @@ def upload(client, path: Path, url=IMPORT_URL, **extra):
 
 
 def leads():
-    return sorted(Lead.objects.values_list(
-        "email", "name", "name_key", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
-        "added_at", "updated_at",
-    ))
+    return sorted(
+        Lead.objects.values_list(
+            "email",
+            "name",
+            "name_key",
+            "phone",
+            "company",
+            "source",
+            "status",
+            "created_at",
+            "assigned_agent_id",
+            "added_at",
+            "updated_at",
+        )
+    )
 
 
 def test_the_leads_changelist_offers_import_and_export(admin_client):
@@ -89,8 +100,14 @@ def test_confirming_gives_the_same_database_as_the_command(admin_client, tmp_pat
 
 
 def test_the_rejected_rows_download_as_the_same_csv_as_the_command_writes(admin_client, tmp_path):
-    call_command("import_leads", str(FIXTURES / "leads_crm_export.csv"), "--dry-run", "--rejects",
-                 str(tmp_path / "by_command.csv"), stdout=StringIO())
+    call_command(
+        "import_leads",
+        str(FIXTURES / "leads_crm_export.csv"),
+        "--dry-run",
+        "--rejects",
+        str(tmp_path / "by_command.csv"),
+        stdout=StringIO(),
+    )
     preview = upload(admin_client, FIXTURES / "leads_crm_export.csv")
     response = admin_client.get(preview.context["rejects_url"])
     assert response.status_code == 200
@@ -149,8 +166,11 @@ def test_the_agents_admin_imports_with_the_agents_rules(admin_client):
     preview = upload(admin_client, FIXTURES / "agents_tabs.tsv", url=reverse("admin:agents_agent_import"))
     assert (preview.context["result"].created, preview.context["result"].rejected) == (3, 2)
     admin_client.post(reverse("admin:agents_agent_process_import"), {"token": preview.context["token"]})
-    assert sorted(Agent.objects.values_list("email", flat=True)) == ["june@sales.test", "kai@sales.test",
-                                                                     "lee@sales.test"]
+    assert sorted(Agent.objects.values_list("email", flat=True)) == [
+        "june@sales.test",
+        "kai@sales.test",
+        "lee@sales.test",
+    ]
     out = StringIO()
     call_command("import_agents", str(FIXTURES / "agents_tabs.tsv"), "--json", stdout=out)
     assert json.loads(out.getvalue())["unchanged"] == 3
@@ -158,8 +178,10 @@ def test_the_agents_admin_imports_with_the_agents_rules(admin_client):
 
 def test_a_row_with_more_cells_than_the_header_is_shown_rejected_and_downloadable(admin_client, tmp_path):
     path = tmp_path / "ragged.csv"
-    path.write_text("name,email,company,created\nAda,ada@example.org,Analytical,2026-01-02\n"
-                    "Bo,bo@example.org,Acme, Inc.,2026-01-02\nCy,cy@example.org,Cyberdyne,2026-01-02\n")
+    path.write_text(
+        "name,email,company,created\nAda,ada@example.org,Analytical,2026-01-02\n"
+        "Bo,bo@example.org,Acme, Inc.,2026-01-02\nCy,cy@example.org,Cyberdyne,2026-01-02\n"
+    )
     preview = upload(admin_client, path)
     assert preview.status_code == 200
     result = preview.context["result"]
@@ -201,18 +223,29 @@ def test_the_rejects_download_keeps_the_delimiter_of_the_upload_with_a_bom(admin
 
 def test_the_preview_shows_what_merging_duplicates_kept_and_dropped(admin_client, tmp_path):
     path = tmp_path / "dups.csv"
-    path.write_text("name,email,phone,company,created\n"
-                    "José Müller,jose@example.org,+44 20 7946 0018,Acme,2026-01-02\n"
-                    "Ada,ada@example.org,,Analytical,2026-01-02\n"
-                    "jose muller dup,JOSE@example.org,,Acme Corp,2026-01-02\n"
-                    "Ada,ada@example.org,,,2026-01-02\n", encoding="utf-8")
+    path.write_text(
+        "name,email,phone,company,created\n"
+        "José Müller,jose@example.org,+44 20 7946 0018,Acme,2026-01-02\n"
+        "Ada,ada@example.org,,Analytical,2026-01-02\n"
+        "jose muller dup,JOSE@example.org,,Acme Corp,2026-01-02\n"
+        "Ada,ada@example.org,,,2026-01-02\n",
+        encoding="utf-8",
+    )
     response = upload(admin_client, path)
     assert response.context["result"].merged == [
-        {"email": "jose@example.org", "lines": [2, 4], "fields": [
-            {"field": "name", "kept": "jose muller dup", "kept_line": 4,
-             "dropped": [{"value": "José Müller", "lines": [2]}]},
-            {"field": "company", "kept": "Acme Corp", "kept_line": 4, "dropped": [{"value": "Acme", "lines": [2]}]},
-        ]},
+        {
+            "email": "jose@example.org",
+            "lines": [2, 4],
+            "fields": [
+                {
+                    "field": "name",
+                    "kept": "jose muller dup",
+                    "kept_line": 4,
+                    "dropped": [{"value": "José Müller", "lines": [2]}],
+                },
+                {"field": "company", "kept": "Acme Corp", "kept_line": 4, "dropped": [{"value": "Acme", "lines": [2]}]},
+            ],
+        },
         {"email": "ada@example.org", "lines": [3, 5], "fields": []},
     ]
     content = response.content.decode()
@@ -233,5 +266,6 @@ def test_an_update_file_without_names_or_dates_imports_through_the_admin_like_th
     assert "name, created_at: missing (a new lead needs a name and a created date)" in content
     admin_client.post(CONFIRM_URL, {"token": preview.context["token"], "dayfirst": ""})
     assert sorted(Lead.objects.values_list("email", "phone", "status")) == [
-        ("ada@example.org", "+44 20 7946 0018", "converted"), ("grace@example.org", "+1 555", "qualified"),
+        ("ada@example.org", "+44 20 7946 0018", "converted"),
+        ("grace@example.org", "+1 555", "qualified"),
     ]

@@ -20,8 +20,12 @@ def database_url(tmp_path) -> str:
     if connection.vendor == "sqlite":
         # The test database lives in memory; the processes share a file database instead.
         url = f"sqlite:///{tmp_path / 'concurrent.sqlite3'}"
-        subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, check=True,
-                       env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "DEBUG": "1"})
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+            cwd=ROOT,
+            check=True,
+            env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "DEBUG": "1"},
+        )
         return url
     scheme = "postgres" if connection.vendor == "postgresql" else "mysql"
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
@@ -40,14 +44,21 @@ def stored(url: str) -> list[tuple[str, str]]:
 def test_two_imports_at_the_same_time_leave_the_state_of_one_after_the_other(tmp_path):
     url = database_url(tmp_path)
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
-    first.write_text("name,email,status,created\n" + "".join(
-        f"Lead {i},lead{i}@example.org,new,2026-01-02\n" for i in range(3000)))
-    second.write_text("name,email,status,created\n" + "".join(
-        f"Lead {i},lead{i}@example.org,won,2026-01-02\n" for i in range(2000, 5000)))
+    first.write_text(
+        "name,email,status,created\n" + "".join(f"Lead {i},lead{i}@example.org,new,2026-01-02\n" for i in range(3000))
+    )
+    second.write_text(
+        "name,email,status,created\n"
+        + "".join(f"Lead {i},lead{i}@example.org,won,2026-01-02\n" for i in range(2000, 5000))
+    )
     processes = [
-        subprocess.Popen([sys.executable, "manage.py", "import_leads", str(path), "--json"], cwd=ROOT,
-                         env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "DEBUG": "1"}, stdout=subprocess.PIPE,
-                         text=True)
+        subprocess.Popen(
+            [sys.executable, "manage.py", "import_leads", str(path), "--json"],
+            cwd=ROOT,
+            env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "DEBUG": "1"},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for path in (first, second)
     ]
     results = [json.loads(p.communicate(timeout=120)[0]) for p in processes]

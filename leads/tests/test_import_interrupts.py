@@ -45,7 +45,12 @@ def database(tmp_path):
 def start_import(env, path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "import_leads", str(path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         # As from a terminal: a background job of a shell inherits SIGINT ignored, and Python keeps it so.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (one signal call between fork and exec)
     )

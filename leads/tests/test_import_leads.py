@@ -24,9 +24,17 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 NOW = FROZEN_AT
-JSON_KEYS = {"rows", "created", "updated", "unchanged", "merged_duplicates", "rejected", "rejects_file",
-             "ignored_columns", "dry_run"}
-
+JSON_KEYS = {
+    "rows",
+    "created",
+    "updated",
+    "unchanged",
+    "merged_duplicates",
+    "rejected",
+    "rejects_file",
+    "ignored_columns",
+    "dry_run",
+}
 
 
 def run(*args) -> dict:
@@ -49,22 +57,42 @@ def rejects_rows(path: Path, delimiter: str = ",") -> list[dict]:
 
 
 def snapshot():
-    return sorted(Lead.objects.values_list(
-        "email", "name", "name_key", "phone", "company", "source", "status", "created_at", "assigned_agent_id",
-        "updated_at",
-    ))
+    return sorted(
+        Lead.objects.values_list(
+            "email",
+            "name",
+            "name_key",
+            "phone",
+            "company",
+            "source",
+            "status",
+            "created_at",
+            "assigned_agent_id",
+            "updated_at",
+        )
+    )
 
 
 def test_it_imports_the_crm_export_sample_as_documented(tmp_path):
     summary = run(FIXTURES / "leads_crm_export.csv", "--rejects", tmp_path / "out" / "rejects.csv")
     assert summary == {
-        "rows": 10, "created": 5, "updated": 0, "unchanged": 0, "merged_duplicates": 1, "rejected": 4,
-        "rejects_file": str(tmp_path / "out" / "rejects.csv"), "ignored_columns": ["Owner Notes"], "dry_run": False,
+        "rows": 10,
+        "created": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "merged_duplicates": 1,
+        "rejected": 4,
+        "rejects_file": str(tmp_path / "out" / "rejects.csv"),
+        "ignored_columns": ["Owner Notes"],
+        "dry_run": False,
     }
     mary = Lead.objects.get(email="mary.jackson@example.org")
     # The later duplicate row's non-empty values win; its empty cells keep the earlier ones.
     assert (mary.name, mary.phone, mary.company, mary.status) == (
-        "Mary Jackson", "+1 757 555 0101", "NASA Langley", "new"
+        "Mary Jackson",
+        "+1 757 555 0101",
+        "NASA Langley",
+        "new",
     )
     assert mary.created_at == datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
     assert Lead.objects.get(email="dorothy.vaughan@example.org").status == "contacted"
@@ -77,8 +105,18 @@ def test_the_rejects_file_holds_the_original_columns_line_and_reason(tmp_path):
     rejects = tmp_path / "nested" / "folder" / "rejects.csv"
     run(FIXTURES / "leads_crm_export.csv", "--rejects", rejects)
     rows = rejects_rows(rejects)
-    assert list(rows[0]) == ["First Name", "Last Name", "Email", "Phone Number", "Company Name", "Lead Status",
-                             "Create Date", "Owner Notes", "line", "reason"]
+    assert list(rows[0]) == [
+        "First Name",
+        "Last Name",
+        "Email",
+        "Phone Number",
+        "Company Name",
+        "Lead Status",
+        "Create Date",
+        "Owner Notes",
+        "line",
+        "reason",
+    ]
     assert [(r["line"], r["reason"]) for r in rows] == [
         ("5", "Email: 'annie@example' is not a valid email address"),
         ("10", "Create Date: '2031-01-01' is in the future"),
@@ -114,15 +152,26 @@ def test_a_second_import_reports_everything_unchanged_and_changes_nothing():
 
 
 def test_empty_cells_never_erase_stored_values(tmp_path):
-    lead = LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="+44 1", company="Analytical",
-                       source="Referral", status="qualified")
-    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,"
-                 f"{lead.created_at.isoformat()}\n")
+    lead = LeadFactory(
+        email="ada@example.org",
+        name="Ada Lovelace",
+        phone="+44 1",
+        company="Analytical",
+        source="Referral",
+        status="qualified",
+    )
+    path = write(
+        tmp_path,
+        f"Name,Email,Phone,Company,Source,Status,Created\n,ADA@example.org,,N/A,NULL,-,{lead.created_at.isoformat()}\n",
+    )
     summary = run(path)
     # An existing lead needs no name in the row: every cell is empty, so nothing changes.
     assert (summary["unchanged"], summary["rejected"]) == (1, 0)
-    path = write(tmp_path, "Name,Email,Phone,Company,Source,Status,Created\nAda Lovelace,ADA@example.org,,N/A,NULL,-,"
-                 f"{lead.created_at.isoformat()}\n")
+    path = write(
+        tmp_path,
+        "Name,Email,Phone,Company,Source,Status,Created\nAda Lovelace,ADA@example.org,,N/A,NULL,-,"
+        f"{lead.created_at.isoformat()}\n",
+    )
     summary = run(path)
     assert (summary["updated"], summary["unchanged"]) == (0, 1)
     lead.refresh_from_db()
@@ -134,18 +183,25 @@ def test_changed_cells_update_the_lead_and_only_updated_leads_get_a_new_updated_
         kept = LeadFactory(email="kept@example.org", name="Kept", created_at=NOW - timedelta(days=3))
         changed = LeadFactory(email="changed@example.org", name="Changed", created_at=NOW - timedelta(days=3))
     created = (NOW - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
-    path = write(tmp_path, "Name,Email,Phone,Status,Created\n"
-                 f"Kept,kept@example.org,,,{created}\n"
-                 f"Changed  Name,changed@example.org,555-0101,Won,{created}\n"
-                 f"New Lead,new@example.org,,,{created}\n")
+    path = write(
+        tmp_path,
+        "Name,Email,Phone,Status,Created\n"
+        f"Kept,kept@example.org,,,{created}\n"
+        f"Changed  Name,changed@example.org,555-0101,Won,{created}\n"
+        f"New Lead,new@example.org,,,{created}\n",
+    )
     summary = run(path)
     assert (summary["created"], summary["updated"], summary["unchanged"]) == (1, 1, 1)
     kept.refresh_from_db()
     changed.refresh_from_db()
     new = Lead.objects.get(email="new@example.org")
     assert kept.updated_at == NOW - timedelta(days=1)
-    assert (changed.name, changed.name_key, changed.phone, changed.status) == ("Changed Name", "changed name",
-                                                                                 "555-0101", "converted")
+    assert (changed.name, changed.name_key, changed.phone, changed.status) == (
+        "Changed Name",
+        "changed name",
+        "555-0101",
+        "converted",
+    )
     assert changed.updated_at == NOW
     assert (new.status, new.phone, new.added_at, new.updated_at) == ("new", "", NOW, NOW)
 
@@ -188,10 +244,15 @@ def test_a_dry_run_reports_the_counts_and_writes_nothing(tmp_path):
             b"Name,Phone,Created\nAda,1,2026-01-02\n",
             "missing required column(s): email (found headers: Name, Phone, Created)",
         ),
-        (",".join(["name", "email", "created"] + [f"c{i}" for i in range(50_000)]).encode() + b"\nAda,a@b.org,2026\n",
-         "line 1: the header has 50,003 columns, more than the 1,000 an import reads."),
-        (b"name,email,created,E-mail\nAda,ada@example.org,2026-01-02,x@example.org\n",
-         "line 1: columns 2 ('email') and 4 ('E-mail') are both the email column: keep one."),
+        (
+            ",".join(["name", "email", "created"] + [f"c{i}" for i in range(50_000)]).encode()
+            + b"\nAda,a@b.org,2026\n",
+            "line 1: the header has 50,003 columns, more than the 1,000 an import reads.",
+        ),
+        (
+            b"name,email,created,E-mail\nAda,ada@example.org,2026-01-02,x@example.org\n",
+            "line 1: columns 2 ('email') and 4 ('E-mail') are both the email column: keep one.",
+        ),
     ],
 )
 def test_a_refused_file_exits_2_with_one_line_and_writes_nothing(tmp_path, content, message):
@@ -229,20 +290,25 @@ def test_small_batches_give_the_same_result_as_one_batch(tmp_path):
 
 def test_the_fixture_files_load_and_a_second_run_reports_everything_unchanged(tmp_path):
     first_agents = StringIO()
-    call_command("import_agents", str(FIXTURES / "agents.csv"), "--rejects", str(tmp_path / "var" / "a.csv"),
-                 stdout=first_agents)
+    call_command(
+        "import_agents", str(FIXTURES / "agents.csv"), "--rejects", str(tmp_path / "var" / "a.csv"), stdout=first_agents
+    )
     first = run(FIXTURES / "leads.csv", "--rejects", tmp_path / "var" / "l.csv")
     assert first["created"] > 250 and first["rejected"] > 0
     again = run(FIXTURES / "leads.csv")
     assert again["unchanged"] == first["created"] and again["created"] == again["updated"] == 0
 
 
-ROW = st.fixed_dictionaries({
-    "name": st.sampled_from(["Ada", "  Grace  Hopper ", "", "NULL", "José"]),
-    "email": st.sampled_from(["a@example.org", "B@example.org", "b@example.org ", "c@example.org", "bad", "", "N/A"]),
-    "status": st.sampled_from(["", "New", "won", "Bad Timing", "in progress"]),
-    "created": st.sampled_from(["2026-01-02", "11/03/2026", "2031-01-01", "nope", "", "2026-11-20T10:00:00Z"]),
-})
+ROW = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Ada", "  Grace  Hopper ", "", "NULL", "José"]),
+        "email": st.sampled_from(
+            ["a@example.org", "B@example.org", "b@example.org ", "c@example.org", "bad", "", "N/A"]
+        ),
+        "status": st.sampled_from(["", "New", "won", "Bad Timing", "in progress"]),
+        "created": st.sampled_from(["2026-01-02", "11/03/2026", "2031-01-01", "nope", "", "2026-11-20T10:00:00Z"]),
+    }
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -267,9 +333,13 @@ def test_the_command_exits_2_with_a_one_line_message_for_a_refused_file(tmp_path
 
     root = Path(__file__).resolve().parents[2]
     missing = tmp_path / "missing.csv"
-    process = subprocess.run([sys.executable, "manage.py", "import_leads", str(missing), "--json"], cwd=root,
-                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "DEBUG": "1",
-                                                                  "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    process = subprocess.run(
+        [sys.executable, "manage.py", "import_leads", str(missing), "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+    )
     assert process.returncode == 2
     assert process.stdout == ""
     assert process.stderr.strip() == f"CommandError: {missing}: no such file."
@@ -296,10 +366,17 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
     rejects = tmp_path / "rejects.csv"
     summary = run(path, "--batch-size", "7", "--rejects", rejects)
     assert (summary["rows"], summary["created"], summary["rejected"]) == (60, 58, 2)
-    assert summary["rows"] == (summary["created"] + summary["updated"] + summary["unchanged"]
-                               + summary["merged_duplicates"] + summary["rejected"])
-    assert Lead.objects.count() == 58 and not Lead.objects.filter(email__in=["lead23@example.org",
-                                                                             "lead41@example.org"]).exists()
+    assert summary["rows"] == (
+        summary["created"]
+        + summary["updated"]
+        + summary["unchanged"]
+        + summary["merged_duplicates"]
+        + summary["rejected"]
+    )
+    assert (
+        Lead.objects.count() == 58
+        and not Lead.objects.filter(email__in=["lead23@example.org", "lead41@example.org"]).exists()
+    )
     assert Lead.objects.get(email="lead5@example.org").company == "Two\nlines"
     rows = rejects_rows(rejects)
     assert list(rows[0]) == ["Name", "Email", "Company", "Created", "extra_cells", "line", "reason"]
@@ -309,19 +386,20 @@ def test_rows_with_more_cells_than_the_header_are_rejected_across_batches_and_th
         ("45", "Lead 41", "A", "B", "C,D,E,2026-01-02"),
     ]
     assert rows[0]["reason"] == (
-        'line has 5 cells, the header has 4 (an unquoted "," inside a value?); '
-        "Created: 'Inc.' is not a readable date"
+        "line has 5 cells, the header has 4 (an unquoted \",\" inside a value?); Created: 'Inc.' is not a readable date"
     )
-    assert rows[1]["reason"].startswith("line has 8 cells, the header has 4 (an unquoted \",\" inside a value?)")
+    assert rows[1]["reason"].startswith('line has 8 cells, the header has 4 (an unquoted "," inside a value?)')
     text = StringIO()
     call_command("import_leads", str(path), "--batch-size", "7", "--dry-run", stdout=text)
     assert "line 27: line has 5 cells, the header has 4" in text.getvalue()
 
 
-FORMULAS = ('name,email,phone,company,source,created\n'
-            '"=cmd|\'/C calc\'!A0",bad-1,+1234567-1234567,+SUM(1),@SUM(A1),2026-01-02\n'
-            'Ann,bad-2,+44 20 7946 0018,-12.5,"\tTab",2026-01-02\n'
-            'Bo,bo@example.org,,Acme,=1+1,2026-01-02,=SUM(1)\n')
+FORMULAS = (
+    "name,email,phone,company,source,created\n"
+    "\"=cmd|'/C calc'!A0\",bad-1,+1234567-1234567,+SUM(1),@SUM(A1),2026-01-02\n"
+    'Ann,bad-2,+44 20 7946 0018,-12.5,"\tTab",2026-01-02\n'
+    "Bo,bo@example.org,,Acme,=1+1,2026-01-02,=SUM(1)\n"
+)
 
 
 def test_the_rejects_file_neutralizes_formulas_like_the_export(tmp_path):
@@ -337,14 +415,18 @@ def test_the_rejects_file_neutralizes_formulas_like_the_export(tmp_path):
 
 
 def test_a_fixed_rejects_file_re_imports_as_is_in_the_delimiter_of_the_upload(tmp_path):
-    path = write(tmp_path, "Name;Email;Company;Created\nJosé Müller;jose@example.org;Société; Générale;2026-01-02\n"
-                           "Zoë Ångström;zoe(at)example.org;Fjärran AB;2026-01-03\n"
-                           "Ada;ada@example.org;Analytical;2026-01-04\n")
+    path = write(
+        tmp_path,
+        "Name;Email;Company;Created\nJosé Müller;jose@example.org;Société; Générale;2026-01-02\n"
+        "Zoë Ångström;zoe(at)example.org;Fjärran AB;2026-01-03\n"
+        "Ada;ada@example.org;Analytical;2026-01-04\n",
+    )
     rejects = tmp_path / "rejects.csv"
     assert run(path, "--rejects", rejects)["rejected"] == 2
     rows = rejects_rows(rejects, delimiter=";")
     assert [(r["Name"], r["Company"], r["extra_cells"], r["line"]) for r in rows] == [
-        ("José Müller", "Société", "2026-01-02", "2"), ("Zoë Ångström", "Fjärran AB", "", "3"),
+        ("José Müller", "Société", "2026-01-02", "2"),
+        ("Zoë Ångström", "Fjärran AB", "", "3"),
     ]
     fixed = rejects.read_text(encoding="utf-8").replace("zoe(at)example.org", "zoe@example.org")
     rejects.write_text(fixed, encoding="utf-8")  # the BOM is kept: it is the first character of the text
@@ -357,15 +439,21 @@ def test_a_fixed_rejects_file_re_imports_as_is_in_the_delimiter_of_the_upload(tm
 LEADS = "Name,Email,Created\nAda,ada@example.org,2026-01-02\nBad,bad,2026-01-02\n"
 
 
-@pytest.mark.parametrize("kind", ["folder", "uncreatable folder", "device that cannot be written", "input file",
-                                  "input file by another name"])
+@pytest.mark.parametrize(
+    "kind",
+    ["folder", "uncreatable folder", "device that cannot be written", "input file", "input file by another name"],
+)
 def test_a_rejects_target_that_cannot_take_the_file_is_refused_before_anything_is_imported(tmp_path, kind):
     path = write(tmp_path, LEADS)
     (tmp_path / "notes.txt").write_text("a file, not a folder")
     (tmp_path / "link.csv").symlink_to(path)
-    target = {"folder": tmp_path, "uncreatable folder": tmp_path / "notes.txt" / "out" / "rejects.csv",
-              "device that cannot be written": Path("/dev/full"), "input file": path,
-              "input file by another name": tmp_path / "link.csv"}[kind]
+    target = {
+        "folder": tmp_path,
+        "uncreatable folder": tmp_path / "notes.txt" / "out" / "rejects.csv",
+        "device that cannot be written": Path("/dev/full"),
+        "input file": path,
+        "input file by another name": tmp_path / "link.csv",
+    }[kind]
     with pytest.raises(CommandError) as error:
         call_command("import_leads", str(path), "--rejects", str(target), stdout=StringIO())
     assert error.value.returncode == 2
@@ -381,14 +469,18 @@ def test_the_command_exits_2_in_one_line_for_an_unwritable_rejects_file(tmp_path
 
     root = Path(__file__).resolve().parents[2]
     path = write(tmp_path, LEADS)
-    process = subprocess.run([sys.executable, "manage.py", "import_leads", str(path), "--rejects", "/dev/full"],
-                             cwd=root, capture_output=True, text=True,
-                             env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-                                  "DEBUG": "1"})
+    process = subprocess.run(
+        [sys.executable, "manage.py", "import_leads", str(path), "--rejects", "/dev/full"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DEBUG": "1"},
+    )
     assert process.returncode == 2
     assert process.stdout == ""
-    assert process.stderr.strip() == ("CommandError: --rejects /dev/full: cannot be written (No space left on device); "
-                                      "nothing was imported.")
+    assert process.stderr.strip() == (
+        "CommandError: --rejects /dev/full: cannot be written (No space left on device); nothing was imported."
+    )
 
 
 def test_an_existing_rejects_file_is_replaced_and_a_missing_folder_created(tmp_path):
@@ -403,26 +495,41 @@ def test_an_existing_rejects_file_is_replaced_and_a_missing_folder_created(tmp_p
 
 
 def test_the_merge_report_covers_only_the_first_merged_emails_with_every_dropped_value(tmp_path):
-    rows = [("Cy", "cy@example.org", "2026-01-05"), ("Ann", "ann@example.org", "2026-01-02"),
-            ("Bo", "bo@example.org", "2026-01-03"), ("Cyrus", "cy@example.org", "2026-01-05"),
-            ("Bob", "bo@example.org", "2026-01-03"), ("Anna", "ann@example.org", "2026-01-04"),
-            ("Ann", "ann@example.org", "2026-01-04")]
+    rows = [
+        ("Cy", "cy@example.org", "2026-01-05"),
+        ("Ann", "ann@example.org", "2026-01-02"),
+        ("Bo", "bo@example.org", "2026-01-03"),
+        ("Cyrus", "cy@example.org", "2026-01-05"),
+        ("Bob", "bo@example.org", "2026-01-03"),
+        ("Anna", "ann@example.org", "2026-01-04"),
+        ("Ann", "ann@example.org", "2026-01-04"),
+    ]
     path = write(tmp_path, "Name,Email,Created\n" + "".join(",".join(row) + "\n" for row in rows))
     result = import_leads(path=path, dry_run=True, sample_size=2)
     assert result.merged_duplicates == 4
-    assert [(m["email"], m["lines"]) for m in result.merged] == [("cy@example.org", [2, 5]),
-                                                                 ("ann@example.org", [3, 7, 8])]
+    assert [(m["email"], m["lines"]) for m in result.merged] == [
+        ("cy@example.org", [2, 5]),
+        ("ann@example.org", [3, 7, 8]),
+    ]
     ann = {f["field"]: f for f in result.merged[1]["fields"]}
     assert sorted(ann) == ["created_at", "name"]
     assert (ann["name"]["kept"], ann["name"]["kept_line"], ann["name"]["dropped"]) == (
-        "Ann", 8, [{"value": "Anna", "lines": [7]}])
+        "Ann",
+        8,
+        [{"value": "Anna", "lines": [7]}],
+    )
     assert ann["created_at"]["kept_line"] == 8 and [d["lines"] for d in ann["created_at"]["dropped"]] == [[3]]
     assert import_leads(path=path, dry_run=True).merged == []
+
+
 def test_a_date_out_of_range_is_rejected_and_the_lead_list_and_look_up_still_work(tmp_path, admin_client):
-    path = write(tmp_path, "Name,Email,Status,Created\n"
-                           "Year Zero,zero@example.org,new,0001-01-01T00:00:00+14:00\n"
-                           "Far East,east@example.org,new,2026-01-01T00:00:00+25:00\n"
-                           "Ada Good,ada@example.org,new,2026-01-01T00:00:00+14:00\n")
+    path = write(
+        tmp_path,
+        "Name,Email,Status,Created\n"
+        "Year Zero,zero@example.org,new,0001-01-01T00:00:00+14:00\n"
+        "Far East,east@example.org,new,2026-01-01T00:00:00+25:00\n"
+        "Ada Good,ada@example.org,new,2026-01-01T00:00:00+14:00\n",
+    )
     rejects = tmp_path / "rejects.csv"
     summary = run(path, "--rejects", rejects)
     assert (summary["rows"], summary["created"], summary["rejected"]) == (3, 1, 2)
@@ -445,20 +552,26 @@ def test_emails_differing_only_by_an_accent_are_two_leads_on_every_engine(tmp_pa
     summary = run(write(tmp_path, "Name,Email,Created\nAccent User,üser@example.com,2026-01-03\n"))
     assert (summary["created"], summary["updated"]) == (1, 0)
     assert Lead.objects.get(email="user@example.com").name == "Plain User"
-    both = write(tmp_path, "Name,Email,Created\nOther Plain,usér@example.com,2026-01-02\n"
-                           "Other Accent,usèr@example.com,2026-01-03\nPlain Again,user@example.com,2026-01-02\n")
+    both = write(
+        tmp_path,
+        "Name,Email,Created\nOther Plain,usér@example.com,2026-01-02\n"
+        "Other Accent,usèr@example.com,2026-01-03\nPlain Again,user@example.com,2026-01-02\n",
+    )
     summary = run(both)
     assert (summary["created"], summary["updated"], summary["unchanged"], summary["merged_duplicates"]) == (2, 1, 0, 0)
     assert sorted(Lead.objects.values_list("email", "name")) == [
-        ("user@example.com", "Plain Again"), ("usèr@example.com", "Other Accent"),
-        ("usér@example.com", "Other Plain"), ("üser@example.com", "Accent User"),
+        ("user@example.com", "Plain Again"),
+        ("usèr@example.com", "Other Accent"),
+        ("usér@example.com", "Other Plain"),
+        ("üser@example.com", "Accent User"),
     ]
     assert Lead.objects.filter(email="üser@example.com").get().name == "Accent User"
 
 
 def test_a_nul_byte_past_the_first_64_kb_rejects_only_its_row_naming_the_column_on_every_engine(tmp_path):
-    lines = ["Name,Email,Company,Created"] + [f"Lead {i},lead{i}@example.org,Company {i},2026-01-02"
-                                             for i in range(2000)]
+    lines = ["Name,Email,Company,Created"] + [
+        f"Lead {i},lead{i}@example.org,Company {i},2026-01-02" for i in range(2000)
+    ]
     assert len("\n".join(lines)) > 65536
     lines.append("Nul Lead,nul@example.org,Acme\x00Corp,2026-01-02")
     lines.append("Last Lead,last@example.org,Last,2026-01-02")
@@ -478,12 +591,15 @@ def test_a_nul_byte_past_the_first_64_kb_rejects_only_its_row_naming_the_column_
 def update_file(tmp_path) -> Path:
     LeadFactory(email="ada@example.org", name="Ada Lovelace", phone="", status="new")
     LeadFactory(email="grace@example.org", name="Grace Hopper", phone="+1 555", status="qualified")
-    return write(tmp_path, "Email,Status,Phone\n"
-                           "ADA@example.org,Won,+44 20 7946 0018\n"
-                           "grace@example.org,,\n"
-                           "new@example.org,Lost,\n"
-                           "new@example.org,,+1 2\n"
-                           "ada@example.org,,\n")
+    return write(
+        tmp_path,
+        "Email,Status,Phone\n"
+        "ADA@example.org,Won,+44 20 7946 0018\n"
+        "grace@example.org,,\n"
+        "new@example.org,Lost,\n"
+        "new@example.org,,+1 2\n"
+        "ada@example.org,,\n",
+    )
 
 
 def test_an_update_file_of_emails_and_a_few_columns_updates_existing_leads_and_rejects_new_ones(tmp_path):
@@ -491,7 +607,12 @@ def test_an_update_file_of_emails_and_a_few_columns_updates_existing_leads_and_r
     rejects = tmp_path / "rejects.csv"
     summary = run(path, "--rejects", rejects)
     assert {k: summary[k] for k in ("rows", "created", "updated", "unchanged", "merged_duplicates", "rejected")} == {
-        "rows": 5, "created": 0, "updated": 1, "unchanged": 1, "merged_duplicates": 1, "rejected": 2,
+        "rows": 5,
+        "created": 0,
+        "updated": 1,
+        "unchanged": 1,
+        "merged_duplicates": 1,
+        "rejected": 2,
     }
     assert sorted(Lead.objects.values_list("email", "name", "phone", "status")) == [
         ("ada@example.org", "Ada Lovelace", "+44 20 7946 0018", "converted"),

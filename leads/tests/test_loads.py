@@ -99,8 +99,13 @@ def test_the_assignment_plans_from_the_same_loads(team):
     assert {a.email: a.open_leads for a in load_agents().values()} == {**TEAM, "gus@sales.test": 0}
     result = assign_leads(seed=1, dry_run=True, as_of=AS_OF)
     assert result.before == TEAM
-    assert result.capacity == {"ann@sales.test": 5, "bob@sales.test": None, "cy@sales.test": 1,
-                               "dee@sales.test": 0, "eve@sales.test": None}
+    assert result.capacity == {
+        "ann@sales.test": 5,
+        "bob@sales.test": None,
+        "cy@sales.test": 1,
+        "dee@sales.test": 0,
+        "eve@sales.test": None,
+    }
 
 
 def test_the_verification_reports_the_same_loads(team):

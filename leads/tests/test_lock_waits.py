@@ -99,8 +99,13 @@ def run_while_locked(env, db, source: str) -> str:
     """Run an admin script that prints "ready", then waits for a line while the test holds the write lock;
     return what it printed next."""
     script = subprocess.Popen(
-        [sys.executable, "-c", source], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", source],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert script.stdout.readline().strip() == "ready", script.stderr.read()
     with write_lock(db):
@@ -175,7 +180,9 @@ def test_the_admin_import_and_assignment_actions_show_a_message_instead_of_a_500
         "activate": [302, [f"No agent was activated. {BUSY}"]],
         "deactivate": [302, [f"No agent was deactivated. {BUSY}"]],
     }
-    assert db.execute("SELECT id, assigned_agent_id, assigned_at, updated_at FROM leads_lead ORDER BY id").fetchall() \
+    assert (
+        db.execute("SELECT id, assigned_agent_id, assigned_at, updated_at FROM leads_lead ORDER BY id").fetchall()
         == before
+    )
     assert db.execute("SELECT id, is_active, updated_at FROM agents_agent ORDER BY id").fetchall() == agents
     assert db.execute("SELECT COUNT(*) FROM leads_assignmentrun").fetchone() == (0,)

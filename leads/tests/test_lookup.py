@@ -59,8 +59,12 @@ def test_many_matches_come_most_recent_first_capped_by_the_limit_with_the_total(
 def test_the_command_prints_each_match_with_its_class_reason_and_agent():
     agent = AgentFactory(email="dorothy@sales.test")
     LeadFactory(
-        name="José Müller", email="jose@example.org", phone="555-0100", status=LeadStatus.NEW,
-        created_at=AS_OF - timedelta(days=9), assigned_agent=agent,
+        name="José Müller",
+        email="jose@example.org",
+        phone="555-0100",
+        status=LeadStatus.NEW,
+        created_at=AS_OF - timedelta(days=9),
+        assigned_agent=agent,
     )
     out, _ = run("jose muller")
     assert "José Müller <jose@example.org>, 555-0100" in out
@@ -94,8 +98,13 @@ def test_the_command_caps_the_list_with_limit_and_says_how_many_there_are():
 
 def test_the_json_output_is_a_list_with_the_documented_keys():
     agent = AgentFactory(email="grace@sales.test")
-    LeadFactory(name="Zoë Øberg", email="zoe@example.org", status=LeadStatus.QUALIFIED,
-                created_at=AS_OF - timedelta(days=12), assigned_agent=agent)
+    LeadFactory(
+        name="Zoë Øberg",
+        email="zoe@example.org",
+        status=LeadStatus.QUALIFIED,
+        created_at=AS_OF - timedelta(days=12),
+        assigned_agent=agent,
+    )
     LeadFactory(
         name="Zoe Oberg", email="zoe2@example.org", status=LeadStatus.LOST, created_at=AS_OF - timedelta(days=40)
     )

@@ -214,8 +214,13 @@ def test_a_manager_login_cannot_be_linked_to_an_agent(client, team):
     carl_agent = AgentFactory(name="Carl Agent", email="carl@sales.test")
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
-        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "",
-         "user": team.manager.pk},
+        {
+            "name": carl_agent.name,
+            "email": carl_agent.email,
+            "is_active": "on",
+            "capacity": "",
+            "user": team.manager.pk,
+        },
     )
     assert response.status_code == 200
     assert "user" in response.context["adminform"].form.errors

@@ -20,10 +20,15 @@ search_keys_migration = importlib.import_module("leads.migrations.0002_search_ke
 @pytest.fixture
 def leads():
     return {
-        "jose": LeadFactory(name="José Müller", email="jose.muller@acme-widgets.example", company="Acme Widgets",
-                            phone="+44 20 7946 0018"),
-        "ada": LeadFactory(name="Ada Lovelace", email="ada@engines.example", company="Analytical Engines Ltd",
-                           phone="(555) 010-0142"),
+        "jose": LeadFactory(
+            name="José Müller",
+            email="jose.muller@acme-widgets.example",
+            company="Acme Widgets",
+            phone="+44 20 7946 0018",
+        ),
+        "ada": LeadFactory(
+            name="Ada Lovelace", email="ada@engines.example", company="Analytical Engines Ltd", phone="(555) 010-0142"
+        ),
         "zoe": LeadFactory(name="Zoé Brun", email="zoe@brun.example", company="Société Générale", phone=""),
     }
 
@@ -108,8 +113,10 @@ def test_the_import_fills_the_keys_and_an_empty_cell_keeps_them(tmp_path):
     )
     result = import_leads(path=path)
     assert (result.updated, result.unchanged) == (1, 1)
-    rows = {e: (c, ck, p, pk) for e, c, ck, p, pk in Lead.objects.values_list(
-        "email", "company", "company_key", "phone", "phone_key")}
+    rows = {
+        e: (c, ck, p, pk)
+        for e, c, ck, p, pk in Lead.objects.values_list("email", "company", "company_key", "phone", "phone_key")
+    }
     assert rows == {
         "ana@example.org": ("Ágora Consulting", "agora consulting", "+34 912 345 678", "87654321943"),
         "ben@example.org": ("Ng & Sons", "ng & sons", "020 1234", "4321020"),

@@ -24,8 +24,7 @@ def days_ago(n):
 
 
 def log_in(client, username, next_url="/admin/"):
-    return client.post(f"/admin/login/?next={next_url}", {"username": username, "password": PASSWORD,
-                                                          "next": next_url})
+    return client.post(f"/admin/login/?next={next_url}", {"username": username, "password": PASSWORD, "next": next_url})
 
 
 @pytest.fixture

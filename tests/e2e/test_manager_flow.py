@@ -21,22 +21,25 @@ def dirty_leads_csv(today) -> str:
     def day(n):
         return (today - timedelta(days=n)).isoformat()
 
-    return "\n".join(
-        [
-            "First Name,Last Name,Email,Phone,Company,Lead Status,Created Date",
-            f"Ada,Lovelace, ADA@Example.com ,+44 20 7946 0018,Analytical Engines,New,{day(10)}",
-            f"Grace,Hopper,grace@example.com,,US Navy,Open - Not Contacted,{day(12)}",
-            f"Mary,Jackson,mary@example.com,,NACA,new,{day(9)}",
-            f"Katherine,Johnson,katherine@example.com,,NACA,Working - Contacted,{day(12)}",
-            f"Hedy,Lamarr,hedy@example.com,,,New,{day(2)}",
-            f"Emmy,Noether,emmy@example.com,,,New,{day(40)}",
-            f"Alan,Turing,alan@example.com,,,Closed Won,{day(12)}",
-            f"Dorothy,Vaughan,not-an-email,,,New,{day(10)}",
-            f"Annie,Easley,annie@example.com,,,Sleeping,{day(10)}",
-            "Sophie,Germain,sophie@example.com,,,New,2999-01-01",
-            f",,nameless@example.com,,,New,{day(10)}",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "First Name,Last Name,Email,Phone,Company,Lead Status,Created Date",
+                f"Ada,Lovelace, ADA@Example.com ,+44 20 7946 0018,Analytical Engines,New,{day(10)}",
+                f"Grace,Hopper,grace@example.com,,US Navy,Open - Not Contacted,{day(12)}",
+                f"Mary,Jackson,mary@example.com,,NACA,new,{day(9)}",
+                f"Katherine,Johnson,katherine@example.com,,NACA,Working - Contacted,{day(12)}",
+                f"Hedy,Lamarr,hedy@example.com,,,New,{day(2)}",
+                f"Emmy,Noether,emmy@example.com,,,New,{day(40)}",
+                f"Alan,Turing,alan@example.com,,,Closed Won,{day(12)}",
+                f"Dorothy,Vaughan,not-an-email,,,New,{day(10)}",
+                f"Annie,Easley,annie@example.com,,,Sleeping,{day(10)}",
+                "Sophie,Germain,sophie@example.com,,,New,2999-01-01",
+                f",,nameless@example.com,,,New,{day(10)}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def loads_on_the_overview(page) -> dict[int, int]:
