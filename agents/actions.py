@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.clock import request_as_of
-from crm.db_lock import busy_as_message
+from core.db_lock import busy_as_message
 from leads.assignment import lock_assignments
 from leads.classification import PRIORITY
 from leads.loads import agent_loads, open_leads_count

@@ -5,8 +5,8 @@ from agents.admin_login import AgentLoginAdminMixin
 from agents.importing import import_agents
 from agents.models import Agent
 from agents.resources import AgentResource
-from crm.admin_import import CleanImportExportMixin
-from crm.admin_lists import NarrowListMixin, text_column
+from core.admin_lists import NarrowListMixin, text_column
+from imports.admin import CleanImportExportMixin
 
 AGENT_NAME = text_column("name", "name", "10em")
 
@@ -16,7 +16,7 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, AgentLoadAdminMix
     resource_classes = [AgentResource]
     import_service = staticmethod(import_agents)
     command_name = "import_agents"
-    # Narrow columns (crm/admin_lists.py), so that the loads fit at 1366 px.
+    # Narrow columns (core/admin_lists.py), so that the loads fit at 1366 px.
     list_display = [
         AGENT_NAME,
         text_column("email", "email", "12em"),

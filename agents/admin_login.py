@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from crm.roles import SALES_MANAGERS, grant_agent_role
+from agents.roles import SALES_MANAGERS, grant_agent_role
 
 
 class AgentLoginAdminMixin:

@@ -3,8 +3,8 @@
 from datetime import datetime
 from pathlib import Path
 
-from crm import cleaning
-from crm.loading import Column, ImportResult, Target, load_file
+from imports import cleaning
+from imports.loading import Column, ImportResult, Target, load_file
 
 AGENT_TARGET = Target(
     kind="agent",
@@ -34,7 +34,7 @@ def import_agents(
     """Create or update agents by email from a messy CSV; the agent's login is never touched.
 
     `dayfirst` is accepted for symmetry with leads (agent files hold no dates).
-    Raises crm.cleaning.RefusedFile (nothing written) when the file cannot be processed at all.
+    Raises imports.cleaning.RefusedFile (nothing written) when the file cannot be processed at all.
     """
     return load_file(
         path,

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from crm.fields import NormalizedEmailField
+from core.fields import NormalizedEmailField
 
 
 class AgentQuerySet(models.QuerySet):

@@ -1,12 +1,12 @@
 """Agent import/export columns for the admin (django-import-export).
 
-Exports neutralize spreadsheet formulas; imports go through agents.importing.import_agents (crm.admin_import).
+Exports neutralize spreadsheet formulas; imports go through agents.importing.import_agents (imports.admin).
 """
 
 from import_export import resources
 
 from agents.models import Agent
-from crm.export_safety import FormulaSafeExportMixin
+from imports.export_safety import FormulaSafeExportMixin
 
 
 class AgentResource(FormulaSafeExportMixin, resources.ModelResource):

@@ -33,7 +33,7 @@ def load(n: int, seed: int = 42) -> None:
 
     from agents.models import Agent
     from bench.generate import FIRST, LAST
-    from crm.normalize import name_key
+    from core.normalize import name_key
     from leads.choices import LeadStatus
 
     rng = np.random.default_rng(seed)

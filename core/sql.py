@@ -2,7 +2,7 @@
 
 Like Django's database backends (`django/db/backends/*/operations.py`): one small class per engine, each method
 one thing that differs; callers ask `dialect()` for the current connection's and never test the vendor
-themselves. Used by the set-based loading (crm/loading.py) and the assignment (leads/assignment.py).
+themselves. Used by the set-based loading (imports/loading.py) and the assignment (leads/assignment.py).
 
 Locks. `dialect().locked(key)` runs a block in a transaction that holds the named lock `key` (a key of LOCKS)
 from its start until it ends (commit or rollback): a PostgreSQL transaction-scoped advisory lock, a MariaDB
@@ -354,7 +354,7 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
     return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
 
-STRING = pd.StringDtype("pyarrow")  # as crm.cleaning.STRING
+STRING = pd.StringDtype("pyarrow")  # as imports.cleaning.STRING
 
 
 def _base_and_micro(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "crm",
+    "core",
+    "imports",
     "agents",
     "leads",
 ]
@@ -81,7 +83,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # How long a writer waits for SQLite's one write lock before it gives up with a message (crm/db_lock.py).
+    # How long a writer waits for SQLite's one write lock before it gives up with a message (core/db_lock.py).
     DATABASES["default"]["OPTIONS"]["timeout"] = env_positive_int("SQLITE_BUSY_TIMEOUT", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from agents.models import Agent
+from core.admin_audit import ReadOnlyAdminMixin
 from core.clock import request_as_of
-from crm.admin_audit import ReadOnlyAdminMixin
-from crm.db_lock import busy_as_message
+from core.db_lock import busy_as_message
 from leads.assignment import AssignmentError, assign_leads, assign_to_agent, preview_assign_to_agent, unassign_leads
 from leads.models import AssignmentRun, LeadAssignment
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 
-from crm.admin_audit import ReadOnlyAdminMixin
-from crm.admin_import import CleanImportExportMixin
-from crm.admin_lists import NarrowListMixin, agent_column, date_column, text_column
+from core.admin_audit import ReadOnlyAdminMixin
+from core.admin_lists import NarrowListMixin, agent_column, date_column, text_column
+from imports.admin import CleanImportExportMixin
 from leads.actions import LeadAssignmentAdminMixin, run_changes_link
 from leads.admin_classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, LeadClassListFilter
@@ -26,7 +26,7 @@ class LeadAdmin(
     resource_classes = [LeadResource]
     import_service = staticmethod(import_leads)
     command_name = "import_leads"
-    # Narrow columns (crm/admin_lists.py), so that the agent column fits at 1366 px.
+    # Narrow columns (core/admin_lists.py), so that the agent column fits at 1366 px.
     list_display = [
         LEAD_NAME,
         text_column("email", "email", "11em"),

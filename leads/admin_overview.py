@@ -19,9 +19,9 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
+from agents.roles import is_scoped_agent
 from core.clock import request_as_of
-from crm.db_lock import is_lock_timeout, lock_timeout_message
-from crm.roles import is_scoped_agent
+from core.db_lock import is_lock_timeout, lock_timeout_message
 from leads.classification import LeadClass
 from leads.dashboard import lead_overview
 

@@ -17,8 +17,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from agents.roles import agent_id_of, is_scoped_agent
 from core.clock import request_as_of
-from crm.roles import agent_id_of, is_scoped_agent
 from leads.admin_classification import class_badge_html
 from leads.admin_overview import can_view_overview
 from leads.classification import explain, most_urgent_first

@@ -3,8 +3,8 @@
 from datetime import datetime
 from pathlib import Path
 
-from crm import cleaning
-from crm.loading import Column, ImportResult, Target, load_file
+from imports import cleaning
+from imports.loading import Column, ImportResult, Target, load_file
 
 LEAD_TARGET = Target(
     kind="lead",
@@ -39,7 +39,7 @@ def import_leads(
 ) -> ImportResult:
     """Create or update leads by email from a messy CSV; the assignment of a lead is never touched.
 
-    Raises crm.cleaning.RefusedFile (nothing written) when the file cannot be processed at all.
+    Raises imports.cleaning.RefusedFile (nothing written) when the file cannot be processed at all.
     """
     return load_file(
         path,

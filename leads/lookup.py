@@ -1,4 +1,4 @@
-"""Finding leads by name: the query and the stored key are normalized the same way (crm.normalize.name_key).
+"""Finding leads by name: the query and the stored key are normalized the same way (core.normalize.name_key).
 
 The match is "the name contains the query", run in SQL on the indexed name_key
 column, so no name is ever normalized in Python at look-up time.
@@ -12,7 +12,7 @@ from operator import or_
 
 from django.db.models import Q
 
-from crm.normalize import name_key, normalize_email, phone_key
+from core.normalize import name_key, normalize_email, phone_key
 from leads.classification import Explanation, explain
 from leads.models import Lead
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from core import clock
-from crm.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
+from core.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass, class_condition, classification_expression, classify, explain
 

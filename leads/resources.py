@@ -1,12 +1,12 @@
 """Lead import/export columns for the admin (django-import-export).
 
 Exports neutralize spreadsheet formulas. Imports do not go through the resource's row-by-row path: the admin
-mixin (crm.admin_import) hands the whole file to leads.importing.import_leads, the same service as the command.
+mixin (imports.admin) hands the whole file to leads.importing.import_leads, the same service as the command.
 """
 
 from import_export import fields, resources
 
-from crm.export_safety import FormulaSafeExportMixin
+from imports.export_safety import FormulaSafeExportMixin
 from leads.models import Lead
 
 

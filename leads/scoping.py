@@ -1,6 +1,6 @@
 """Agent scoping for the lead admin: an agent sees and edits only their own leads.
 
-Who is scoped is decided in crm/roles.py. This mixin goes first in LeadAdmin's bases so that it wraps
+Who is scoped is decided in agents/roles.py. This mixin goes first in LeadAdmin's bases so that it wraps
 whatever the other mixins (import/export, assignment actions) add: for a scoped user the queryset is cut
 down to their leads before anything else sees it, and everything that is not reading or updating one of
 those leads is refused.
@@ -8,7 +8,7 @@ those leads is refused.
 
 from django.http import Http404
 
-from crm.roles import agent_id_of, is_scoped_agent
+from agents.roles import agent_id_of, is_scoped_agent
 
 # What an agent may change on their own lead; every other field is shown read-only.
 AGENT_EDITABLE_FIELDS = ("name", "email", "phone", "company", "status")

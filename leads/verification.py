@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from core import clock
-from crm.db_lock import read_snapshot
+from core.db_lock import read_snapshot
 from leads.assignment import spread_of
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES
 from leads.loads import AgentLoad, agent_loads
@@ -119,7 +119,7 @@ def record_verification(
     may lie in the past and is not when they ran).
 
     It waits for the write lock like any writer; when that wait times out it raises OperationalError, which the
-    callers report (crm.db_lock.is_lock_timeout) while still showing the result.
+    callers report (core.db_lock.is_lock_timeout) while still showing the result.
     """
     return VerificationRun.objects.create(
         checked_at=checked_at or clock.now(),

@@ -1,10 +1,10 @@
 from django.db import migrations
 
-from crm.fields import exact_email_on_mysql
+from core.fields import exact_email_on_mysql
 
 
 class Migration(migrations.Migration):
-    """Emails compare exactly on MariaDB/MySQL too (a binary collation): see crm.fields.NormalizedEmailField."""
+    """Emails compare exactly on MariaDB/MySQL too (a binary collation): see core.fields.NormalizedEmailField."""
 
     dependencies = [("agents", "0001_initial")]
 

@@ -6,7 +6,7 @@ Definitions (README.md, "Assignment and verification"):
 - the team is *balanced* when max(load of active agents) - min(load of active agents below capacity) <= 1.
 
 How a run works:
-1. Read the loads in one aggregate query, on a snapshot that takes no lock (crm.db_lock.read_snapshot).
+1. Read the loads in one aggregate query, on a snapshot that takes no lock (core.db_lock.read_snapshot).
 2. Plan in memory (planning.py: pure functions, no database). Water-filling: every lead goes to an agent with
    the lowest load at that moment, never beyond capacity, ties broken at random. The plan is computed on counts
    (how many leads each agent gets), then the candidate leads, fetched in a deterministic order, are shuffled

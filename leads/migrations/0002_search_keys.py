@@ -1,19 +1,19 @@
 """The search keys of company and phone, filled for the leads already stored.
 
-The keys are computed like the import computes them (crm.cleaning.name_keys / phone_keys, vectorized over
+The keys are computed like the import computes them (imports.cleaning.name_keys / phone_keys, vectorized over
 a batch) and written with one UPDATE per batch; only leads with a company or a phone need one.
 """
 
 import pandas as pd
 from django.db import migrations
 
-import crm.fields
+import core.fields
 
 BATCH = 5000
 
 
 def fill_search_keys(apps, schema_editor):
-    from crm import cleaning
+    from imports import cleaning
 
     Lead = apps.get_model("leads", "Lead")
     manager = Lead._base_manager.using(schema_editor.connection.alias)
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="lead",
             name="company_key",
-            field=crm.fields.NameKeyField(
+            field=core.fields.NameKeyField(
                 db_default="",
                 help_text="Company without accents, case or extra spaces.",
                 max_length=200,
@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="lead",
             name="phone_key",
-            field=crm.fields.PhoneKeyField(
+            field=core.fields.PhoneKeyField(
                 db_default="", help_text="The phone's digits, last first.", max_length=50, source="phone"
             ),
         ),

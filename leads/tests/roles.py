@@ -6,7 +6,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from crm.roles import AGENTS, SALES_MANAGERS
+from agents.roles import AGENTS, SALES_MANAGERS
 
 roles_migration = importlib.import_module("crm.migrations.0001_roles")
 

@@ -6,7 +6,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from core import clock
-from crm.admin_audit import ReadOnlyAdminMixin
+from core.admin_audit import ReadOnlyAdminMixin
 from leads.assignment import assign_leads
 from leads.models import AssignmentRun, LeadAssignment, VerificationRun
 from leads.tests.scenarios import make_agents, make_leads

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from agents.tests.factories import AgentFactory
-from crm.export_safety import neutralize_formula
+from imports.export_safety import neutralize_formula
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
-from crm import loading
+from imports import loading
 from leads.importing import import_leads
 from leads.models import Lead
 from leads.tests.factories import LeadFactory

@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from crm.normalize import name_key
+from core.normalize import name_key
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
 

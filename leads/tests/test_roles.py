@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.roles import AGENTS, SALES_MANAGERS
 from agents.tests.factories import AgentFactory
-from crm.roles import AGENTS, SALES_MANAGERS
 from leads.models import Lead, LeadStatus
 from leads.scoping import AGENT_EDITABLE_FIELDS
 from leads.tests.factories import LeadFactory

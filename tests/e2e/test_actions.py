@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from agents.models import Agent
+from agents.roles import AGENTS
 from agents.tests.factories import AgentFactory
-from crm.roles import AGENTS
 from leads.models import AssignmentRun, Lead, LeadAssignment, VerificationRun
 from leads.tests.factories import LeadFactory
 from leads.tests.roles import make_manager, make_user

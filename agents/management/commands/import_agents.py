@@ -1,5 +1,5 @@
 from agents.importing import import_agents
-from crm.importing_command import ImportCommand
+from imports.command import ImportCommand
 
 
 class Command(ImportCommand):

@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.clock import AS_OF_HELP, parse_as_of
-from crm.cleaning import RefusedFile
 from crm.demo import SAMPLE_DATE, make_demo_leads
+from imports.cleaning import RefusedFile
 
 
 class Command(BaseCommand):

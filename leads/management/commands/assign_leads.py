@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from core.clock import AS_OF_HELP, parse_as_of
-from crm.db_lock import OneLineFailures
+from core.db_lock import OneLineFailures
 from leads.assignment import AssignmentError, assign_leads
 from leads.classification import PRIORITY
 

@@ -1,4 +1,4 @@
-from crm.importing_command import ImportCommand
+from imports.command import ImportCommand
 from leads.importing import import_leads
 
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
 from core.clock import AS_OF_HELP, parse_as_of
-from crm.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
+from core.db_lock import OneLineFailures, is_lock_timeout, lock_timeout_message
 from leads.classification import PRIORITY
 from leads.verification import record_verification, verify_assignments
 

@@ -1,6 +1,6 @@
 from django.db import migrations, models
 
-from crm.normalize import name_key, normalize_email, phone_key
+from core.normalize import name_key, normalize_email, phone_key
 
 # MariaDB/MySQL compare text ignoring case and accents by default: `üser@` would be the same email as `user@`.
 MYSQL_EXACT_COLLATION = "utf8mb4_bin"
@@ -59,7 +59,7 @@ class NameKeyField(models.CharField):
 
 
 class PhoneKeyField(NameKeyField):
-    """The digits of a phone number, last first (crm.normalize.phone_key)."""
+    """The digits of a phone number, last first (core.normalize.phone_key)."""
 
     key = staticmethod(phone_key)
 

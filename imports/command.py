@@ -9,8 +9,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from crm import cleaning
-from crm.db_lock import OneLineFailures
+from core.db_lock import OneLineFailures
+from imports import cleaning
 
 SHOWN_REJECTS = 10
 

@@ -1,7 +1,7 @@
 """Set-based loading of cleaned rows: a staging table, then one UPDATE and one INSERT ... SELECT in SQL.
 
 Every import path (the commands, the admin) goes through `load_file`: the file is cleaned chunk by chunk
-(crm.cleaning), each chunk is bulk-copied into a temporary staging table (COPY on PostgreSQL, executemany
+(imports.cleaning), each chunk is bulk-copied into a temporary staging table (COPY on PostgreSQL, executemany
 on SQLite, multi-row INSERTs on MariaDB), duplicates within the file are merged, and the counts of
 created/updated/unchanged rows are computed in SQL before the upsert. One transaction per file: a crash,
 Ctrl-C or a dry run leaves the database as it was.
@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock, sql
-from crm import cleaning
-from crm.export_safety import FORMULA_STARTS, neutralize_formula
+from imports import cleaning
+from imports.export_safety import FORMULA_STARTS, neutralize_formula
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Column:
 class Target:
     """How one model is loaded: its staged columns and its timestamps."""
 
-    kind: str  # "lead" or "agent" (crm.cleaning)
+    kind: str  # "lead" or "agent" (imports.cleaning)
     table: str
     columns: tuple[Column, ...]
     insert_timestamps: tuple[str, ...]

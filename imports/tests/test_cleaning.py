@@ -1,4 +1,4 @@
-"""The cleaning rules (crm/cleaning.py), file by file and value by value, without a database."""
+"""The cleaning rules (imports/cleaning.py), file by file and value by value, without a database."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FROZEN_AT
-from crm import cleaning
-from crm.normalize import name_key
+from core.normalize import name_key
+from imports import cleaning
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 NOW = FROZEN_AT

@@ -13,7 +13,7 @@ class NarrowListMixin:
     """Wire into a ModelAdmin whose changelist must fit 1366 px: a narrower filter panel and cell padding."""
 
     class Media:
-        css = {"all": ["crm/admin_lists.css"]}
+        css = {"all": ["core/admin_lists.css"]}
 
 
 ELLIPSIS_STYLE = (

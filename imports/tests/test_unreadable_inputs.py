@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crm import cleaning
 from crm.env import env_str
+from imports import cleaning
 
 ROOT = Path(__file__).resolve().parents[2]
 

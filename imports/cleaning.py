@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crm.normalize import name_key
+from core.normalize import name_key
 
 STRING = pd.StringDtype("pyarrow")
 DELIMITERS = [",", ";", "\t", "|"]
@@ -640,7 +640,7 @@ _PLAIN_ASCII = "[ -~\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f]*"  # printable ASCII and ASC
 
 
 def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
-    """`crm.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
+    """`core.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
     names = names.astype(STRING)
     ascii_only = names.str.fullmatch(_PLAIN_ASCII).fillna(False).astype(bool)
     keys = (
@@ -658,7 +658,7 @@ def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
 
 
 def phone_keys(phones: pd.Series) -> pd.Series:
-    """`crm.normalize.phone_key` over a column (digits, last first); a missing phone stays missing."""
+    """`core.normalize.phone_key` over a column (digits, last first); a missing phone stays missing."""
     digits = phones.astype(STRING).str.replace("[^0-9]", "", regex=True)
     return digits.str.slice(step=-1).astype(STRING)
 
@@ -1054,7 +1054,7 @@ def _cleaned_by_a_process(arguments) -> Iterator[CleanChunk]:
     # Ctrl-C reaches the whole process group: the child ignores it from its first line (the parent stops it).
     code = (
         "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-        f"import sys; sys.path.insert(0, {root!r}); from crm.cleaning import _serve_cleaning; _serve_cleaning()"
+        f"import sys; sys.path.insert(0, {root!r}); from imports.cleaning import _serve_cleaning; _serve_cleaning()"
     )
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:

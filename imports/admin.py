@@ -32,8 +32,8 @@ from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from crm import cleaning
-from crm.db_lock import is_lock_timeout, lock_timeout_message
+from core.db_lock import is_lock_timeout, lock_timeout_message
+from imports import cleaning
 
 PREVIEW_ROWS = 20
 TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -61,7 +61,7 @@ class CleanImportExportMixin(ImportExportMixin):
 
     import_service = None  # import_leads / import_agents
     command_name = ""  # import_leads / import_agents, named when an upload is too large
-    import_template_name = "admin/crm/import.html"
+    import_template_name = "admin/imports/import.html"
     export_formats = [CSV, XLSX]
 
     def get_urls(self):
