@@ -354,7 +354,7 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
     return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
 
-STRING = pd.StringDtype("pyarrow")  # as imports.cleaning.STRING
+STRING = pd.StringDtype("pyarrow")  # as imports.values.STRING
 
 
 def _base_and_micro(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from imports.cleaning import open_source, parse_datetimes
+from imports.reading import open_source
+from imports.values import parse_datetimes
+from leads.importing import LEAD_SCHEMA
 
 SAMPLE_DATE = date(2026, 11, 24)
 
-# The calendar date at the start of each format the import reads (imports/cleaning.py); what follows it (a time,
+# The calendar date at the start of each format the import reads (imports/values.py); what follows it (a time,
 # a zone) is kept as written.
 _LEADING_DATE = re.compile(
     r"^(?:(?P<iso_y>[0-9]{4})-(?P<iso_m>[0-9]{1,2})-(?P<iso_d>[0-9]{1,2})"
@@ -111,9 +113,9 @@ def make_demo_leads(
 ) -> DemoFile:
     """Write out_dir/leads.csv: `source` with every readable created date moved by (as_of_date - SAMPLE_DATE).
 
-    Raises imports.cleaning.RefusedFile when `source` cannot be read as a leads file.
+    Raises imports.reading.RefusedFile when `source` cannot be read as a leads file.
     """
-    sample = open_source(source, kind="lead")
+    sample = open_source(source, LEAD_SCHEMA)
     column = sample.headers.index(sample.columns["created_at"])
     days = (as_of_date - SAMPLE_DATE).days
     text = Path(source).read_bytes().decode(sample.encoding)

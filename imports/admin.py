@@ -33,7 +33,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from core.db_lock import is_lock_timeout, lock_timeout_message
-from imports import cleaning
+from imports.reading import RefusedFile
 
 PREVIEW_ROWS = 20
 TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -103,7 +103,7 @@ class CleanImportExportMixin(ImportExportMixin):
                 dayfirst = form.cleaned_data["dayfirst"]
                 try:
                     result = self.import_service(path=source, dry_run=True, dayfirst=dayfirst, sample_size=PREVIEW_ROWS)
-                except (cleaning.RefusedFile, OperationalError) as exc:
+                except (RefusedFile, OperationalError) as exc:
                     if isinstance(exc, OperationalError) and not is_lock_timeout(exc):
                         raise
                     shutil.rmtree(source.parent, ignore_errors=True)
@@ -119,6 +119,7 @@ class CleanImportExportMixin(ImportExportMixin):
                         confirm_form=ConfirmForm(initial={"token": token, "dayfirst": dayfirst}),
                         rejects_url=self._rejects_url(token) if result.rejected else None,
                         rejects_preview=_rejects_preview(result),
+                        merged=[{"identity": m[result.identity], **m} for m in result.merged],
                         preview_rows=PREVIEW_ROWS,
                     )
                     request.current_app = self.admin_site.name
@@ -141,7 +142,7 @@ class CleanImportExportMixin(ImportExportMixin):
         token = form.cleaned_data["token"]
         try:
             result = self.import_service(path=source, dry_run=False, dayfirst=form.cleaned_data["dayfirst"])
-        except cleaning.RefusedFile as exc:
+        except RefusedFile as exc:
             self.message_user(request, str(exc).replace(str(source), "the file"), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
         except OperationalError as exc:  # the upload is kept: the preview's Confirm button works again later

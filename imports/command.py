@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.db_lock import OneLineFailures
-from imports import cleaning
+from imports.reading import DEFAULT_CHUNK_ROWS, RefusedFile
 
 SHOWN_REJECTS = 10
 
@@ -34,9 +34,9 @@ class ImportCommand(OneLineFailures, BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=cleaning.DEFAULT_CHUNK_ROWS,
+            default=DEFAULT_CHUNK_ROWS,
             metavar="N",
-            help=f"rows read and staged per batch (default {cleaning.DEFAULT_CHUNK_ROWS})",
+            help=f"rows read and staged per batch (default {DEFAULT_CHUNK_ROWS})",
         )
         parser.add_argument("--json", action="store_true", help="print exactly one JSON object with the counts")
 
@@ -53,7 +53,7 @@ class ImportCommand(OneLineFailures, BaseCommand):
                 batch_size=options["batch_size"],
                 progress=progress.update if progress else None,
             )
-        except cleaning.RefusedFile as exc:
+        except RefusedFile as exc:
             raise CommandError(str(exc), returncode=2) from None
         finally:
             if progress:

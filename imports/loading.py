@@ -1,10 +1,10 @@
 """Set-based loading of cleaned rows: a staging table, then one UPDATE and one INSERT ... SELECT in SQL.
 
-Every import path (the commands, the admin) goes through `load_file`: the file is cleaned chunk by chunk
-(imports.cleaning), each chunk is bulk-copied into a temporary staging table (COPY on PostgreSQL, executemany
-on SQLite, multi-row INSERTs on MariaDB), duplicates within the file are merged, and the counts of
-created/updated/unchanged rows are computed in SQL before the upsert. One transaction per file: a crash,
-Ctrl-C or a dry run leaves the database as it was.
+Every import path (the commands, the admin) goes through `load_file` with the schema of the model it loads
+(imports.schema): the file is cleaned chunk by chunk (imports.pipeline), each chunk is bulk-copied into a
+temporary staging table (COPY on PostgreSQL, executemany on SQLite, multi-row INSERTs on MariaDB), rows sharing
+an identity (an email) are merged, and the counts of created/updated/unchanged rows are computed in SQL before
+the upsert. One transaction per file: a crash, Ctrl-C or a dry run leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -22,28 +22,31 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock, sql
-from imports import cleaning
 from imports.export_safety import FORMULA_STARTS, neutralize_formula
+from imports.pipeline import read_clean
+from imports.reading import DEFAULT_CHUNK_ROWS, RefusedFile, SourceFile
+from imports.rows import merge_duplicates
+from imports.schema import Schema
+from imports.values import STRING
 
 
 @dataclass(frozen=True)
 class Column:
+    """A staged column: a schema's field or key."""
+
     name: str
     kind: str  # text, datetime, bool, int
     nullable: bool = True  # whether the target column accepts NULL
-    default: object = None  # SQL literal used for a new record when the file leaves it empty
+    default: object = None  # stored for a new record when the file leaves it empty
     compare: bool = True  # a difference makes the record "updated"
 
 
-@dataclass(frozen=True)
-class Target:
-    """How one model is loaded: its staged columns and its timestamps."""
-
-    kind: str  # "lead" or "agent" (imports.cleaning)
-    table: str
-    columns: tuple[Column, ...]
-    insert_timestamps: tuple[str, ...]
-    update_timestamp: str
+def staged_columns(schema: Schema) -> tuple[Column, ...]:
+    fields = [
+        Column(f.name, f.sql_type, f.nullable, f.default, compare=f.name != schema.identity) for f in schema.fields
+    ]
+    keys = [Column(k.name, "text", nullable=False, default=k.default, compare=False) for k in schema.keys]
+    return (*fields, *keys)
 
 
 @dataclass
@@ -60,7 +63,8 @@ class ImportResult:
     delimiter: str = ","  # the file's: the rejects file is written with it
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     samples: dict[str, list[dict]] = field(default_factory=dict, repr=False)
-    merged: list[dict] = field(default_factory=list, repr=False)  # what merging kept and dropped, first emails
+    merged: list[dict] = field(default_factory=list, repr=False)  # what merging kept and dropped, first identities
+    identity: str = "email"  # the field that identifies a record: the key of each `merged` item naming it
 
     def to_dict(self) -> dict:
         return {
@@ -95,7 +99,7 @@ def rejects_csv(rejects: pd.DataFrame, out, *, delimiter: str = ",") -> None:
     frame = frame[columns].copy()
     # Cells a spreadsheet would run as formulas get a leading ' as in the export (the header row included).
     for column in [*columns[:-2], "reason"]:
-        text = frame[column].astype(cleaning.STRING)
+        text = frame[column].astype(STRING)
         risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
         if risky.any():
             frame[column] = text.where(~risky, text[risky].map(neutralize_formula))
@@ -116,8 +120,8 @@ def _differs(column: Column, new: str, old: str) -> str:
     return f"({new}.{column.name} IS NOT NULL AND ({stored_null}{a} <> {b}))"
 
 
-def _changed(target: Target, new: str = "s", old: str = "t") -> str:
-    return " OR ".join(_differs(c, new, old) for c in target.columns if c.compare and c.name != "email")
+def _changed(staging: Staging, new: str = "s", old: str = "t") -> str:
+    return " OR ".join(_differs(c, new, old) for c in staging.staged if c.compare)
 
 
 def _q(name: str) -> str:
@@ -127,18 +131,19 @@ def _q(name: str) -> str:
 class Staging:
     """A temporary table holding the cleaned rows of one file."""
 
-    def __init__(self, target: Target):
-        self.target = target
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self.staged = staged_columns(schema)
         self.dialect = sql.dialect()
         self.name = f"crm_stage_{uuid.uuid4().hex[:12]}"
-        self.columns = [Column("line", "int", compare=False), *target.columns]
+        self.columns = [Column("line", "int", compare=False), *self.staged]
 
     def create(self) -> None:
-        # Staged text compares the way the stored emails do (MariaDB: the column's collation).
-        collation = self.dialect.column_collation(self.target.table, "email")
+        # Staged text compares the way the stored identities do (MariaDB: the column's collation).
+        collation = self.dialect.column_collation(self.schema.table, self.schema.identity)
         defs = ", ".join(
             [f"line {self.dialect.row_number_type()}"]
-            + [f"{c.name} {self.dialect.column_type(c.kind, collation)}" for c in self.target.columns]
+            + [f"{c.name} {self.dialect.column_type(c.kind, collation)}" for c in self.staged]
         )
         with connection.cursor() as cursor:
             self.dialect.create_temporary_table(cursor, self.name, defs)
@@ -150,7 +155,7 @@ class Staging:
     # Values in the form each driver binds fastest and compares exactly like the stored ones.
     def _prepared(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame({"line": frame.index.to_numpy(dtype=np.int64)})
-        for column in self.target.columns:
+        for column in self.staged:
             values = frame[column.name].reset_index(drop=True)
             if column.kind == "datetime":
                 values = self.dialect.datetime_text(values)
@@ -201,17 +206,17 @@ def _scalar(sql: str, params=()):
         return cursor.fetchone()[0]
 
 
-def _merge_duplicates(staging: Staging, emails: pd.Series, sample_size: int = 0) -> tuple[int, list[dict]]:
-    """Merge rows sharing an email (later non-empty values win); return how many rows were merged away and, for
-    the first `sample_size` merged emails, what the merge kept and dropped (`_merge_report`).
+def _merge_duplicates(staging: Staging, identities: pd.Series, sample_size: int = 0) -> tuple[int, list[dict]]:
+    """Merge rows sharing an identity (later non-empty values win); return how many rows were merged away and,
+    for the first `sample_size` merged identities, what the merge kept and dropped (`_merge_report`).
 
-    `emails` holds every staged row's email, indexed by line: the duplicated rows are found in memory, fetched
+    `identities` holds every staged row's identity, indexed by line: the duplicated rows are found in memory, fetched
     and deleted by line (SQLite's staging rowid), merged by the cleaning rules and staged again.
     """
-    dup_lines = emails.index[emails.duplicated(keep=False).to_numpy(dtype=bool)]
+    dup_lines = identities.index[identities.duplicated(keep=False).to_numpy(dtype=bool)]
     if len(dup_lines) == 0:
         return 0, []
-    merged_away = int(emails.duplicated().sum())
+    merged_away = int(identities.duplicated().sum())
     marker = f"{staging.name}_dups"
     lines = [(int(n),) for n in dup_lines]
     with connection.cursor() as cursor:
@@ -222,99 +227,102 @@ def _merge_duplicates(staging: Staging, emails: pd.Series, sample_size: int = 0)
     with connection.cursor() as cursor:
         staging.dialect.drop_temporary_table(cursor, marker, if_exists=False)
     rows = rows.map(lambda v: None if _is_missing(v) else v)
-    merged = cleaning.merge_duplicates(rows)
+    identity = staging.schema.identity
+    merged = merge_duplicates(rows, identity)
     staging.insert_objects(merged)
-    fields = [name for name in _shown_columns(staging.target) if name != "email"]
-    return merged_away, _merge_report(rows, merged, fields, sample_size) if sample_size else []
+    fields = [name for name in staging.schema.shown if name != identity]
+    return merged_away, _merge_report(rows, merged, identity, fields, sample_size) if sample_size else []
 
 
-def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, fields: list[str], size: int) -> list[dict]:
-    """For the first `size` merged emails (by first line): their lines and each field whose non-empty values
+def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, identity: str, fields: list[str], size: int) -> list[dict]:
+    """For the first `size` merged identities (by first line): their lines and each field whose non-empty values
     differed, with the value kept and its line and the values dropped and their lines.
 
-    `rows` are the duplicated rows by line, `merged` their merged records (indexed by each email's first line).
+    `rows` are the duplicated rows by line, `merged` their merged records (indexed by each identity's first line).
     """
     shown = merged.sort_index().head(size)
-    sample = rows[rows["email"].isin(shown["email"])].reset_index()
-    cells = sample.melt(id_vars=["line", "email"], value_vars=fields, var_name="field").dropna(subset=["value"])
-    kept = shown.melt(id_vars=["email"], value_vars=fields, var_name="field", value_name="kept")
-    cells = cells.merge(kept, on=["email", "field"])
+    sample = rows[rows[identity].isin(shown[identity])].reset_index()
+    cells = sample.melt(id_vars=["line", identity], value_vars=fields, var_name="field").dropna(subset=["value"])
+    kept = shown.melt(id_vars=[identity], value_vars=fields, var_name="field", value_name="kept")
+    cells = cells.merge(kept, on=[identity, "field"])
     won = cells["value"] == cells["kept"]
-    kept_lines = cells[won].groupby(["email", "field"])["line"].max()
-    dropped = cells[~won].groupby(["email", "field", "value"], sort=False)["line"].agg(list)
-    lines = sample.groupby("email")["line"].agg(list)
+    kept_lines = cells[won].groupby([identity, "field"])["line"].max()
+    dropped = cells[~won].groupby([identity, "field", "value"], sort=False)["line"].agg(list)
+    lines = sample.groupby(identity)["line"].agg(list)
     differed: dict[tuple[str, str], list[dict]] = {}
-    for (email, name, value), at in dropped.items():
-        differed.setdefault((email, name), []).append({"value": value, "lines": [int(n) for n in at]})
+    for (key, name, value), at in dropped.items():
+        differed.setdefault((key, name), []).append({"value": value, "lines": [int(n) for n in at]})
     return [
         {
-            "email": record["email"],
-            "lines": [int(n) for n in lines[record["email"]]],
+            identity: record[identity],
+            "lines": [int(n) for n in lines[record[identity]]],
             "fields": [
                 {
                     "field": name,
                     "kept": record[name],
-                    "kept_line": int(kept_lines[(record["email"], name)]),
-                    "dropped": differed[(record["email"], name)],
+                    "kept_line": int(kept_lines[(record[identity], name)]),
+                    "dropped": differed[(record[identity], name)],
                 }
                 for name in fields
-                if (record["email"], name) in differed
+                if (record[identity], name) in differed
             ],
         }
         for record in shown.to_dict("records")
     ]
 
 
-def _counts(staging: Staging, target: Target) -> tuple[int, int, int]:
+def _counts(staging: Staging) -> tuple[int, int, int]:
+    schema = staging.schema
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*), "
             f"COALESCE(SUM(CASE WHEN t.id IS NULL THEN 1 ELSE 0 END), 0), "
-            f"COALESCE(SUM(CASE WHEN t.id IS NOT NULL AND ({_changed(target)}) THEN 1 ELSE 0 END), 0) "
-            f"FROM {staging.name} s LEFT JOIN {_q(target.table)} t ON t.email = s.email"
+            f"COALESCE(SUM(CASE WHEN t.id IS NOT NULL AND ({_changed(staging)}) THEN 1 ELSE 0 END), 0) "
+            f"FROM {staging.name} s LEFT JOIN {_q(schema.table)} t ON {_same_record(schema)}"
         )
         total, created, updated = (int(v) for v in cursor.fetchone())
     return created, updated, total - created - updated
 
 
-def _shown_columns(target: Target) -> list[str]:
-    """The columns a person reads in a preview: not the look-up keys derived from them."""
-    return [c.name for c in target.columns if not c.name.endswith("_key")]
+def _same_record(schema: Schema, new: str = "s", old: str = "t") -> str:
+    return f"{old}.{schema.identity} = {new}.{schema.identity}"
 
 
-def _samples(staging: Staging, target: Target, size: int) -> dict[str, list[dict]]:
-    table = _q(target.table)
+def _samples(staging: Staging, size: int) -> dict[str, list[dict]]:
+    schema = staging.schema
+    table = _q(schema.table)
     cases = {
         "created": "t.id IS NULL",
-        "updated": f"t.id IS NOT NULL AND ({_changed(target)})",
-        "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(target)})",
+        "updated": f"t.id IS NOT NULL AND ({_changed(staging)})",
+        "unchanged": f"t.id IS NOT NULL AND NOT ({_changed(staging)})",
     }
-    shown = _shown_columns(target)
+    shown = schema.shown
     out = {}
     with connection.cursor() as cursor:
         for action, condition in cases.items():
             cursor.execute(
                 f"SELECT s.line, {', '.join('s.' + n for n in shown)} FROM {staging.name} s "
-                f"LEFT JOIN {table} t ON t.email = s.email WHERE {condition} ORDER BY s.line LIMIT {int(size)}"
+                f"LEFT JOIN {table} t ON {_same_record(schema)} WHERE {condition} ORDER BY s.line LIMIT {int(size)}"
             )
             out[action] = [dict(zip(["line", *shown], row, strict=True)) for row in cursor.fetchall()]
     return out
 
 
-def _reject_incomplete_new(
-    staging: Staging, source: cleaning.SourceFile, target: Target, kept_raw: list[pd.DataFrame], emails: pd.Series
-):
-    """A new record needs more than an email (cleaning.NEW_RECORD_NEEDS: a lead a name and a created date, an
-    agent a name); an existing one is updated from what the row has. Checked after merging duplicates, against
-    the database: the rows of a new email that still lacks a needed value are taken out of the staging table and
+def _reject_incomplete_new(staging: Staging, source: SourceFile, kept_raw: list[pd.DataFrame], identities: pd.Series):
+    """A new record needs more than its identity (Field.needed_for_new: a lead a name and a created date, an agent
+    a name); an existing one is updated from what the row has. Checked after merging duplicates, against the
+    database: the rows of a new identity that still lacks a needed value are taken out of the staging table and
     rejected. Returns them, and how many of them had been counted as merged duplicates."""
-    needed, rule = cleaning.NEW_RECORD_NEEDS[target.kind]
+    schema = staging.schema
+    needed, key = schema.needed_for_new, schema.identity
+    if not needed:
+        return pd.DataFrame(), 0
     lacking = " OR ".join(f"s.{name} IS NULL" for name in needed)
     flags = ", ".join(f"CASE WHEN s.{name} IS NULL THEN 1 ELSE 0 END" for name in needed)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.email, {flags} FROM {staging.name} s WHERE ({lacking}) AND NOT EXISTS "
-            f"(SELECT 1 FROM {_q(target.table)} t WHERE t.email = s.email)"
+            f"SELECT s.{key}, {flags} FROM {staging.name} s WHERE ({lacking}) AND NOT EXISTS "
+            f"(SELECT 1 FROM {_q(schema.table)} t WHERE {_same_record(schema)})"
         )
         missing = {row[0]: row[1:] for row in cursor.fetchall()}
     if not missing:
@@ -322,108 +330,113 @@ def _reject_incomplete_new(
     marker = list(missing)
     for start in range(0, len(marker), 500):
         part = marker[start : start + 500]
-        staging.delete(f"email IN ({', '.join(['%s'] * len(part))})", part)
+        staging.delete(f"{key} IN ({', '.join(['%s'] * len(part))})", part)
     reasons = {
-        email: ", ".join(source.column_label(name) for name, null in zip(needed, nulls, strict=True) if null)
-        + f": missing ({rule})"
-        for email, nulls in missing.items()
+        identity: ", ".join(source.column_label(name) for name, null in zip(needed, nulls, strict=True) if null)
+        + f": missing ({schema.new_record_rule})"
+        for identity, nulls in missing.items()
     }
-    lines = emails[emails.isin(marker)]
+    lines = identities[identities.isin(marker)]
     raw = pd.concat(kept_raw).loc[lines.index].copy()
-    raw["reason"] = lines.map(reasons).astype(cleaning.STRING)
+    raw["reason"] = lines.map(reasons).astype(STRING)
     merged_back = len(lines) - len(marker)
     return raw, merged_back
 
 
-def _upsert(staging: Staging, target: Target, now: datetime, *, empty_target: bool, update: bool, insert: bool):
-    table = _q(target.table)
+def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool, insert: bool):
+    schema = staging.schema
+    table = _q(schema.table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         if update and not empty_target:
-            sets = [(c.name, f"COALESCE(s.{c.name}, t.{c.name})") for c in target.columns if c.name != "email"]
-            sets.append((target.update_timestamp, "%s"))
+            sets = [(c.name, f"COALESCE(s.{c.name}, t.{c.name})") for c in staging.staged if c.name != schema.identity]
+            sets += [(name, "%s") for name in schema.update_timestamps]
             cursor.execute(
-                staging.dialect.update_from(table, "t", staging.name, "s", "s.email = t.email", sets, _changed(target)),
-                [stamp],
+                staging.dialect.update_from(
+                    table, "t", staging.name, "s", _same_record(schema), sets, _changed(staging)
+                ),
+                [stamp] * len(schema.update_timestamps),
             )
         if not insert:
             return
-        names = [c.name for c in target.columns]
-        values = [
-            f"COALESCE(s.{c.name}, {c.default})" if c.default is not None else f"s.{c.name}" for c in target.columns
-        ]
-        missing = "" if empty_target else (f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.email = s.email)")
-        stamps = ", ".join(["%s"] * len(target.insert_timestamps))
-        # Into an empty table, rows go in email order: the unique email index then grows at its end instead
-        # of at random places, several times faster (ids follow the emails, not the file's order).
-        order = "s.email" if empty_target else "s.line"
-        with staging.dialect.indexes_built_after(cursor, target.table) if empty_target else nullcontext():
+        names = [c.name for c in staging.staged]
+        values = [f"COALESCE(s.{c.name}, %s)" if c.default is not None else f"s.{c.name}" for c in staging.staged]
+        defaults = [c.default for c in staging.staged if c.default is not None]
+        missing = "" if empty_target else f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_same_record(schema)})"
+        stamps = ", ".join(["%s"] * len(schema.insert_timestamps))
+        # Into an empty table, rows go in identity order: its unique index then grows at its end instead of at
+        # random places, several times faster (ids follow the identities, not the file's order).
+        order = f"s.{schema.identity}" if empty_target else "s.line"
+        with staging.dialect.indexes_built_after(cursor, schema.table) if empty_target else nullcontext():
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(names + list(target.insert_timestamps))}) "
+                f"INSERT INTO {table} ({', '.join(names + list(schema.insert_timestamps))}) "
                 f"SELECT {', '.join(values)}, {stamps} FROM {staging.name} s {missing} ORDER BY {order}",
-                [stamp] * len(target.insert_timestamps),
+                [*defaults, *[stamp] * len(schema.insert_timestamps)],
             )
 
 
 def _load_through_staging(
-    chunks, source, target, result, rejects, now, batch_size, sample_size, progress, *, empty_target
+    chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, *, empty_target
 ):
-    emails: list[pd.Series] = []
+    identities: list[pd.Series] = []
     kept_raw: list[pd.DataFrame] = []
-    staging = Staging(target)
+    staging = Staging(schema)
     staging.create()
     for chunk in chunks:
         result.rows += len(chunk.valid) + len(chunk.rejects)
         rejects.append(chunk.rejects)
-        emails.append(chunk.valid["email"])
+        identities.append(chunk.valid[schema.identity])
         staging.insert(chunk.valid, batch_size)
         kept_raw.append(chunk.raw_incomplete)
         if progress:
             progress(result.rows)
-    all_emails = pd.concat(emails) if emails else pd.Series(dtype=cleaning.STRING)
-    result.merged_duplicates, result.merged = _merge_duplicates(staging, all_emails, sample_size)
-    late, merged_back = _reject_incomplete_new(staging, source, target, kept_raw, all_emails)
+    all_identities = pd.concat(identities) if identities else pd.Series(dtype=STRING)
+    result.merged_duplicates, result.merged = _merge_duplicates(staging, all_identities, sample_size)
+    late, merged_back = _reject_incomplete_new(staging, source, kept_raw, all_identities)
     if len(late):
         rejects.append(late)
         result.merged_duplicates -= merged_back
     if empty_target:  # every record is new: nothing to compare
         result.created = _scalar(f"SELECT COUNT(*) FROM {staging.name}")
     else:
-        result.created, result.updated, result.unchanged = _counts(staging, target)
+        result.created, result.updated, result.unchanged = _counts(staging)
     if sample_size:
-        result.samples = _samples(staging, target, sample_size)
+        result.samples = _samples(staging, sample_size)
     if result.created or result.updated:
-        _upsert(
-            staging, target, now, empty_target=empty_target, update=bool(result.updated), insert=bool(result.created)
-        )
+        _upsert(staging, now, empty_target=empty_target, update=bool(result.updated), insert=bool(result.created))
     staging.drop()
 
 
 def load_file(
     path: str | Path,
-    target: Target,
+    schema: Schema,
     *,
     dry_run: bool = False,
     dayfirst: bool = False,
-    batch_size: int = cleaning.DEFAULT_CHUNK_ROWS,
+    batch_size: int = DEFAULT_CHUNK_ROWS,
     rejects_path: str | Path | None = None,
     sample_size: int = 0,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Clean and load one file in one transaction. Raises cleaning.RefusedFile before writing anything."""
+    """Clean and load one file in one transaction. Raises RefusedFile before writing anything."""
     now = now or clock.now()
     if batch_size < 1:
-        raise cleaning.RefusedFile(f"--batch-size must be 1 or more, not {batch_size}.")
-    source, chunks = cleaning.read_clean(
-        path, kind=target.kind, now=now, dayfirst=dayfirst, time_zone=settings.TIME_ZONE, chunk_rows=batch_size
+        raise RefusedFile(f"--batch-size must be 1 or more, not {batch_size}.")
+    source, chunks = read_clean(
+        path, schema, now=now, dayfirst=dayfirst, time_zone=settings.TIME_ZONE, chunk_rows=batch_size
     )
-    result = ImportResult(ignored_columns=list(source.ignored_columns), dry_run=dry_run, delimiter=source.delimiter)
+    result = ImportResult(
+        ignored_columns=list(source.ignored_columns),
+        dry_run=dry_run,
+        delimiter=source.delimiter,
+        identity=schema.identity,
+    )
     rejects: list[pd.DataFrame] = []
-    with sql.locked(f"import:{target.kind}"):  # imports of one kind queue behind each other
-        empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(target.table)})")
+    with sql.locked(f"import:{schema.kind}"):  # imports of one kind queue behind each other
+        empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(schema.table)})")
         _load_through_staging(
-            chunks, source, target, result, rejects, now, batch_size, sample_size, progress, empty_target=empty_target
+            chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, empty_target=empty_target
         )
         if dry_run:
             transaction.set_rollback(True)

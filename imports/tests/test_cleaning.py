@@ -1,4 +1,5 @@
-"""The cleaning rules (imports/cleaning.py), file by file and value by value, without a database."""
+"""The import engine (imports/reading.py, values.py, rows.py, pipeline.py) with the lead and agent schemas, file by
+file and value by value, without a database."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,13 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agents.importing import AGENT_SCHEMA
 from conftest import FROZEN_AT
 from core.normalize import name_key
-from imports import cleaning
+from imports import pipeline, reading, rows, values
+from leads.importing import LEAD_SCHEMA, STATUS_SYNONYMS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 NOW = FROZEN_AT
 LEAD_HEADER = "name,email,created_at"
+SCHEMAS = {"lead": LEAD_SCHEMA, "agent": AGENT_SCHEMA}
+# Each field's headers, compared as the reader compares them.
+LEAD_HEADERS = {f.name: tuple(reading.header_key(h) for h in f.headers) for f in LEAD_SCHEMA.fields}
+AGENT_HEADERS = {f.name: tuple(reading.header_key(h) for h in f.headers) for f in AGENT_SCHEMA.fields}
 
 
 def write(tmp_path, text: str, name="leads.csv", encoding="utf-8") -> Path:
@@ -25,7 +32,7 @@ def write(tmp_path, text: str, name="leads.csv", encoding="utf-8") -> Path:
 
 def clean(path, kind="lead", **kwargs):
     """All chunks of a file, concatenated: (source, valid rows, rejected rows, blank lines skipped)."""
-    source, chunks = cleaning.read_clean(path, kind=kind, now=NOW, **kwargs)
+    source, chunks = pipeline.read_clean(path, SCHEMAS[kind], now=NOW, **kwargs)
     chunks = list(chunks)
     valid = pd.concat([c.valid for c in chunks])
     rejects = pd.concat([c.rejects for c in chunks])
@@ -39,25 +46,23 @@ def clean_leads_text(tmp_path, body: str, header=LEAD_HEADER, **kwargs):
 # Reading the file -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field_name", sorted(cleaning.LEAD_HEADERS))
+@pytest.mark.parametrize("field_name", sorted(LEAD_HEADERS))
 def test_every_lead_header_alias_maps_to_its_field(tmp_path, field_name):
-    for alias in cleaning.LEAD_HEADERS[field_name]:
+    for alias in LEAD_HEADERS[field_name]:
         for spelling in (alias, alias.upper().replace(" ", "_"), f"  {alias.title().replace(' ', '-')} "):
             others = [
-                h
-                for h in ("full name", "email", "created")
-                if cleaning.header_key(h) not in cleaning.LEAD_HEADERS[field_name]
+                h for h in ("full name", "email", "created") if reading.header_key(h) not in LEAD_HEADERS[field_name]
             ]
             path = write(tmp_path, ",".join([spelling, *others]) + "\n")
-            source = cleaning.open_source(path, kind="lead")
+            source = reading.open_source(path, LEAD_SCHEMA)
             assert source.columns[field_name] == spelling, (alias, spelling)
 
 
-@pytest.mark.parametrize("field_name", sorted(cleaning.AGENT_HEADERS))
+@pytest.mark.parametrize("field_name", sorted(AGENT_HEADERS))
 def test_every_agent_header_alias_maps_to_its_field(tmp_path, field_name):
-    for alias in cleaning.AGENT_HEADERS[field_name]:
+    for alias in AGENT_HEADERS[field_name]:
         headers = [alias] if field_name == "email" else [alias, "Email Address"]
-        source = cleaning.open_source(write(tmp_path, ",".join(headers) + "\n"), kind="agent")
+        source = reading.open_source(write(tmp_path, ",".join(headers) + "\n"), AGENT_SCHEMA)
         assert source.columns[field_name] == alias
 
 
@@ -80,7 +85,7 @@ def test_unknown_columns_are_ignored_and_listed(tmp_path):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
 def test_each_encoding_is_detected(tmp_path, encoding):
     path = write(tmp_path, "Name,Email,Created\nJosé Müller,jose@example.org,2026-01-02\n", encoding=encoding)
-    assert cleaning.detect_encoding(path) == encoding
+    assert reading.detect_encoding(path) == encoding
     _, valid, _, _ = clean(path)
     assert valid["name"].tolist() == ["José Müller"]
 
@@ -112,31 +117,31 @@ def test_blank_lines_and_lines_of_only_delimiters_are_skipped_and_not_counted(tm
 
 
 def test_a_missing_file_is_refused(tmp_path):
-    with pytest.raises(cleaning.RefusedFile, match="no such file"):
-        cleaning.open_source(tmp_path / "nope.csv", kind="lead")
+    with pytest.raises(reading.RefusedFile, match="no such file"):
+        reading.open_source(tmp_path / "nope.csv", LEAD_SCHEMA)
 
 
 @pytest.mark.parametrize("content", [b"", b"   \n\n"])
 def test_an_empty_file_is_refused(tmp_path, content):
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
-    with pytest.raises(cleaning.RefusedFile, match="empty"):
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile, match="empty"):
+        reading.open_source(path, LEAD_SCHEMA)
 
 
 def test_an_xlsx_renamed_csv_is_refused(tmp_path):
     path = tmp_path / "leads.csv"
     pd.DataFrame({"name": ["A"], "email": ["a@example.org"], "created": ["2026-01-01"]}).to_excel(tmp_path / "x.xlsx")
     path.write_bytes((tmp_path / "x.xlsx").read_bytes())
-    with pytest.raises(cleaning.RefusedFile, match="xlsx"):
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile, match="xlsx"):
+        reading.open_source(path, LEAD_SCHEMA)
 
 
 def test_a_binary_file_is_refused(tmp_path):
     path = tmp_path / "leads.csv"
     path.write_bytes(b"name,email\x00\x01\x02\xff\xfe" * 20)
-    with pytest.raises(cleaning.RefusedFile, match="not a text file"):
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile, match="not a text file"):
+        reading.open_source(path, LEAD_SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -147,8 +152,8 @@ def test_a_binary_file_is_refused(tmp_path):
     ],
 )
 def test_a_missing_required_column_is_refused_naming_it_and_the_headers_found(tmp_path, header, kind, missing):
-    with pytest.raises(cleaning.RefusedFile) as error:
-        cleaning.open_source(write(tmp_path, header + "\nx,y\n"), kind=kind)
+    with pytest.raises(reading.RefusedFile) as error:
+        reading.open_source(write(tmp_path, header + "\nx,y\n"), SCHEMAS[kind])
     message = str(error.value)
     assert f"missing required column(s): {missing}" in message
     assert f"found headers: {header.replace(',', ', ')}" in message
@@ -191,13 +196,13 @@ def test_rows_without_a_plausible_email_are_rejected_naming_the_value(tmp_path, 
 
 
 def test_a_lead_without_a_name_or_date_is_left_for_the_loader_to_check_against_the_database(tmp_path):
-    _, chunks = cleaning.read_clean(
+    _, chunks = pipeline.read_clean(
         write(
             tmp_path,
             "name,email,created_at\nNULL,ada@example.org,2026-01-02\nBo,bo@example.org,\n"
             "Cy,cy@example.org,2026-01-02\n",
         ),
-        kind="lead",
+        LEAD_SCHEMA,
         now=NOW,
     )
     (chunk,) = chunks
@@ -230,7 +235,7 @@ def test_values_longer_than_the_column_are_rejected(tmp_path):
 
 @pytest.mark.parametrize(
     ("word", "status"),
-    [(word, status) for status, words in cleaning.STATUS_SYNONYMS.items() for word in words],
+    [(word, status) for status, words in STATUS_SYNONYMS.items() for word in words],
 )
 def test_each_status_synonym_maps_to_its_status(tmp_path, word, status):
     _, valid, _, _ = clean_leads_text(
@@ -278,12 +283,12 @@ def test_an_unknown_status_is_rejected_naming_the_value(tmp_path):
     ],
 )
 def test_each_date_format_is_read(text, expected):
-    parsed = cleaning.parse_datetimes(pd.Series([text]), dayfirst=False, time_zone="UTC")
+    parsed = values.parse_datetimes(pd.Series([text]), dayfirst=False, time_zone="UTC")
     assert parsed.iloc[0].to_pydatetime() == expected
 
 
 def test_dayfirst_reads_slashed_dates_as_day_month_year():
-    parsed = cleaning.parse_datetimes(pd.Series(["11/03/2026", "25/12/2025"]), dayfirst=True, time_zone="UTC")
+    parsed = values.parse_datetimes(pd.Series(["11/03/2026", "25/12/2025"]), dayfirst=True, time_zone="UTC")
     assert [p.to_pydatetime() for p in parsed] == [
         datetime(2026, 3, 11, tzinfo=UTC),
         datetime(2025, 12, 25, tzinfo=UTC),
@@ -291,7 +296,7 @@ def test_dayfirst_reads_slashed_dates_as_day_month_year():
 
 
 def test_values_without_a_zone_are_in_the_configured_time_zone():
-    parsed = cleaning.parse_datetimes(
+    parsed = values.parse_datetimes(
         pd.Series(["2026-07-01 12:00", "2026-01-15", "2026-07-01T12:00:00Z"]), dayfirst=False, time_zone="Europe/Berlin"
     )
     assert [p.to_pydatetime() for p in parsed] == [
@@ -361,7 +366,7 @@ def test_duplicates_merge_with_later_non_empty_values_winning(tmp_path):
         "Mary J.,MARY@example.org,,NASA Langley,N/A,2026-11-21\n",
         header="name,email,phone,company,status,created",
     )
-    merged = cleaning.merge_duplicates(valid)
+    merged = rows.merge_duplicates(valid, "email")
     assert merged.index.tolist() == [2, 3]
     mary = merged.iloc[0]
     assert (mary["name"], mary["phone"], mary["company"], mary["status"]) == (
@@ -378,7 +383,7 @@ def test_the_sample_crm_export_is_cleaned_as_documented():
     assert source.encoding == "utf-8-sig" and source.ignored_columns == ["Owner Notes"]
     assert blank == 1
     assert rejects.index.tolist() == [5, 10, 11, 12]
-    assert cleaning.merge_duplicates(valid)["email"].tolist() == [
+    assert rows.merge_duplicates(valid, "email")["email"].tolist() == [
         "mary.jackson@example.org",
         "dorothy.vaughan@example.org",
         "christine@example.org",
@@ -401,12 +406,12 @@ NAMES = st.text(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(NAMES, min_size=1, max_size=20))
 def test_vectorized_name_keys_agree_with_name_key(names):
-    keys = cleaning.name_keys(pd.Series(names, dtype=cleaning.STRING))
+    keys = values.name_keys(pd.Series(names, dtype=values.STRING))
     assert keys.tolist() == [name_key(n)[:200] for n in names]
 
 
 def test_name_keys_fold_accents_and_letters_like_name_key():
-    keys = cleaning.name_keys(pd.Series(["  José   MÜLLER ", "Søren Łukasz", "Ada"], dtype=cleaning.STRING))
+    keys = values.name_keys(pd.Series(["  José   MÜLLER ", "Søren Łukasz", "Ada"], dtype=values.STRING))
     assert keys.tolist() == ["jose muller", "soren lukasz", "ada"]
 
 
@@ -445,7 +450,7 @@ def test_a_longer_row_in_a_semicolon_file_is_rejected_naming_the_semicolon(tmp_p
 
 
 def test_a_row_longer_than_the_fast_reader_takes_is_rejected_and_the_rest_of_the_file_is_read(tmp_path):
-    width = 3 + cleaning.SURPLUS_CELLS + 4
+    width = 3 + reading.SURPLUS_CELLS + 4
     cells = ["Bo", "bo@example.org", "2026-01-02", *[f"x{i}" for i in range(width - 4)], '"a; b, ""c"""']
     text = (
         "Ada,ada@example.org,2026-01-02\n" + ",".join(cells) + '\n"Cy\nCyan",cy@example.org,2026-01-02\n\n'
@@ -467,10 +472,10 @@ def test_the_fast_reader_and_the_csv_module_read_the_same_rows_and_lines(tmp_pat
         'name,email,created\n"A\nB",a@example.org,2026-01-02\n\nC,c@example.org,2026-01-02,more\n'
         ' , , \n"D ""x""",d@example.org,"2026-01-02\n"\nE,e@example.org\n'
     )
-    source = cleaning.open_source(write(tmp_path, text), kind="lead")
-    fast = pd.concat(cleaning.iter_raw_chunks(source, chunk_rows=2))
-    by_csv = pd.concat(cleaning._iter_raw_chunks_by_csv(source, chunk_rows=2, skip=1))
-    extra = cleaning._EXTRA
+    source = reading.open_source(write(tmp_path, text), LEAD_SCHEMA)
+    fast = pd.concat(reading.iter_raw_chunks(source, chunk_rows=2))
+    by_csv = pd.concat(reading._iter_raw_chunks_by_csv(source, chunk_rows=2, skip=1))
+    extra = reading.EXTRA_COLUMN
     pd.testing.assert_frame_equal(fast.drop(columns=[extra]), by_csv.drop(columns=[extra]))
     assert fast[extra].dropna().to_dict() == by_csv[extra].dropna().to_dict() == {5: ["more"]}
     assert fast.index.tolist() == [2, 4, 5, 6, 7, 9]
@@ -502,7 +507,7 @@ def test_a_longer_row_of_agents_is_rejected_too(tmp_path):
 
 def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
     expected = clean(FIXTURES / "leads.csv")
-    _, chunks = cleaning.read_clean(FIXTURES / "leads.csv", kind="lead", now=NOW, chunk_rows=100, in_process=True)
+    _, chunks = pipeline.read_clean(FIXTURES / "leads.csv", LEAD_SCHEMA, now=NOW, chunk_rows=100, in_process=True)
     chunks = list(chunks)
     pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
     pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
@@ -510,17 +515,17 @@ def test_cleaning_in_a_separate_process_gives_the_same_rows_and_rejects():
 
 def test_a_file_refused_while_cleaning_in_a_separate_process_is_refused_here(tmp_path):
     path = write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"B,b@example.org,2026-01-02\n')
-    _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, in_process=True)
-    with pytest.raises(cleaning.RefusedFile, match="line 3: a quote"):
+    _, chunks = pipeline.read_clean(path, LEAD_SCHEMA, now=NOW, in_process=True)
+    with pytest.raises(reading.RefusedFile, match="line 3: a quote"):
         list(chunks)
 
 
 def test_a_quote_left_open_after_a_long_row_refuses_the_file_like_the_fast_reader_does(tmp_path):
-    long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 2)
+    long_row = "Bo,bo@example.org,2026-01-02" + ",x" * (reading.SURPLUS_CELLS + 2)
     path = write(tmp_path, f'name,email,created\nA,a@example.org,2026-01-02\n{long_row}\n"C,c@example.org\nD,d\n')
-    with pytest.raises(cleaning.RefusedFile, match=r'line 4: a quote [(]"[)] is opened and never closed'):
+    with pytest.raises(reading.RefusedFile, match=r'line 4: a quote [(]"[)] is opened and never closed'):
         clean(path)
-    with pytest.raises(cleaning.RefusedFile, match=r'line 3: a quote [(]"[)] is opened and never closed'):
+    with pytest.raises(reading.RefusedFile, match=r'line 3: a quote [(]"[)] is opened and never closed'):
         clean(write(tmp_path, 'name,email,created\nA,a@example.org,2026-01-02\n"C,c@example.org\nD,d\n'))
 
 
@@ -532,14 +537,14 @@ def test_several_longer_rows_in_one_batch_keep_their_own_extra_cells(tmp_path):
 
 
 def test_longer_rows_are_rejected_the_same_when_cleaned_in_a_separate_process(tmp_path):
-    long_row = "Di,di@example.org,2026-01-02" + ",x" * (cleaning.SURPLUS_CELLS + 3)
+    long_row = "Di,di@example.org,2026-01-02" + ",x" * (reading.SURPLUS_CELLS + 3)
     path = write(
         tmp_path,
         "name,email,created\nA,a@example.org,2026-01-02\nB,b@example.org,2026-01-02,p\n"
         f"C,c@example.org,2026-01-02\n{long_row}\nE,e@example.org,2026-01-02\n",
     )
     expected = clean(path, chunk_rows=2)
-    _, chunks = cleaning.read_clean(path, kind="lead", now=NOW, chunk_rows=2, in_process=True)
+    _, chunks = pipeline.read_clean(path, LEAD_SCHEMA, now=NOW, chunk_rows=2, in_process=True)
     chunks = list(chunks)
     pd.testing.assert_frame_equal(pd.concat([c.valid for c in chunks]), expected[1])
     pd.testing.assert_frame_equal(pd.concat([c.rejects for c in chunks]), expected[2])
@@ -589,34 +594,34 @@ def test_a_nul_byte_in_an_agent_cell_rejects_the_row_naming_the_column(tmp_path)
 def test_a_header_of_50k_columns_is_refused_naming_the_line_and_no_header(tmp_path):
     headers = ["name", "email", "created"] + [f"extra column {i}" for i in range(50_000)]
     path = write(tmp_path, ",".join(headers) + "\nAda,ada@example.org,2026-01-02\n")
-    with pytest.raises(cleaning.RefusedFile) as error:
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile) as error:
+        reading.open_source(path, LEAD_SCHEMA)
     message = str(error.value)
     assert message == f"{path}: line 1: the header has 50,003 columns, more than the 1,000 an import reads."
 
 
 def test_a_header_at_the_column_limit_is_read_and_a_missing_email_names_only_a_few_headers(tmp_path):
-    headers = ["name", "email", "created"] + [f"x{i}" for i in range(cleaning.MAX_COLUMNS - 3)]
-    source = cleaning.open_source(write(tmp_path, ",".join(headers) + "\n"), kind="lead")
-    assert len(source.headers) == cleaning.MAX_COLUMNS and len(source.ignored_columns) == cleaning.MAX_COLUMNS - 3
-    with pytest.raises(cleaning.RefusedFile) as error:
-        cleaning.open_source(write(tmp_path, ",".join(headers[3:]) + "\n"), kind="lead")
+    headers = ["name", "email", "created"] + [f"x{i}" for i in range(reading.MAX_COLUMNS - 3)]
+    source = reading.open_source(write(tmp_path, ",".join(headers) + "\n"), LEAD_SCHEMA)
+    assert len(source.headers) == reading.MAX_COLUMNS and len(source.ignored_columns) == reading.MAX_COLUMNS - 3
+    with pytest.raises(reading.RefusedFile) as error:
+        reading.open_source(write(tmp_path, ",".join(headers[3:]) + "\n"), LEAD_SCHEMA)
     assert str(error.value).endswith("(found headers: x0, x1, x2, x3, x4 and 992 more).")
 
 
 @pytest.mark.parametrize("line", [1, 4])
 def test_a_line_longer_than_1_mb_is_refused_before_the_rows_are_read_naming_it(tmp_path, line):
-    long = "x" * (cleaning.MAX_LINE_BYTES + 1)
+    long = "x" * (reading.MAX_LINE_BYTES + 1)
     lines = ["name,email,created", "A,a@example.org,2026-01-02", "B,b@example.org,2026-01-02", "C,c@example.org,2026"]
     lines[line - 1] += long
     path = write(tmp_path, "\n".join(lines) + "\n")
-    with pytest.raises(cleaning.RefusedFile) as error:
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile) as error:
+        reading.open_source(path, LEAD_SCHEMA)
     assert str(error.value) == (
         f"{path}: line {line} is longer than 1 MB, the most a line may hold (a file without "
         "line breaks, or not a CSV file?)."
     )
-    ok = "y" * (cleaning.MAX_LINE_BYTES - 40)
+    ok = "y" * (reading.MAX_LINE_BYTES - 40)
     _, valid, _, _ = clean(write(tmp_path, f"name,email,created,notes\nA,a@example.org,2026-01-02,{ok}\n"))
     assert len(valid) == 1
 
@@ -631,7 +636,7 @@ def test_an_unclosed_quote_is_refused_naming_its_file_line_after_quoted_line_bre
         'E,e@example.org,2026-01-02\n"F,f@example.org,2026-01-02\nG,g@example.org,2026-01-02\n',
     )
     for chunk_rows in (1, 100):
-        with pytest.raises(cleaning.RefusedFile) as error:
+        with pytest.raises(reading.RefusedFile) as error:
             clean(path, chunk_rows=chunk_rows)
         assert str(error.value) == f'{path}: line 8: a quote (") is opened and never closed before the end of the file.'
 
@@ -655,8 +660,8 @@ def test_empty_headers_are_named_by_their_position(tmp_path):
 )
 def test_two_columns_for_one_field_refuse_the_file_naming_both(tmp_path, header, message):
     path = write(tmp_path, header + "\nAda,ada@example.org,2026-01-02,bo@example.org\n")
-    with pytest.raises(cleaning.RefusedFile) as error:
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile) as error:
+        reading.open_source(path, LEAD_SCHEMA)
     assert str(error.value) == f"{path}: line 1: {message}"
 
 
@@ -676,10 +681,10 @@ def test_today_and_now_in_a_date_cell_are_not_readable_dates(tmp_path, word):
 
 @pytest.mark.parametrize("long_row_first", [False, True])
 def test_a_cell_over_1_mb_spanning_lines_is_refused_naming_the_line_it_starts_on(tmp_path, long_row_first):
-    first = "A,a@example.org,2026-01-02" + (",x" * (cleaning.SURPLUS_CELLS + 2) if long_row_first else "")
+    first = "A,a@example.org,2026-01-02" + (",x" * (reading.SURPLUS_CELLS + 2) if long_row_first else "")
     lines = "\n".join(["y" * 1000] * 1100)  # lines of 1 KB, a cell of 1.1 MB
     path = write(tmp_path, f'name,email,created\n{first}\n"Bo\n{lines}",b@example.org,2026-01-02\n')
-    with pytest.raises(cleaning.RefusedFile) as error:
+    with pytest.raises(reading.RefusedFile) as error:
         clean(path)
     assert str(error.value) == (
         f"{path}: line 3: a cell holds more than 1 MB (1,048,576 characters), the most a "

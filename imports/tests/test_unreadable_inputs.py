@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from crm.env import env_str
-from imports import cleaning
+from imports import reading
+from leads.importing import LEAD_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,14 +48,14 @@ def test_a_loop_of_symbolic_links_is_named_as_such(tmp_path):
 
 def test_a_regular_file_that_cannot_be_read_is_refused_with_the_error():
     # /proc/self/mem is a regular file that anyone may open, whose first read fails (EIO).
-    with pytest.raises(cleaning.RefusedFile, match=r"^/proc/self/mem: cannot be read \(Input/output error\)\.$"):
-        cleaning.open_source("/proc/self/mem", kind="lead")
+    with pytest.raises(reading.RefusedFile, match=r"^/proc/self/mem: cannot be read \(Input/output error\)\.$"):
+        reading.open_source("/proc/self/mem", LEAD_SCHEMA)
 
 
 @pytest.mark.parametrize(("path", "what"), [("/dev/null", "is a character device"), ("/tmp", "is a folder")])
 def test_devices_and_folders_are_not_files(path, what):
-    with pytest.raises(cleaning.RefusedFile, match=f"^{path}: {what}, not a file.$"):
-        cleaning.open_source(path, kind="lead")
+    with pytest.raises(reading.RefusedFile, match=f"^{path}: {what}, not a file.$"):
+        reading.open_source(path, LEAD_SCHEMA)
 
 
 def test_a_file_without_read_permission_is_refused_as_such(tmp_path):

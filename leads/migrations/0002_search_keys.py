@@ -1,6 +1,6 @@
 """The search keys of company and phone, filled for the leads already stored.
 
-The keys are computed like the import computes them (imports.cleaning.name_keys / phone_keys, vectorized over
+The keys are computed like the import computes them (imports.values.name_keys / phone_keys, vectorized over
 a batch) and written with one UPDATE per batch; only leads with a company or a phone need one.
 """
 
@@ -13,7 +13,7 @@ BATCH = 5000
 
 
 def fill_search_keys(apps, schema_editor):
-    from imports import cleaning
+    from imports import values
 
     Lead = apps.get_model("leads", "Lead")
     manager = Lead._base_manager.using(schema_editor.connection.alias)
@@ -24,8 +24,8 @@ def fill_search_keys(apps, schema_editor):
         if not rows:
             return
         frame = pd.DataFrame(rows, columns=["pk", "company", "phone"])
-        company_keys = cleaning.name_keys(frame["company"].astype(cleaning.STRING)).tolist()
-        phone_keys = cleaning.phone_keys(frame["phone"].astype(cleaning.STRING)).fillna("").tolist()
+        company_keys = values.name_keys(frame["company"].astype(values.STRING)).tolist()
+        phone_keys = values.phone_keys(frame["phone"].astype(values.STRING)).fillna("").tolist()
         leads = [
             Lead(pk=pk, company_key=company_key, phone_key=phone_key)
             for pk, company_key, phone_key in zip(frame["pk"].tolist(), company_keys, phone_keys, strict=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from imports.cleaning import PROCESS_CLEANING_BYTES
+from imports.pipeline import PROCESS_CLEANING_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.concurrency

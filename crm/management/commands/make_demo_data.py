@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from core.clock import AS_OF_HELP, parse_as_of
 from crm.demo import SAMPLE_DATE, make_demo_leads
-from imports.cleaning import RefusedFile
+from imports.reading import RefusedFile
 
 
 class Command(BaseCommand):

@@ -1,0 +1,203 @@
+"""Rows: a chunk of a file's raw cells becomes valid rows (the schema's fields, cleaned, <NA> where missing, plus
+the look-up keys) and rejected rows (the original cells, their `line`, and a `reason` naming every rule the row
+breaks, column by column). The rules are the schema's; nothing here names a field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from imports.reading import DELIMITER_NAMES, EXTRA_CELLS, EXTRA_COLUMN, SourceFile, may_hold_newlines
+from imports.schema import Schema
+from imports.values import STRING, Context, missing_to_na
+
+
+@dataclass
+class CleanChunk:
+    valid: pd.DataFrame  # index: line; cleaned columns, <NA> for missing
+    rejects: pd.DataFrame  # index: line; the original columns plus `reason`
+    skipped_blank: int = 0
+    # The original cells of the valid rows lacking a value a new record needs (Field.needed_for_new): the loader
+    # rejects them if their identity is new, after merging duplicates.
+    raw_incomplete: pd.DataFrame | None = None
+
+
+class Reasons:
+    """Collects, per row, every rule a row breaks. Messages are built only for the rows that break a rule."""
+
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self.messages: list[pd.Series] = []
+
+    def add(self, mask: pd.Series, text: str, values: pd.Series | None = None) -> None:
+        """`text` names the column; with `values`, its `{}` becomes the quoted original value."""
+        mask = np.asarray(pd.Series(mask, index=self.index).fillna(False), dtype=bool)
+        if not mask.any():
+            return
+        if values is None:
+            message = pd.Series(text, index=self.index[mask], dtype=object)
+        else:
+            before, after = text.split("{}")
+            message = before + "'" + values[mask].astype(object).fillna("") + "'" + after
+        self.messages.append(message.astype(object))
+
+    def add_messages(self, messages: pd.Series) -> None:
+        """A message per row, already written, indexed by the rows' lines."""
+        if len(messages):
+            self.messages.append(messages.astype(object))
+
+    @property
+    def text(self) -> pd.Series:
+        """One reason per rejected row: its messages in rule order, joined by "; "."""
+        if not self.messages:
+            return pd.Series(dtype=object)
+        messages = pd.concat(self.messages)
+        several = messages.index.duplicated(keep=False)
+        if not several.any():
+            return messages
+        joined = messages[several].groupby(level=0, sort=False).agg("; ".join)
+        return pd.concat([messages[~several], joined])
+
+    @property
+    def rejected(self) -> np.ndarray:
+        if not self.messages:
+            return np.zeros(len(self.index), dtype=bool)
+        return self.index.isin(pd.concat([m.index.to_series() for m in self.messages]).index)
+
+
+def _drop_blank_lines(raw: pd.DataFrame, extra: pd.Series | None) -> tuple[pd.DataFrame, int]:
+    if raw.empty:
+        return raw, 0
+    blank = np.ones(len(raw), dtype=bool) if extra is None else extra.isna().to_numpy(dtype=bool, copy=True)
+    for column in raw.columns:
+        blank &= (raw[column].str.strip() == "").to_numpy(dtype=bool, na_value=True)
+    return raw[~blank], int(blank.sum())
+
+
+def _take_extra_cells(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The raw cells under the file's headers, and the cells beyond them per row (a list, or None)."""
+    if EXTRA_COLUMN not in raw:
+        return raw, None
+    return raw.drop(columns=[EXTRA_COLUMN]), raw[EXTRA_COLUMN]
+
+
+def _reject_extra_cells(extra: pd.Series | None, index: pd.Index, source: SourceFile, reasons: Reasons) -> None:
+    """A row with more cells than the header cannot be trusted column by column (most often a delimiter inside an
+    unquoted value shifted its cells): it is rejected, first of all its reasons."""
+    if extra is None:
+        return
+    extra = extra.reindex(index).dropna()
+    width = len(source.headers)
+    hint = DELIMITER_NAMES.get(source.delimiter, repr(source.delimiter))
+    reasons.add_messages(
+        pd.Series(
+            [
+                f"line has {width + len(cells)} cells, the header has {width} (an unquoted {hint} inside a value?)"
+                for cells in extra
+            ],
+            index=extra.index,
+            dtype=object,
+        )
+    )
+
+
+def _reject_nul_bytes(raw: pd.DataFrame, reasons: Reasons) -> None:
+    """A NUL byte is no text (no database stores it the same way; PostgreSQL refuses it): the row is rejected,
+    naming the column. A NUL near the top of the file makes it a binary file instead (open_source)."""
+    for column in raw.columns:
+        if may_hold_newlines(raw[column], byte=0):
+            reasons.add(raw[column].str.contains("\x00", regex=False), f"{column}: contains a NUL byte (binary data)")
+
+
+def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: SourceFile) -> pd.DataFrame:
+    """The rejected rows' cells beyond the header, in one column, written as they would be in the file
+    (joined by its delimiter, quoted where needed): the header's columns then this one give the whole row."""
+    if extra is None:
+        return rejects
+    extra = extra.reindex(rejects.index).dropna()
+    if extra.empty:
+        return rejects
+    text = []
+    for cells in extra:
+        out = io.StringIO()
+        csv.writer(out, delimiter=source.delimiter, lineterminator="").writerow(cells)
+        text.append(out.getvalue())
+    column = EXTRA_CELLS if EXTRA_CELLS not in rejects else EXTRA_CELLS + "_"
+    rejects[column] = pd.Series(text, index=extra.index, dtype=STRING).reindex(rejects.index)
+    return rejects
+
+
+def _given(raw: pd.DataFrame, source: SourceFile, name: str) -> pd.Series | None:
+    """A field's cells, trimmed, missing markers as <NA>: its column, or its parts joined by a space; None when
+    the file has neither."""
+    if name in source.columns:
+        return missing_to_na(raw[source.columns[name]])
+    if name in source.parts:
+        parts = [missing_to_na(raw[h]).fillna("") for h in source.parts[name]]
+        joined = parts[0]
+        for more in parts[1:]:
+            joined = joined + " " + more
+        return joined.str.strip().replace("", pd.NA)
+    return None
+
+
+def clean_chunk(raw: pd.DataFrame, source: SourceFile, schema: Schema, context: Context) -> CleanChunk:
+    raw, extra = _take_extra_cells(raw)
+    raw, blank = _drop_blank_lines(raw, extra)
+    reasons = Reasons(raw.index)
+    _reject_extra_cells(extra, raw.index, source, reasons)
+    _reject_nul_bytes(raw, reasons)
+    out = pd.DataFrame(index=raw.index)
+    for f in schema.fields:
+        label = source.column_label(f.name)
+        given = _given(raw, source, f.name)
+        if given is None:
+            if f.required:
+                reasons.add(np.ones(len(raw), dtype=bool), f"{label}: missing ({f.required})")
+            out[f.name] = f.cleaner.empty(raw.index)
+            continue
+        if f.required:
+            reasons.add(given.isna(), f"{label}: missing ({f.required})")
+        out[f.name] = f.cleaner.clean(given, label, reasons, context)
+    for f in schema.fields:
+        if f.max_length is not None:
+            too_long = out[f.name].str.len() > f.max_length
+            reasons.add(too_long, f"{source.column_label(f.name)}: longer than {f.max_length} characters")
+    rejected = reasons.rejected
+    valid = out[~rejected].copy()
+    for key in schema.keys:
+        values = valid[key.source]
+        valid[key.name] = key.derive(values).mask(values.isna()).astype(STRING)
+    rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
+    rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
+    return CleanChunk(valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, schema))
+
+
+def _incomplete(raw_valid: pd.DataFrame, valid: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    lacking = np.zeros(len(valid), dtype=bool)
+    for name in schema.needed_for_new:
+        lacking |= valid[name].isna().to_numpy(dtype=bool)
+    return raw_valid[lacking]
+
+
+def merge_duplicates(rows: pd.DataFrame, identity: str) -> pd.DataFrame:
+    """Rows sharing an identity (an email) become one record: later (higher line) non-empty values win.
+
+    The merged record keeps the first line of its identity as its index. Only the duplicated identities are grouped.
+    """
+    if rows.empty:
+        return rows
+    duplicated = rows[identity].duplicated(keep=False).to_numpy(dtype=bool)
+    if not duplicated.any():
+        return rows
+    ordered = rows[duplicated].sort_index(kind="stable").reset_index()
+    grouped = ordered.groupby(identity, sort=False)
+    merged = grouped.last()  # last() skips <NA>, so a later empty cell never wins over an earlier value
+    merged["line"] = grouped["line"].min()
+    merged = merged.reset_index().set_index("line")[list(rows.columns)]
+    return pd.concat([rows[~duplicated], merged]).sort_index(kind="stable")

@@ -1,0 +1,148 @@
+"""What an app declares to import one of its models; the engine (reading, rows, loading) reads nothing else.
+
+A schema lists the model's imported fields (`Field`: the headers it is read from, its cleaner, whether every row
+or only a new record needs it, whether the preview shows it) and the look-up keys derived from them (`Key`).
+`Schema.for_model` reads the rest from the model's `_meta`: the table, each column's type, longest value,
+nullability and default, and the timestamps set on insert and update. Adding a column to an import is then a
+model field, its migration and one `Field`.
+
+A schema is plain data (cleaners and key functions are picklable by reference), so it travels to the cleaning
+process with the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import Value
+from django.db.models.expressions import DatabaseDefault
+
+from imports.values import Cleaner, Text
+
+AS_WRITTEN = Text()  # the cleaner of a text field kept as written (trimmed)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One model field, filled from one column of the file (or, lacking it, from `parts` joined by a space)."""
+
+    name: str
+    headers: tuple[str, ...]  # the headers it is read from, compared ignoring case, spaces, hyphens, underscores
+    cleaner: Cleaner = AS_WRITTEN
+    required: str | None = None  # every row must have it; the rule cited when one lacks it
+    needed_for_new: bool = False  # a new record must have it (Schema.new_record_rule); an update need not
+    shown: bool = True  # in the preview's sample rows
+    parts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (what it is, its headers): e.g. first name, last name
+    # Read from the model (Schema.for_model):
+    max_length: int | None = None
+    sql_type: str = "text"  # text, datetime, bool, int
+    nullable: bool = True
+    default: object = None  # stored for a new record whose row leaves it empty
+
+
+@dataclass(frozen=True)
+class Key:
+    """A look-up column derived after cleaning from another field (`derive` is vectorized); a missing source
+    value leaves the stored key as it is, like the stored value. Never shown, never a reason to update."""
+
+    name: str
+    source: str
+    derive: Callable[[pd.Series], pd.Series]
+    max_length: int | None = None
+    default: object = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    kind: str  # names the import in locks and messages ("lead", "agent")
+    table: str
+    identity: str  # the field whose value identifies a record: rows and records with the same one are one
+    fields: tuple[Field, ...]
+    keys: tuple[Key, ...] = ()
+    new_record_rule: str = ""  # cited when a row for a new record lacks a field `needed_for_new`
+    insert_timestamps: tuple[str, ...] = ()  # set to the import's clock on insert
+    update_timestamps: tuple[str, ...] = ()  # and on update
+
+    @classmethod
+    def for_model(cls, model, *, kind: str, identity: str, fields, keys=(), new_record_rule: str = "") -> Schema:
+        meta = model._meta
+
+        def column(field: Field) -> Field:
+            model_field = meta.get_field(field.name)
+            return dataclasses.replace(
+                field,
+                max_length=model_field.max_length if _sql_type(model_field) == "text" else None,
+                sql_type=_sql_type(model_field),
+                nullable=model_field.null,
+                default=None if model_field.null else _default(model_field),
+            )
+
+        def key(key: Key) -> Key:
+            model_field = meta.get_field(key.name)
+            return dataclasses.replace(key, max_length=model_field.max_length, default=_default(model_field))
+
+        stamped = [
+            f for f in meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
+        return cls(
+            kind=kind,
+            table=meta.db_table,
+            identity=identity,
+            fields=tuple(column(f) for f in fields),
+            keys=tuple(key(k) for k in keys),
+            new_record_rule=new_record_rule,
+            insert_timestamps=tuple(f.column for f in stamped),
+            update_timestamps=tuple(f.column for f in stamped if f.auto_now),
+        )
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def needed_for_new(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.needed_for_new)
+
+    @property
+    def shown(self) -> list[str]:
+        """The columns a person reads in a preview, in the schema's order."""
+        return [f.name for f in self.fields if f.shown]
+
+
+_SQL_TYPES = {
+    "CharField": "text",
+    "EmailField": "text",
+    "TextField": "text",
+    "SlugField": "text",
+    "DateTimeField": "datetime",
+    "BooleanField": "bool",
+    "IntegerField": "int",
+    "PositiveIntegerField": "int",
+    "PositiveSmallIntegerField": "int",
+    "SmallIntegerField": "int",
+    "BigIntegerField": "int",
+}
+
+
+def _sql_type(model_field) -> str:
+    internal = model_field.get_internal_type()
+    if internal not in _SQL_TYPES:
+        raise TypeError(f"{model_field}: an import cannot load a {internal}")
+    return _SQL_TYPES[internal]
+
+
+def _default(model_field):
+    """A field's default as plain data (a choice's value, not its enum member; a database default's value): the
+    schema is unpickled where Django is not set up."""
+    value = model_field.get_default()
+    if isinstance(value, DatabaseDefault):
+        value = model_field.db_default
+        value = value.value if isinstance(value, Value) else value
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise TypeError(f"{model_field}: an import cannot store the default {value!r}")
+    return value

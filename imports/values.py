@@ -1,0 +1,315 @@
+"""Cleaning values: vectorized over pyarrow-backed pandas strings, a whole column at a time.
+
+The functions turn a column of cells into typed values (`parse_datetimes`, `name_keys`, ...); the cleaners
+(`Text`, `Email`, `Choice`, `YesNo`, `WholeNumber`, `DateTime`) are what an import schema (imports.schema)
+puts on a column: each cleans the column's cells and names, per row, the rule a cell breaks. They hold only
+plain data, so a schema travels to the cleaning process pickled.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from core.normalize import name_key
+
+STRING = pd.StringDtype("pyarrow")
+MISSING_MARKERS = frozenset({"", "null", "n/a", "na", "nan", "none", "-"})
+
+# Regexes are written for RE2 (pyarrow) so they run vectorized: pandas falls back to Python's re, one call per
+# value, for \s, \d on non-ASCII data and other constructs RE2 treats differently.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # Python's whitespace, as literals
+_WS = f"[{WHITESPACE}]"
+_NOT_WS_OR_AT = f"[^@{WHITESPACE}]"
+
+_ISO_DATE = (
+    r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:[T ](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<f>[0-9]{1,9}))?)?)?"
+    r" *(?P<z>Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+)
+_SLASH_DATE = (
+    r"^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>[0-9]{4})"
+    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?(?: *(?P<p>[AaPp][Mm]))?)?$"
+)
+_DOT_DATE = (
+    r"^(?P<d>[0-9]{1,2})\.(?P<m>[0-9]{1,2})\.(?P<y>[0-9]{4})"
+    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?)?$"
+)
+# Exact formats parsed in C before any regex: the bulk of real files.
+_FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"]
+# Created dates are accepted from this instant on (and up to the import's clock): earlier ones are typing
+# mistakes, and year 1 with a positive offset would be year 0, which Python's datetime cannot hold.
+EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
+MAX_OFFSET_MINUTES = 14 * 60  # the widest offsets in use are -12:00 and +14:00
+_OFFSET = r"(?:[T ][0-9:.,]+) *[+-](?P<h>[0-9]{2}):?(?P<m>[0-9]{2})?$"
+_EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
+
+
+def missing_to_na(values: pd.Series) -> pd.Series:
+    """Trim, and turn empty cells and NULL/N/A/NA/nan/None/- markers into <NA>."""
+    trimmed = values.astype(STRING).str.strip()
+    return trimmed.mask(trimmed.str.lower().isin(MISSING_MARKERS))
+
+
+def collapse_spaces(values: pd.Series) -> pd.Series:
+    return values.str.replace(_WS + "+", " ", regex=True)
+
+
+_ASCII_WHITESPACE = "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ]+"
+_PLAIN_ASCII = "[ -~\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f]*"  # printable ASCII and ASCII whitespace
+
+
+def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
+    """`core.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
+    names = names.astype(STRING)
+    ascii_only = names.str.fullmatch(_PLAIN_ASCII).fillna(False).astype(bool)
+    keys = (
+        names.where(ascii_only)
+        .str.lower()
+        .str.replace(_ASCII_WHITESPACE, " ", regex=True)
+        .str.strip("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
+    )
+    others = names[~ascii_only & names.notna()]
+    if len(others):
+        distinct = others.unique()
+        mapping = dict(zip(distinct, (name_key(n) for n in distinct), strict=True))
+        keys = keys.mask(~ascii_only & names.notna(), others.map(mapping).astype(STRING))
+    return keys.fillna("").str.slice(0, max_length).astype(STRING)
+
+
+def phone_keys(phones: pd.Series) -> pd.Series:
+    """`core.normalize.phone_key` over a column (digits, last first); a missing phone stays missing."""
+    digits = phones.astype(STRING).str.replace("[^0-9]", "", regex=True)
+    return digits.str.slice(step=-1).astype(STRING)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    return pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
+
+
+def _floats(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan), index=values.index)
+
+
+def offsets_out_of_range(values: pd.Series) -> pd.Series:
+    """Whether a date-time ends with an offset beyond ±14:00 or with more than 59 minutes (`+25:00`, `+99:99`)."""
+    parts = values.astype(STRING).str.extract(_OFFSET)
+    minutes = _numbers(parts, "h") * 60 + _numbers(parts, "m").fillna(0)
+    return ((minutes > MAX_OFFSET_MINUTES) | (_numbers(parts, "m") > 59)).fillna(False).astype(bool)
+
+
+def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
+    """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
+
+    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an
+    optional time (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
+    """
+    values = values.astype(STRING)
+    stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    offset = pd.Series(np.nan, index=values.index)
+    # pandas reads "now" and "today" as its own clock, whatever the format: a cell must hold the date itself.
+    todo = (values.notna() & ~values.str.strip().str.lower().isin(["now", "today"])).to_numpy(dtype=bool).copy()
+    for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
+        if not todo.any():
+            break
+        positions = np.flatnonzero(todo)
+        parsed = pd.to_datetime(values.iloc[positions], format=fmt, errors="coerce")
+        parsed = parsed.to_numpy(dtype="datetime64[us]", copy=True)
+        stamps[positions] = parsed
+        todo[positions] = np.isnat(parsed)
+    naive = pd.Series(stamps, index=values.index)
+    if todo.any():
+        rest = values[todo]
+        parts = rest.str.extract(_ISO_DATE)
+        slash = rest.str.extract(_SLASH_DATE)
+        dot = rest.str.extract(_DOT_DATE)
+        month_col, day_col = ("b", "a") if dayfirst else ("a", "b")
+        year = _numbers(parts, "y").fillna(_numbers(slash, "y")).fillna(_numbers(dot, "y"))
+        month = _numbers(parts, "m").fillna(_numbers(slash, month_col)).fillna(_numbers(dot, "m"))
+        day = _numbers(parts, "d").fillna(_numbers(slash, day_col)).fillna(_numbers(dot, "d"))
+        hour = _numbers(parts, "H").fillna(_numbers(slash, "H")).fillna(_numbers(dot, "H"))
+        minute = _numbers(parts, "M").fillna(_numbers(slash, "M")).fillna(_numbers(dot, "M"))
+        second = _numbers(parts, "S").fillna(_numbers(slash, "S")).fillna(_numbers(dot, "S"))
+        meridiem = slash["p"].str.lower()
+        is_pm = (meridiem == "pm").fillna(False).to_numpy(dtype=bool)
+        is_am = (meridiem == "am").fillna(False).to_numpy(dtype=bool)
+        bad_clock = (is_pm | is_am) & ((hour < 1) | (hour > 12)).to_numpy(dtype=bool)
+        hour = hour.where(~(is_pm & (hour != 12)), hour + 12)
+        hour = hour.where(~(is_am & (hour == 12)), 0)
+        fraction = parts["f"].str.pad(9, side="right", fillchar="0").str.slice(0, 6)
+        micros = _numbers(pd.DataFrame({"f": fraction}), "f").fillna(0)
+        stamp = pd.to_datetime(
+            pd.DataFrame(
+                {
+                    "year": year,
+                    "month": month,
+                    "day": day,
+                    "hour": hour.fillna(0),
+                    "minute": minute.fillna(0),
+                    "second": second.fillna(0),
+                }
+            ),
+            errors="coerce",
+        )
+        stamp = stamp.astype("datetime64[us]") + pd.to_timedelta(micros, unit="us")
+        stamp = stamp.mask(bad_clock | (hour > 23) | (minute > 59) | (second > 59))
+        naive.loc[rest.index] = stamp
+        zone = parts["z"].str.upper()
+        sign = _floats(zone.str.slice(0, 1).map({"+": 1.0, "-": -1.0, "Z": 0.0}))
+        digits = pd.DataFrame(
+            {
+                "h": zone.str.slice(1, 3),
+                "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
+            }
+        )
+        minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
+        bad_offset = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(digits, "m") > 59)).to_numpy(dtype=bool)
+        naive.loc[rest.index[bad_offset]] = pd.NaT
+        offset.loc[rest.index] = (sign * minutes).to_numpy()
+    has_zone = offset.notna()
+    if time_zone == "UTC":
+        local = naive.dt.tz_localize("UTC")
+    else:
+        local = (
+            naive.where(~has_zone)
+            .dt.tz_localize(
+                zoneinfo.ZoneInfo(time_zone),
+                ambiguous=np.ones(len(naive), dtype=bool),
+                nonexistent="shift_forward",
+            )
+            .dt.tz_convert("UTC")
+        )
+    if has_zone.any():
+        zoned = (naive - pd.to_timedelta(offset.fillna(0), unit="min")).dt.tz_localize("UTC")
+        local = local.where(~has_zone, zoned)
+    return local.astype("datetime64[us, UTC]")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cleaners: what a schema puts on a column
+
+
+@dataclass(frozen=True)
+class Context:
+    """What cleaning depends on besides the cells: the import's clock and how to read dates."""
+
+    now: datetime
+    dayfirst: bool = False
+    time_zone: str = "UTC"
+
+
+class Cleaner:
+    """Cleans one column: `given` is the column's cells, trimmed, with missing markers as <NA>; `reasons.add(mask,
+    text, values)` rejects rows (`text` names the column, its `{}` becomes the quoted value). Returns the values
+    to load, <NA> where missing."""
+
+    dtype: object = STRING
+
+    def clean(self, given: pd.Series, label: str, reasons, context: Context) -> pd.Series:
+        return given
+
+    def empty(self, index: pd.Index) -> pd.Series:
+        """The column of a file that has none: every value missing."""
+        return pd.Series(pd.NA, index=index, dtype=self.dtype)
+
+
+@dataclass(frozen=True)
+class Text(Cleaner):
+    """Text as written; `collapse` turns each run of spaces into one (names)."""
+
+    collapse: bool = False
+
+    def clean(self, given, label, reasons, context):
+        return collapse_spaces(given) if self.collapse else given
+
+
+@dataclass(frozen=True)
+class Email(Cleaner):
+    """An email address, lower-cased; a value that cannot be one is rejected."""
+
+    def clean(self, given, label, reasons, context):
+        email = given.str.lower()
+        plausible = email.str.fullmatch(_EMAIL).fillna(False).astype(bool)
+        reasons.add(email.notna() & ~plausible, f"{label}: {{}} is not a valid email address", given)
+        return email
+
+
+def choice_key(values: pd.Series) -> pd.Series:
+    """How a choice is compared: lower case, single spaces, a hyphen between spaces (`Closed-Won`)."""
+    return collapse_spaces(values.str.lower()).str.replace(" ?- ?", " - ", regex=True)
+
+
+@dataclass(frozen=True)
+class Choice(Cleaner):
+    """One of a few values, each written several ways (`synonyms`: value -> the words that mean it, compared by
+    choice_key); `noun` names it in the reason (`'x' is not a known status (new, ...)`)."""
+
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...]
+    noun: str
+
+    def clean(self, given, label, reasons, context):
+        by_word = {word: value for value, words in self.synonyms for word in words}
+        out = choice_key(given).map(by_word).astype(STRING)
+        known = ", ".join(value for value, _words in self.synonyms)
+        reasons.add(given.notna() & out.isna(), f"{label}: {{}} is not a known {self.noun} ({known})", given)
+        return out
+
+
+@dataclass(frozen=True)
+class YesNo(Cleaner):
+    """True or false, each written as one of `pairs` (true word, false word), any case."""
+
+    pairs: tuple[tuple[str, str], ...]
+    dtype = "boolean"
+
+    def clean(self, given, label, reasons, context):
+        words = {**{yes: True for yes, _no in self.pairs}, **{no: False for _yes, no in self.pairs}}
+        out = given.str.lower().map(words).astype("boolean")
+        written = ", ".join(f"{yes}/{no}" for yes, no in self.pairs)
+        reasons.add(given.notna() & out.isna(), f"{label}: {{}} is not {written}", given)
+        return out
+
+
+@dataclass(frozen=True)
+class WholeNumber(Cleaner):
+    """A whole number from 0 to `maximum` (`12` or `12.0`)."""
+
+    maximum: int
+    dtype = "Int64"
+
+    def clean(self, given, label, reasons, context):
+        whole = given.str.fullmatch(r"[0-9]+(?:[.]0*)?").fillna(False).astype(bool)
+        number = pd.to_numeric(given.where(whole).str.replace(r"\.0*$", "", regex=True), errors="coerce")
+        too_big = number > self.maximum
+        reasons.add(given.notna() & (~whole | too_big), f"{label}: {{}} is not a whole number 0 or more", given)
+        return number.where(~too_big).astype("Int64")
+
+
+@dataclass(frozen=True)
+class DateTime(Cleaner):
+    """A date or date-time (parse_datetimes), from EARLIEST_DATE up to the import's clock."""
+
+    dtype = "datetime64[us, UTC]"
+
+    def clean(self, given, label, reasons, context):
+        stamps = parse_datetimes(given, dayfirst=context.dayfirst, time_zone=context.time_zone)
+        offset_too_wide = offsets_out_of_range(given) & stamps.isna()
+        reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
+        reasons.add(given.notna() & stamps.isna() & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
+        reasons.add(stamps < EARLIEST_DATE, f"{label}: {{}} is before {EARLIEST_DATE:%Y-%m-%d}", given)
+        reasons.add(stamps > pd.Timestamp(context.now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
+        return stamps
+
+    def empty(self, index):
+        return pd.Series(pd.NaT, index=index, dtype=self.dtype)
