@@ -1,22 +1,19 @@
 """The admin's "Lead overview" page and its "Verify assignments" button.
 
-Installed on an AdminSite by install_lead_overview() (called from crm/urls.py), which adds two URLs to the
-site (`admin:lead_overview`, `admin:lead_overview_verify`) and a link on the admin index.
+The admin site (crm/admin_site.py) serves the views as `admin:lead_overview` and `admin:lead_overview_verify`
+and links the page from the admin index for those who may see it.
 
 Who sees it: managers, superusers and any other staff login with `leads.view_lead` that is not scoped to
 its own leads. Agents get a 403 and no link: their lead list already is their summary. The button needs
 `leads.assign_lead` as well: whoever answers for the assignments may check them.
 """
 
-from functools import partial
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.functional import SimpleLazyObject
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents.roles import is_scoped_agent
@@ -32,33 +29,6 @@ def can_view_overview(user) -> bool:
 
 def can_verify_assignments(user) -> bool:
     return can_view_overview(user) and user.has_perm("leads.assign_lead")
-
-
-def install_lead_overview(site) -> None:
-    site_get_urls = site.get_urls
-    site_each_context = site.each_context
-
-    def get_urls():
-        return [
-            path("lead-overview/", site.admin_view(partial(overview_view, site=site)), name="lead_overview"),
-            path(
-                "lead-overview/verify/",
-                site.admin_view(partial(verify_view, site=site)),
-                name="lead_overview_verify",
-            ),
-            *site_get_urls(),
-        ]
-
-    def each_context(request):
-        context = site_each_context(request)
-        # Lazy, so only the pages that show the link pay for the permission check.
-        context["lead_overview_url"] = SimpleLazyObject(
-            lambda: reverse("admin:lead_overview", current_app=site.name) if can_view_overview(request.user) else ""
-        )
-        return context
-
-    site.get_urls = get_urls
-    site.each_context = each_context
 
 
 def overview_view(request, *, site):

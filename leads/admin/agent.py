@@ -1,18 +1,27 @@
-"""Agent admin pieces for assignment: load and open leads by class on the changelist, (de)activation.
+"""The agent admin: the agents, their load and open leads by class on the changelist, (de)activation.
 
-The load is an annotation (sortable); the per-class counts come from leads.loads over the agents shown on the
-page (one grouped query and the agents), so the changelist costs the same few queries whatever the page size.
+It lives with the leads because its columns and actions are about leads. The load is an annotation (sortable);
+the per-class counts come from leads.loads over the agents shown on the page (one grouped query and the
+agents), so the changelist costs the same few queries whatever the page size.
 """
 
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from agents.admin_login import AgentLoginAdminMixin
+from agents.importing import import_agents
+from agents.models import Agent
+from agents.resources import AgentResource
+from core.admin_lists import NarrowListMixin, text_column
 from core.clock import request_as_of
 from core.db_lock import busy_as_message
+from imports.admin import CleanImportExportMixin
 from leads.assignment import lock_assignments
 from leads.classification import PRIORITY
 from leads.loads import agent_loads, open_leads_count
+
+AGENT_NAME = text_column("name", "name", "10em")
 
 
 @admin.action(description="Activate the selected agents", permissions=["change"])
@@ -44,9 +53,25 @@ def lead_list_url(**params) -> str:
     return reverse("admin:leads_lead_changelist") + f"?{query}"
 
 
-class AgentLoadAdminMixin:
-    """Wire into AgentAdmin: list_display may use `open_leads` and `open_leads_by_class`."""
-
+@admin.register(Agent)
+class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, admin.ModelAdmin):
+    resource_classes = [AgentResource]
+    import_service = staticmethod(import_agents)
+    command_name = "import_agents"
+    # Narrow columns (core/admin_lists.py), so that the loads fit at 1366 px.
+    list_display = [
+        AGENT_NAME,
+        text_column("email", "email", "12em"),
+        "is_active",
+        "capacity",
+        "open_leads",
+        "open_leads_by_class",
+    ]
+    list_display_links = [AGENT_NAME]
+    list_filter = ["is_active"]
+    search_fields = ["name", "email"]
+    ordering = ["name", "email"]
+    readonly_fields = ["created_at", "updated_at"]
     actions = [activate, deactivate]
 
     def get_queryset(self, request):
@@ -60,6 +85,11 @@ class AgentLoadAdminMixin:
         for agent in agents:
             agent._by_class = by_agent.get(agent.pk, {})
         return changelist
+
+    def get_search_results(self, request, queryset, search_term):
+        # Emails are stored lower-cased and compare exactly (binary on MariaDB/MySQL), so the term is lower-cased
+        # too; names compare ignoring case on every engine anyway.
+        return super().get_search_results(request, queryset, search_term.lower())
 
     @admin.display(description="load", ordering="_load")
     def open_leads(self, agent):

@@ -1,6 +1,6 @@
 """Where each role lands in the admin, the "Workspace" section of the navigation, and an agent's "My leads".
 
-Installed on an AdminSite by install_workspace() (called from crm/urls.py, after install_lead_overview):
+What the admin site (crm/admin_site.py) does with the functions and the view here:
 
 - the navigation (the index and the sidebar) starts with a "Workspace" section: the Lead overview for those
   who may see it (managers, superusers), My leads for logins that hold leads;
@@ -10,17 +10,14 @@ Installed on an AdminSite by install_workspace() (called from crm/urls.py, after
   urgent, fresh, active, stale; the longest waiting first), with class, reason and next change.
 """
 
-from functools import partial
-
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from agents.roles import agent_id_of, is_scoped_agent
 from core.clock import request_as_of
-from leads.admin_classification import class_badge_html
-from leads.admin_overview import can_view_overview
+from leads.admin.classification import class_badge_html
+from leads.admin.overview import can_view_overview
 from leads.classification import explain, most_urgent_first
 from leads.models import Lead
 
@@ -61,38 +58,6 @@ def workspace_app(user, site) -> dict | None:
         "has_module_perms": True,
         "models": models,
     }
-
-
-def install_workspace(site) -> None:
-    site_get_urls = site.get_urls
-    site_get_app_list = site.get_app_list
-    site_login = site.login
-
-    def get_urls():
-        return [
-            path("my-leads/", site.admin_view(partial(my_leads_view, site=site)), name="my_leads"),
-            *site_get_urls(),
-        ]
-
-    def get_app_list(request, app_label=None):
-        app_list = site_get_app_list(request, app_label)
-        if app_label is None:
-            workspace = workspace_app(request.user, site)
-            if workspace is not None:
-                app_list = [workspace, *app_list]
-        return app_list
-
-    def login(request, extra_context=None):
-        response = site_login(request, extra_context)
-        index = reverse("admin:index", current_app=site.name)
-        # Logged in, bound for the index only because no page was asked for: go to the role's own page.
-        if isinstance(response, HttpResponseRedirect) and response.url == index and request.user.is_authenticated:
-            return HttpResponseRedirect(landing_url(request.user, site))
-        return response
-
-    site.get_urls = get_urls
-    site.get_app_list = get_app_list
-    site.login = login
 
 
 def my_leads_view(request, *, site):

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    # The app's own config: CrmAdminConfig below is listed in INSTALLED_APPS by its path, in place of
+    # "django.contrib.admin", and must not be taken for the config of "crm".
+    default = True
+
+
+class CrmAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "crm.admin_site.CrmAdminSite"
