@@ -45,6 +45,7 @@ LEAD_SCHEMA = Schema.for_model(
         Field("phone", ("phone", "phone number", "mobile", "telephone")),
         Field("company", ("company", "company name", "organization", "account name")),
         Field("source", ("source", "lead source")),
+        Field("country", ("country", "country/region", "billing country", "mailing country")),
         Field(
             "status",
             ("status", "lead status", "work status"),

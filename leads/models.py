@@ -55,6 +55,7 @@ class Lead(models.Model):
     )
     phone_key = PhoneKeyField(max_length=50, source="phone", db_default="", help_text="The phone's digits, last first.")
     source = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True, db_default="", db_index=True)
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     created_at = models.DateTimeField(help_text="When the lead was created at its source.")
     # No single-column index: the (agent, status) and (agent, created_at) indexes below lead with it.

@@ -22,6 +22,7 @@ class LeadResource(FormulaSafeExportMixin, resources.ModelResource):
             "phone",
             "company",
             "source",
+            "country",
             "status",
             "created_at",
             "agent",

@@ -4,7 +4,7 @@ from core.admin_lists import NarrowListMixin, agent_column, date_column, text_co
 from imports.admin import CleanImportExportMixin
 from leads.admin.actions import LeadAssignmentAdminMixin
 from leads.admin.classification import LeadClassificationAdminMixin
-from leads.filters import AgentListFilter, LeadClassListFilter
+from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter
 from leads.importing import import_leads
 from leads.models import Lead
 from leads.resources import LeadResource
@@ -36,7 +36,7 @@ class LeadAdmin(
         agent_column("assigned_agent", "agent", "7em"),
     ]
     list_display_links = [LEAD_NAME]
-    list_filter = [LeadClassListFilter, "status", AgentListFilter]
+    list_filter = [LeadClassListFilter, "status", CountryListFilter, AgentListFilter]
     list_select_related = ["assigned_agent"]
     # Searched through the indexed keys (see get_search_results and leads.lookup.search_conditions).
     search_fields = ["name_key", "email", "company_key", "phone_key"]
