@@ -1,0 +1,52 @@
+"""The import history: every import, by the admin or a command, dry runs included, is an ImportRun.
+
+A run is written by the import service only (read-only in the admin). Its status moves queued -> running ->
+previewed (a dry run) | done | failed | cancelled, and a done run may later become reverted. While it runs,
+`rows_done` and `bytes_done` say how far it got, for the progress bar of the admin and the command.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from core.clock import now
+
+
+class ImportRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        PREVIEWED = "previewed"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        REVERTED = "reverted"
+
+    kind = models.CharField(max_length=20, help_text="What the file holds: the import schema's kind (lead, agent).")
+    source = models.CharField(max_length=100, help_text="Who started it: admin, or the command's name.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    file_name = models.CharField(max_length=500)
+    file_size = models.BigIntegerField(default=0, help_text="bytes")
+    dry_run = models.BooleanField(default=False)
+    options = models.JSONField(default=dict, blank=True, help_text="How the file was read (dayfirst, batch size).")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background job running it, if any.")
+    rows_done = models.BigIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    rows = models.BigIntegerField(default=0)
+    created = models.BigIntegerField(default=0)
+    updated = models.BigIntegerField(default=0)
+    unchanged = models.BigIntegerField(default=0)
+    merged_duplicates = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    rejects_file = models.CharField(max_length=1000, blank=True)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-pk"]
+        indexes = [models.Index(fields=["kind", "status"], name="importrun_kind_status_idx")]
+
+    def __str__(self):
+        return f"Import #{self.pk} of {self.file_name} ({self.get_status_display()})"
