@@ -3,6 +3,10 @@
 A run is written by the import service only (read-only in the admin). Its status moves queued -> running ->
 previewed (a dry run) | done | failed | cancelled, and a done run may later become reverted. While it runs,
 `rows_done` and `bytes_done` say how far it got, for the progress bar of the admin and the command.
+
+An import writes in one transaction (on SQLite holding the database's one write lock), so while it runs its
+progress, heartbeat and a request to cancel it travel through the cache (imports.progress), not this row; the
+row gets the outcome when the transaction has ended.
 """
 
 from django.conf import settings
@@ -30,6 +34,7 @@ class ImportRun(models.Model):
     options = models.JSONField(default=dict, blank=True, help_text="How the file was read (dayfirst, batch size).")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     task_id = models.CharField(max_length=64, blank=True, help_text="The background job running it, if any.")
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it.")
     rows_done = models.BigIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)
     rows = models.BigIntegerField(default=0)
