@@ -1,9 +1,7 @@
 from django.db import migrations, models
 
+from core import sql
 from core.normalize import name_key, normalize_email, phone_key
-
-# MariaDB/MySQL compare text ignoring case and accents by default: `üser@` would be the same email as `user@`.
-MYSQL_EXACT_COLLATION = "utf8mb4_bin"
 
 
 class NormalizedEmailField(models.EmailField):
@@ -17,8 +15,9 @@ class NormalizedEmailField(models.EmailField):
 
     def db_parameters(self, connection):
         parameters = super().db_parameters(connection)
-        if connection.vendor == "mysql" and not self.db_collation:
-            parameters["collation"] = MYSQL_EXACT_COLLATION
+        exact = sql.dialect(connection).exact_collation
+        if exact and not self.db_collation:
+            parameters["collation"] = exact
         return parameters
 
     def pre_save(self, model_instance, add):
@@ -93,9 +92,10 @@ def exact_email_on_mysql(table: str, *, max_length: int = 254) -> migrations.Run
     """A migration operation giving an existing email column NormalizedEmailField's binary collation on
     MariaDB/MySQL (new databases get it from the field); nothing on the other engines, which compare exactly."""
 
-    def alter(collation: str):
+    def alter(which: str):
         def run(apps, schema_editor):
-            if schema_editor.connection.vendor != "mysql":
+            collation = getattr(sql.dialect(schema_editor.connection), which)
+            if collation is None:  # the engine compares exactly already
                 return
             quoted = schema_editor.quote_name
             with schema_editor.connection.cursor() as cursor:  # MariaDB cannot roll DDL back anyway
@@ -106,4 +106,4 @@ def exact_email_on_mysql(table: str, *, max_length: int = 254) -> migrations.Run
 
         return run
 
-    return migrations.RunPython(alter(MYSQL_EXACT_COLLATION), alter("utf8mb4_general_ci"), elidable=False)
+    return migrations.RunPython(alter("exact_collation"), alter("default_collation"), elidable=False)

@@ -50,6 +50,9 @@ class Dialect:
     vendor = ""
     # Temporary tables that the end of the transaction drops: they can only be filled inside it.
     temporary_tables_end_with_transaction = False
+    # The collation under which text compares exactly (None: it does by default), and the engine's default one.
+    exact_collation: str | None = None
+    default_collation: str | None = None
 
     # -- Tables and types ---------------------------------------------------------------------------------
 
@@ -237,6 +240,9 @@ class MySQLDialect(Dialect):
 
     vendor = "mysql"
     LOCK_WAIT_TIMEOUT = 1205  # ER_LOCK_WAIT_TIMEOUT
+    # MariaDB/MySQL compare text ignoring case and accents by default: `üser@` would be the same as `user@`.
+    exact_collation = "utf8mb4_bin"
+    default_collation = "utf8mb4_general_ci"
 
     def column_type(self, kind: str, collation: str | None = None) -> str:
         if kind == "text":
