@@ -287,7 +287,8 @@ def get_lead(request, id: int):
 @api.get("/leads", response={200: LeadDetail, 404: Detail, 422: Errors, **_FAILURES}, summary="The lead of an email")
 def find_lead(request, email: str):
     """The lead with this email (compared as the import stores it: trimmed, lower case)."""
-    lead = Lead.objects.select_related("assigned_agent").filter(email=email.strip().lower()).first()
+    email = email.strip().lower()
+    lead = None if "\x00" in email else Lead.objects.select_related("assigned_agent").filter(email=email).first()
     if lead is None:
-        return Status(404, {"detail": f"No lead with email {email.strip().lower()!r}."})
+        return Status(404, {"detail": f"No lead with email {email!r}."})
     return Status(200, _detail(lead, request))

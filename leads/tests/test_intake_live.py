@@ -190,7 +190,7 @@ print(json.dumps({
     "leads": Lead.objects.count(),
     "assigned": Lead.objects.filter(assigned_agent__isnull=False).count(),
     "changes": LeadAssignment.objects.count(),
-    "leads_changed": LeadAssignment.objects.values("lead").distinct().count(),
+    "leads_changed": LeadAssignment.objects.order_by().values("lead").distinct().count(),
     "changed_twice": Lead.objects.annotate(n=Count("assignment_history")).filter(n__gt=1).count(),
     "ok": report.ok,
     "problems": report.problems,
