@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "import_export",
     "axes",
+    "ninja",  # the intake API's docs page: Swagger UI from the package's own static files, no CDN
     "crm",
     "core",
     "imports",
@@ -134,6 +135,14 @@ if LEADS_FRESH_DAYS >= LEADS_STALE_DAYS:
     raise SettingsError(
         f"LEADS_FRESH_DAYS ({LEADS_FRESH_DAYS}) must be smaller than LEADS_STALE_DAYS ({LEADS_STALE_DAYS})."
     )
+
+# The intake API (leads/api.py, README "Intake API"). ASSIGN_ON_ARRIVAL: a new open lead gets an agent before the
+# answer is sent. A body above API_MAX_BODY_KB (one lead) or API_MAX_BATCH_BODY_KB (a batch of at most 1,000) is
+# refused with 413; a key making more than API_RATE_LIMIT requests in a minute gets 429 until the next minute.
+ASSIGN_ON_ARRIVAL = env_bool("ASSIGN_ON_ARRIVAL", True)
+API_MAX_BODY_KB = env_positive_int("API_MAX_BODY_KB", 256)
+API_MAX_BATCH_BODY_KB = env_positive_int("API_MAX_BATCH_BODY_KB", 4096)
+API_RATE_LIMIT = env_positive_int("API_RATE_LIMIT", 600)
 
 # Import and export (django-import-export): the library checks the leads.import_lead / export_lead and
 # agents.import_agent / export_agent permissions. Admin uploads above IMPORT_MAX_UPLOAD_MB are refused with a

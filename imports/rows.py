@@ -25,16 +25,23 @@ class CleanChunk:
     # The original cells of the valid rows lacking a value a new record needs (Field.needed_for_new): the loader
     # rejects them if their identity is new, after merging duplicates.
     raw_incomplete: pd.DataFrame | None = None
+    # Every rule the rejected rows break, one per row of its own (Reasons.listed): for callers that report each
+    # field apart (the intake API) rather than the joined `reason`.
+    broken: pd.DataFrame | None = None
 
 
 class Reasons:
-    """Collects, per row, every rule a row breaks. Messages are built only for the rows that break a rule."""
+    """Collects, per row, every rule a row breaks. Messages are built only for the rows that break a rule.
+
+    Each message is kept with what it is about (`about`: the column label it names, None for the whole row), so
+    a caller can report each rule on its own field (`listed`) as well as the joined text (`text`)."""
 
     def __init__(self, index: pd.Index):
         self.index = index
         self.messages: list[pd.Series] = []
+        self.abouts: list[str | None] = []
 
-    def add(self, mask: pd.Series, text: str, values: pd.Series | None = None) -> None:
+    def add(self, mask: pd.Series, text: str, values: pd.Series | None = None, *, about: str | None = None) -> None:
         """`text` names the column; with `values`, its `{}` becomes the quoted original value."""
         mask = np.asarray(pd.Series(mask, index=self.index).fillna(False), dtype=bool)
         if not mask.any():
@@ -45,11 +52,17 @@ class Reasons:
             before, after = text.split("{}")
             message = before + "'" + values[mask].astype(object).fillna("") + "'" + after
         self.messages.append(message.astype(object))
+        self.abouts.append(about)
 
-    def add_messages(self, messages: pd.Series) -> None:
+    def add_messages(self, messages: pd.Series, *, about: str | None = None) -> None:
         """A message per row, already written, indexed by the rows' lines."""
         if len(messages):
             self.messages.append(messages.astype(object))
+            self.abouts.append(about)
+
+    def about(self, label: str) -> _ReasonsAbout:
+        """The same collection, each rule added through it being about the column `label` (given to cleaners)."""
+        return _ReasonsAbout(self, label)
 
     @property
     def text(self) -> pd.Series:
@@ -64,10 +77,34 @@ class Reasons:
         return pd.concat([messages[~several], joined])
 
     @property
+    def listed(self) -> pd.DataFrame:
+        """Every broken rule on its own, in rule order: index the row's line; `field` the column label it is about
+        (None: the whole row), `message` the rule without the label it starts with."""
+        frames = []
+        for about, messages in zip(self.abouts, self.messages):
+            text = messages.astype(str)
+            if about is not None:
+                prefix = f"{about}: "
+                text = text.where(~text.str.startswith(prefix), text.str.slice(len(prefix)))
+            frames.append(pd.DataFrame({"field": about, "message": text}, index=messages.index))
+        if not frames:
+            return pd.DataFrame({"field": pd.Series(dtype=object), "message": pd.Series(dtype=object)})
+        return pd.concat(frames)
+
+    @property
     def rejected(self) -> np.ndarray:
         if not self.messages:
             return np.zeros(len(self.index), dtype=bool)
         return self.index.isin(pd.concat([m.index.to_series() for m in self.messages]).index)
+
+
+@dataclass(frozen=True)
+class _ReasonsAbout:
+    reasons: Reasons
+    label: str
+
+    def add(self, mask: pd.Series, text: str, values: pd.Series | None = None) -> None:
+        self.reasons.add(mask, text, values, about=self.label)
 
 
 def _drop_blank_lines(raw: pd.DataFrame, extra: pd.Series | None) -> tuple[pd.DataFrame, int]:
@@ -111,7 +148,11 @@ def _reject_nul_bytes(raw: pd.DataFrame, reasons: Reasons) -> None:
     naming the column. A NUL near the top of the file makes it a binary file instead (open_source)."""
     for column in raw.columns:
         if may_hold_newlines(raw[column], byte=0):
-            reasons.add(raw[column].str.contains("\x00", regex=False), f"{column}: contains a NUL byte (binary data)")
+            reasons.add(
+                raw[column].str.contains("\x00", regex=False),
+                f"{column}: contains a NUL byte (binary data)",
+                about=column,
+            )
 
 
 def _with_extra_cells(rejects: pd.DataFrame, extra: pd.Series | None, source: SourceFile) -> pd.DataFrame:
@@ -158,16 +199,17 @@ def clean_chunk(raw: pd.DataFrame, source: SourceFile, schema: Schema, context: 
         given = _given(raw, source, f.name)
         if given is None:
             if f.required:
-                reasons.add(np.ones(len(raw), dtype=bool), f"{label}: missing ({f.required})")
+                reasons.add(np.ones(len(raw), dtype=bool), f"{label}: missing ({f.required})", about=label)
             out[f.name] = f.cleaner.empty(raw.index)
             continue
         if f.required:
-            reasons.add(given.isna(), f"{label}: missing ({f.required})")
-        out[f.name] = f.cleaner.clean(given, label, reasons, context)
+            reasons.add(given.isna(), f"{label}: missing ({f.required})", about=label)
+        out[f.name] = f.cleaner.clean(given, label, reasons.about(label), context)
     for f in schema.fields:
         if f.max_length is not None:
             too_long = out[f.name].str.len() > f.max_length
-            reasons.add(too_long, f"{source.column_label(f.name)}: longer than {f.max_length} characters")
+            label = source.column_label(f.name)
+            reasons.add(too_long, f"{label}: longer than {f.max_length} characters", about=label)
     rejected = reasons.rejected
     valid = out[~rejected].copy()
     for key in schema.keys:
@@ -175,7 +217,9 @@ def clean_chunk(raw: pd.DataFrame, source: SourceFile, schema: Schema, context: 
         valid[key.name] = key.derive(values).mask(values.isna()).astype(STRING)
     rejects = _with_extra_cells(raw[rejected].copy(), extra, source)
     rejects["reason"] = reasons.text.reindex(rejects.index).astype(STRING)
-    return CleanChunk(valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, schema))
+    return CleanChunk(
+        valid, rejects, blank, raw_incomplete=_incomplete(raw[~rejected], valid, schema), broken=reasons.listed
+    )
 
 
 def _incomplete(raw_valid: pd.DataFrame, valid: pd.DataFrame, schema: Schema) -> pd.DataFrame:

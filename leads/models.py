@@ -1,3 +1,5 @@
+import hashlib
+import secrets
 from functools import reduce
 from operator import or_
 
@@ -11,7 +13,7 @@ from core.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass, class_condition, classification_expression, classify, explain
 
-__all__ = ["AssignmentRun", "Lead", "LeadAssignment", "LeadClass", "LeadStatus", "VerificationRun"]
+__all__ = ["ApiKey", "AssignmentRun", "Lead", "LeadAssignment", "LeadClass", "LeadStatus", "VerificationRun"]
 
 
 class LeadQuerySet(models.QuerySet):
@@ -115,6 +117,7 @@ class AssignmentRun(models.Model):
     class Source(models.TextChoices):
         COMMAND = "command", "Command"
         ADMIN = "admin", "Admin"
+        API = "api", "Intake API"
 
     started_at = models.DateTimeField(default=clock.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -138,6 +141,8 @@ class AssignmentRun(models.Model):
     def by_text(self) -> str:
         if self.source == self.Source.COMMAND:
             return "the command assign_leads"
+        if self.source == self.Source.API:
+            return "the intake API"
         return self.user.get_username() if self.user_id else "a deleted login"
 
 
@@ -151,6 +156,7 @@ class LeadAssignment(models.Model):
         RECLAIMED_OVER_CAPACITY = "reclaimed-over-capacity", "Reclaimed above capacity"
         MANUAL = "manual", "Manual"
         UNASSIGNED = "unassigned", "Unassigned"
+        ASSIGNED_ON_ARRIVAL = "assigned-on-arrival", "Assigned on arrival"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignment_history")
     # Agents referenced by the audit trail are protected: deactivate them instead.
@@ -172,6 +178,7 @@ class LeadAssignment(models.Model):
         Reason.RECLAIMED_OVER_CAPACITY: "taken back above capacity",
         Reason.MANUAL: "manual",
         Reason.UNASSIGNED: "unassigned",
+        Reason.ASSIGNED_ON_ARRIVAL: "on arrival",
     }
 
     def __str__(self):
@@ -216,3 +223,59 @@ class VerificationRun(models.Model):
 
     def __str__(self):
         return f"Verification {self.checked_at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'problems'}"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True)
+
+    def revoke(self, *, as_of) -> int:
+        """Revoke the keys not revoked yet: requests with them get 401 from now on. Returns how many."""
+        return self.usable().update(revoked_at=as_of)
+
+
+class ApiKey(models.Model):
+    """A key of the intake API (leads.api). Only its SHA-256 is stored: the key itself is shown once, when made."""
+
+    PREFIX = "crm_"
+
+    name = models.CharField(max_length=100, help_text="Who uses the key: the form, tool or partner.")
+    source = models.CharField(
+        max_length=100, blank=True, help_text="Fills the source of a lead posted with this key without one."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_start = models.CharField(
+        "key starts with", max_length=12, editable=False, help_text="The first characters, to tell keys apart."
+    )
+    created_at = models.DateTimeField("created", default=clock.now)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+    requests = models.PositiveBigIntegerField(default=0, editable=False)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True, editable=False)
+    # The rate limit's window (leads.api): the minute it counts, and the requests made in it.
+    window_start = models.DateTimeField(null=True, blank=True, editable=False)
+    window_requests = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.key_start}…)"
+
+    @staticmethod
+    def hash_of(key: str) -> str:
+        # The keys are random (256 bits): a plain hash cannot be reversed, and needs no salt to be looked up.
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, name: str, source: str = "") -> tuple["ApiKey", str]:
+        """A new key: the stored record and the key itself, which nothing stores."""
+        key = cls.PREFIX + secrets.token_urlsafe(32)
+        record = cls.objects.create(name=name, source=source, key_hash=cls.hash_of(key), key_start=key[:10])
+        return record, key
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

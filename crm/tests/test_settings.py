@@ -135,6 +135,10 @@ def run_check(*flags, **environ):
         ({"DATABASE_URL": "ftp://x/y"}, "DATABASE_URL"),
         ({"LEADS_FRESH_DAYS": "30", "LEADS_STALE_DAYS": "7"}, "LEADS_FRESH_DAYS"),
         ({"LEADS_STALE_DAYS": "0"}, "LEADS_STALE_DAYS"),
+        ({"ASSIGN_ON_ARRIVAL": "sometimes"}, "ASSIGN_ON_ARRIVAL"),
+        ({"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT"),
+        ({"API_MAX_BODY_KB": "256k"}, "API_MAX_BODY_KB"),
+        ({"API_MAX_BATCH_BODY_KB": "-1"}, "API_MAX_BATCH_BODY_KB"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, named):
@@ -185,6 +189,10 @@ SETTINGS_VARIABLES = [
     "SQLITE_BUSY_TIMEOUT",
     "IMPORT_MAX_UPLOAD_MB",
     "IMPORT_UPLOAD_DIR",
+    "ASSIGN_ON_ARRIVAL",
+    "API_MAX_BODY_KB",
+    "API_MAX_BATCH_BODY_KB",
+    "API_RATE_LIMIT",
 ]
 SETTINGS_DUMP = """
 import json, os
@@ -193,7 +201,8 @@ from django.conf import settings
 names = ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASES", "SECURE_SSL_REDIRECT",
          "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
          "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "TIME_ZONE",
-         "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOGGING", "IMPORT_MAX_UPLOAD_MB", "IMPORT_UPLOAD_DIR"]
+         "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOGGING", "IMPORT_MAX_UPLOAD_MB", "IMPORT_UPLOAD_DIR",
+         "ASSIGN_ON_ARRIVAL", "API_MAX_BODY_KB", "API_MAX_BATCH_BODY_KB", "API_RATE_LIMIT"]
 print(json.dumps({name: str(getattr(settings, name, None)) for name in names}))
 """
 

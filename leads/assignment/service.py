@@ -34,7 +34,7 @@ from django.db.models import Count
 from agents.models import Agent
 from core import clock, sql
 from core.sql import read_snapshot
-from leads.assignment.planning import PoolEntry, deal, plan_moves, spread_of
+from leads.assignment.planning import PoolEntry, deal, plan_counts, plan_moves, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
 from leads.loads import AgentLoad, agent_loads
@@ -279,6 +279,61 @@ def unassign_leads(*, lead_ids, source: str = AssignmentRun.Source.ADMIN, user=N
     _stage_mapping(mapping)
     _write(result, mapping, source=source, user=user, flags={})
     return result
+
+
+def assign_on_arrival(*, lead_ids, as_of: datetime, seed: int | None = None) -> AssignmentResult:
+    """Give leads that just arrived (the intake API) an agent, by the rules of assign_leads: water-filling over
+    the current loads, within capacity, inactive agents skipped, the most urgent first when room is short.
+
+    Only the given leads that are open and have no agent are placed: an update never moves a lead. Audited per
+    lead (reason `assigned-on-arrival`) under one run. Runs in the caller's transaction, holding the assignment
+    lock until it ends (the loads are read under it: two arrivals never read the same loads). No active agent
+    or no room: the leads stay unassigned (`unassigned_left`), nothing fails.
+    """
+    _, seed = _check_arguments(classifications=None, limit=None, seed=seed)
+    with sql.locked(LOCK):
+        candidates = Lead.objects.open().unassigned().filter(id__in=list(lead_ids))
+        pool = [
+            (lead_id, None, REASON.ASSIGNED_ON_ARRIVAL)
+            for lead_id in most_urgent_first(candidates, as_of).values_list("id", flat=True)
+        ]
+        result = AssignmentResult(seed=seed, dry_run=False, action="assign-on-arrival")
+        if not pool:
+            return result
+        agents = load_agents()
+        _describe_before(result, agents)
+        active = sorted((a for a in agents.values() if a.is_active), key=lambda a: a.id)
+        rng = np.random.default_rng(seed)
+        mapping, unplaced = deal(pool, [a.id for a in active], plan_counts(active, len(pool), rng), rng)
+        _count(result, mapping, agents, unplaced=unplaced)
+        _write_arrivals(result, mapping, as_of=as_of)
+    return result
+
+
+def _write_arrivals(result: AssignmentResult, mapping, *, as_of: datetime) -> None:
+    """The run and its changes: one UPDATE per receiving agent and one bulk INSERT of the audit rows (a few
+    leads per request: no staging table)."""
+    now = clock.now()
+    run = AssignmentRun.objects.create(
+        started_at=now,
+        finished_at=now,
+        source=AssignmentRun.Source.API,
+        action=result.action,
+        seed=result.seed,
+        flags={"as_of": as_of.isoformat()},
+        assigned=result.assigned,
+        unassigned_left=result.unassigned_left,
+    )
+    result.run_id = run.pk
+    by_agent = defaultdict(list)
+    for lead_id, _from_id, to_id, _reason in mapping:
+        by_agent[to_id].append(lead_id)
+    for agent_id, ids in sorted(by_agent.items()):
+        Lead.objects.filter(id__in=ids).update(assigned_agent_id=agent_id, assigned_at=now, updated_at=now)
+    LeadAssignment.objects.bulk_create(
+        LeadAssignment(lead_id=lead_id, to_agent_id=to_id, run=run, reason=reason, changed_at=now)
+        for lead_id, _from_id, to_id, reason in mapping
+    )
 
 
 def preview_assign_to_agent(*, lead_ids) -> list[dict]:

@@ -1,0 +1,294 @@
+"""The intake API (django-ninja), mounted at /api/v1/ (crm/urls.py); README "Intake API".
+
+Thin: it authenticates the key, counts its requests, reads the body within its size limit and hands the leads
+to leads.intake, which cleans, saves and assigns them. Errors are JSON: `{"detail": text}`, and for leads that
+break rules `{"errors": [{"field", "message"}]}` (422).
+
+Rate limit: API_RATE_LIMIT requests per key per clock minute, counted in the key's own row (ApiKey.window_*)
+by one UPDATE that also records its use (requests, last used). The row lock makes the count exact across
+processes and servers on every engine, with no cache server to run: ninja's cache throttle reads and writes its
+history in two steps (two processes can both pass) and the project's default cache is per process.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import Case, F, Value, When
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from ninja.throttling import BaseThrottle
+
+from core import clock
+from core.sql import is_lock_timeout, lock_timeout_message
+from imports.records import record_keys
+from leads.importing import LEAD_SCHEMA
+from leads.intake import CREATED, intake_leads
+from leads.models import ApiKey, Lead
+
+MAX_BATCH = 1_000  # leads in one batch
+
+
+class BearerKey(HttpBearer):
+    """`Authorization: Bearer <key>`: a key that exists and is not revoked."""
+
+    def authenticate(self, request, token):
+        return ApiKey.objects.usable().filter(key_hash=ApiKey.hash_of(token)).first()
+
+
+class KeyUsage(BaseThrottle):
+    """Records each authenticated request on its key and refuses those beyond API_RATE_LIMIT in the minute."""
+
+    def allow_request(self, request) -> bool:
+        now = clock.request_as_of(request)
+        minute = now.replace(second=0, microsecond=0)
+        with transaction.atomic():
+            keys = ApiKey.objects.filter(pk=request.auth.pk)
+            keys.update(
+                requests=F("requests") + 1,
+                last_used_at=now,
+                window_requests=Case(When(window_start=minute, then=F("window_requests") + 1), default=Value(1)),
+                window_start=minute,
+            )
+            made = keys.values_list("window_requests", flat=True).get()
+        return made <= settings.API_RATE_LIMIT
+
+    def wait(self) -> float:
+        now = clock.now()
+        return 60 - now.second - now.microsecond / 1_000_000  # until the next minute
+
+
+api = NinjaAPI(
+    title="CRM intake API",
+    version="1",
+    description="Leads pushed by forms and tools: cleaned by the CSV import's rules, deduplicated by email, "
+    "assigned on arrival.",
+    urls_namespace="api-v1",
+    auth=BearerKey(),
+    throttle=[KeyUsage()],
+)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shapes (the response schemas; the request bodies are read by hand, see _body, and documented by _LEAD_BODY)
+
+
+class Detail(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    field: str | None
+    message: str
+
+
+class Errors(Schema):
+    errors: list[FieldError]
+
+
+class LeadResult(Schema):
+    id: int
+    email: str
+    result: str
+    classification: str
+    agent: str | None
+
+
+class BatchLeadResult(LeadResult):
+    index: int
+
+
+class Rejected(Schema):
+    index: int
+    errors: list[FieldError]
+
+
+class BatchResult(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: list[Rejected]
+    results: list[BatchLeadResult]
+
+
+class LeadDetail(Schema):
+    id: int
+    email: str
+    name: str
+    phone: str
+    company: str
+    source: str
+    country: str
+    status: str
+    created_at: str
+    classification: str
+    reason: str
+    next_classification: str | None
+    next_change_at: str | None
+    agent: str | None
+    assigned_at: str | None
+
+
+_LEAD_BODY = {
+    "type": "object",
+    "properties": {key: {"type": "string"} for key in record_keys(LEAD_SCHEMA)},
+    "required": [LEAD_SCHEMA.identity],
+    "additionalProperties": False,
+}
+_BATCH_BODY = {
+    "type": "object",
+    "properties": {"leads": {"type": "array", "maxItems": MAX_BATCH, "items": _LEAD_BODY}},
+    "required": ["leads"],
+}
+
+
+def _request_body(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_FAILURES = {400: Detail, 401: Detail, 413: Detail, 429: Detail, 503: Detail}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    return api.create_response(
+        request, {"detail": "A valid API key is needed: send Authorization: Bearer <key>."}, status=401
+    )
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    errors = [{"field": str(e.get("loc", ["?"])[-1]), "message": e.get("msg", "invalid")} for e in exc.errors]
+    return api.create_response(request, {"errors": errors}, status=422)
+
+
+@api.exception_handler(OperationalError)
+def _busy(request, exc):
+    if not is_lock_timeout(exc):
+        raise exc
+    response = api.create_response(request, {"detail": lock_timeout_message()}, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def _body(request, limit_kb: int):
+    """The JSON body, read up to its limit: 413 beyond it, 400 when it is not JSON."""
+    limit = limit_kb * 1024
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise HttpError(413, f"The body is larger than {limit_kb} KB.")
+    data = request.read(limit + 1)
+    if len(data) > limit:
+        raise HttpError(413, f"The body is larger than {limit_kb} KB.")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise HttpError(400, "The body is not JSON.") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Endpoints
+
+
+@api.post(
+    "/leads",
+    response={200: LeadResult, 201: LeadResult, 422: Errors, **_FAILURES},
+    openapi_extra=_request_body(_LEAD_BODY),
+    summary="Create or update one lead",
+)
+def post_lead(request):
+    """Cleaned by the CSV import's rules; the email identifies the lead. 201 when created, 200 when updated or
+    unchanged; 422 names every broken rule and writes nothing."""
+    body = _body(request, settings.API_MAX_BODY_KB)
+    if not isinstance(body, dict):
+        raise HttpError(400, "The body must be a JSON object (one lead).")
+    result = intake_leads(leads=[body], as_of=clock.request_as_of(request), default_source=request.auth.source)
+    if result.rejected:
+        return Status(422, {"errors": result.rejected[0]})
+    outcome = result.outcomes[0]
+    return Status(201 if outcome.result == CREATED else 200, outcome.to_dict())
+
+
+@api.post(
+    "/leads/batch",
+    response={200: BatchResult, 422: Errors, **_FAILURES},
+    openapi_extra=_request_body(_BATCH_BODY),
+    summary="Create or update up to 1,000 leads",
+)
+def post_batch(request):
+    """The valid leads are saved (in one transaction), the invalid ones come back by index with their errors.
+    Rows of one email are merged as in the import; the counts count leads."""
+    body = _body(request, settings.API_MAX_BATCH_BODY_KB)
+    if not isinstance(body, dict):
+        raise HttpError(400, 'The body must be a JSON object: {"leads": [...]}.')
+    leads = body.get("leads")
+    if not isinstance(leads, list):
+        return Status(422, {"errors": [{"field": "leads", "message": "must be a list of lead objects"}]})
+    if len(leads) > MAX_BATCH:
+        raise HttpError(413, f"A batch holds at most {MAX_BATCH:,} leads, not {len(leads):,}.")
+    objects = {i: lead for i, lead in enumerate(leads) if isinstance(lead, dict)}
+    result = intake_leads(
+        leads=list(objects.values()), as_of=clock.request_as_of(request), default_source=request.auth.source
+    )
+    positions = list(objects)  # the request's index of each object handed over
+    rejected = {positions[i]: errors for i, errors in result.rejected.items()}
+    for i, lead in enumerate(leads):
+        if not isinstance(lead, dict):
+            rejected[i] = [{"field": None, "message": "must be a JSON object"}]
+    return Status(
+        200,
+        {
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": [{"index": i, "errors": rejected[i]} for i in sorted(rejected)],
+            "results": [{**o.to_dict(), "index": positions[o.index]} for o in result.outcomes],
+        },
+    )
+
+
+def _detail(lead: Lead, request) -> dict:
+    explanation = lead.explanation_at(clock.request_as_of(request)).to_dict()
+    return {
+        "id": lead.pk,
+        "email": lead.email,
+        "name": lead.name,
+        "phone": lead.phone,
+        "company": lead.company,
+        "source": lead.source,
+        "country": lead.country,
+        "status": lead.status,
+        "created_at": lead.created_at.isoformat(),
+        **explanation,
+        "agent": lead.assigned_agent.email if lead.assigned_agent_id else None,
+        "assigned_at": lead.assigned_at.isoformat() if lead.assigned_at else None,
+    }
+
+
+@api.get("/leads/{id}", response={200: LeadDetail, 404: Detail, 422: Errors, **_FAILURES}, summary="One lead")
+def get_lead(request, id: int):
+    """The lead with its class, the reason for it, its next change and its agent."""
+    lead = Lead.objects.select_related("assigned_agent").filter(pk=id).first() if 0 < id < 2**63 else None
+    if lead is None:
+        return Status(404, {"detail": f"No lead with id {id}."})
+    return Status(200, _detail(lead, request))
+
+
+@api.get("/leads", response={200: LeadDetail, 404: Detail, 422: Errors, **_FAILURES}, summary="The lead of an email")
+def find_lead(request, email: str):
+    """The lead with this email (compared as the import stores it: trimmed, lower case)."""
+    email = email.strip().lower()
+    lead = None if "\x00" in email else Lead.objects.select_related("assigned_agent").filter(email=email).first()
+    if lead is None:
+        return Status(404, {"detail": f"No lead with email {email!r}."})
+    return Status(200, _detail(lead, request))
