@@ -46,12 +46,50 @@ class ImportRun(models.Model):
     rejects_file = models.CharField(max_length=1000, blank=True)
     error = models.TextField(blank=True)
     queued_at = models.DateTimeField(default=now)
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="Also the import's clock: the timestamps it wrote on the records."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The revert (imports.reverting), if any.
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revert_source = models.CharField(max_length=100, blank=True, help_text="admin, or the command's name.")
+    revert_report = models.JSONField(
+        default=dict, blank=True, help_text="deleted, restored, skipped, and the first skipped records with why."
+    )
 
     class Meta:
         ordering = ["-queued_at", "-pk"]
         indexes = [models.Index(fields=["kind", "status"], name="importrun_kind_status_idx")]
+        permissions = [("revert_importrun", "Can revert an import")]
 
     def __str__(self):
         return f"Import #{self.pk} of {self.file_name} ({self.get_status_display()})"
+
+
+class ImportChange(models.Model):
+    """One record a run created or updated, with the stored values it overwrote: what a revert undoes.
+
+    Written by the import in one INSERT ... SELECT from its staging table (imports.history), never row by row.
+    `before` holds, for an updated record, every column the import's UPDATE writes (the schema's fields and keys
+    but the identity, and its update timestamps) as they were, keyed by column; NULL for a created record.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="changes")
+    record_id = models.BigIntegerField()
+    identity = models.CharField(max_length=254)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    before = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        # A record's page lists the runs that touched it: by record, then run.
+        indexes = [models.Index(fields=["record_id", "run"], name="importchange_record_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.identity} (import #{self.run_id})"
