@@ -117,15 +117,15 @@ class Dialect:
         condition = f"{on} AND ({where})" if where else on
         return f"UPDATE {table} AS {alias} SET {assignments} FROM {source} AS {source_alias} WHERE {condition}"
 
-    def json_object(self, pairs: Sequence[tuple[str, str]]) -> str:
-        """A JSON object built in SQL from (key, expression) pairs (keys are plain identifiers)."""
-        return f"json_object({_pairs(pairs)})"
+    def json_array(self, values: Sequence[str]) -> str:
+        """The text of a JSON array built in SQL from the expressions' values."""
+        return f"json_array({', '.join(values)})"
 
-    def json_value(self, document: str, key: str, kind: str) -> str:
-        """The value under `key` of a JSON object written by json_object, back in the column type of `kind`
+    def json_element(self, document: str, index: int, kind: str) -> str:
+        """Element `index` of a JSON array written by json_array (text), back in the column type of `kind`
         (text, datetime, bool, int); a JSON null is NULL. SQLite: datetimes are stored as text, booleans as
         0/1, so json_extract gives the stored value back as it was."""
-        return f"json_extract({document}, '$.{key}')"
+        return f"json_extract({document}, '$[{int(index)}]')"
 
     @contextmanager
     def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
@@ -237,11 +237,11 @@ class PostgreSQLDialect(Dialect):
         base, micro = _base_and_micro(values)
         return base + _fraction(micro) + "+00:00"
 
-    def json_object(self, pairs: Sequence[tuple[str, str]]) -> str:
-        return f"jsonb_build_object({_pairs(pairs)})"
+    def json_array(self, values: Sequence[str]) -> str:
+        return f"json_build_array({', '.join(values)})::text"
 
-    def json_value(self, document: str, key: str, kind: str) -> str:
-        return f"(({document}) ->> '{key}')::{self.column_type(kind)}"
+    def json_element(self, document: str, index: int, kind: str) -> str:
+        return f"(({document})::json ->> {int(index)})::{self.column_type(kind)}"
 
     def _lock_in_transaction(self, lock: NamedLock) -> None:
         with connection.cursor() as cursor:
@@ -298,14 +298,14 @@ class MySQLDialect(Dialect):
         condition = f" WHERE {where}" if where else ""
         return f"UPDATE {table} {alias} JOIN {source} {source_alias} ON {on} SET {assignments}{condition}"
 
-    def json_object(self, pairs: Sequence[tuple[str, str]]) -> str:
-        return f"JSON_OBJECT({_pairs(pairs)})"
+    def json_array(self, values: Sequence[str]) -> str:
+        return f"JSON_ARRAY({', '.join(values)})"
 
-    def json_value(self, document: str, key: str, kind: str) -> str:
-        value = f"JSON_VALUE({document}, '$.{key}')"
+    def json_element(self, document: str, index: int, kind: str) -> str:
+        value = f"JSON_VALUE({document}, '$[{int(index)}]')"
         if kind == "datetime":
             return f"CAST({value} AS DATETIME(6))"
-        if kind == "bool":  # JSON_OBJECT writes a BOOL column's 0/1 as a number, a boolean expression as true/false
+        if kind == "bool":  # JSON_ARRAY writes a BOOL column's 0/1 as a number, a boolean expression as true/false
             return f"(CASE {value} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE CAST({value} AS SIGNED) END)"
         if kind == "int":
             return f"CAST({value} AS SIGNED)"
@@ -376,10 +376,6 @@ def locked(key: str) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _pairs(pairs: Sequence[tuple[str, str]]) -> str:
-    return ", ".join(f"'{key}', {value}" for key, value in pairs)
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:

@@ -12,6 +12,7 @@ from django.db import OperationalError
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin_audit import ReadOnlyAdminMixin
@@ -141,13 +142,13 @@ def import_history_links(*, kind: str, record_id: int | None):
     )
     links = format_html_join(
         ", ",
-        '<a href="{}">{} by import #{} ({:%Y-%m-%d %H:%M}{})</a>',
+        '<a href="{}">{} by import #{} ({}{})</a>',
         (
             (
                 reverse("admin:imports_importrun_change", args=[c.run_id]),
                 c.action,
                 c.run_id,
-                c.run.queued_at,
+                f"{timezone.localtime(c.run.queued_at):%Y-%m-%d %H:%M}",
                 ", reverted" if c.run.status == ImportRun.Status.REVERTED else "",
             )
             for c in changes

@@ -387,9 +387,7 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
                 [*defaults, *[stamp] * len(schema.insert_timestamps)],
             )
         if run_id is not None:
-            history.record_creations(
-                cursor, run_id=run_id, schema=schema, staging=staging.name, same=_same_record(schema), above=above
-            )
+            history.record_creations(cursor, run_id=run_id, schema=schema, above=above, stamp=stamp)
 
 
 def _load_through_staging(

@@ -162,12 +162,15 @@ def _revert(run: ImportRun, schema: Schema, *, dry_run: bool) -> RevertResult:
                 )
             cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({created})")
         if result.restored:
+            restorable = {name for name, _ in before_columns(schema)}  # the columns the model still has
             source = (
                 f"(SELECT c.record_id, c.{_q('before')} FROM {changes} c JOIN {kept} k ON k.record_id = c.record_id "
                 f"WHERE c.run_id = {int(run.pk)} AND k.action = '{UPDATED}')"
             )
             sets = [
-                (_q(name), dialect.json_value(f"b.{_q('before')}", name, kind)) for name, kind in before_columns(schema)
+                (_q(name), dialect.json_element(f"b.{_q('before')}", index, kind))
+                for index, (name, kind) in enumerate(run.before_columns)
+                if name in restorable
             ]
             cursor.execute(dialect.update_from(table, "t", source, "b", f"t.{pk} = b.record_id", sets))
         dialect.drop_temporary_table(cursor, kept)

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core import clock
+from imports.history import before_columns
 from imports.loading import ImportResult, load_file
 from imports.models import ImportRun
 from imports.reading import DEFAULT_CHUNK_ROWS
@@ -85,7 +86,9 @@ def execute(
     recording the run failed or cancelled: nothing of it was written.
     """
     run.status, run.started_at, run.worker = Status.RUNNING, clock.now(), worker_name()
-    run.save(update_fields=["status", "started_at", "worker"])
+    # The columns of the before-images its changes keep, in their order (imports.history).
+    run.before_columns = [] if run.dry_run else [list(column) for column in before_columns(schema)]
+    run.save(update_fields=["status", "started_at", "worker", "before_columns"])
     options = run.options or {}
     try:
         result = load_file(

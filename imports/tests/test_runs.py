@@ -64,8 +64,10 @@ def test_a_command_import_is_a_done_run_with_its_counts_and_its_json_names_it(tm
     assert changes["ada@example.org"].action == "created" and changes["ada@example.org"].before is None
     assert changes["ada@example.org"].record_id == Lead.objects.get(email="ada@example.org").pk
     assert changes["old@example.org"].action == "updated"
-    assert changes["old@example.org"].before["company"] == "Before"
-    assert changes["old@example.org"].before["company_key"] == "before"
+    before = changes["old@example.org"].before_values()
+    assert before["company"] == "Before" and before["company_key"] == "before" and before["name"] == "Old"
+    assert list(before) == [name for name, _ in run.before_columns]
+    assert "email" not in before and "updated_at" in before
 
 
 def test_a_dry_run_is_a_previewed_run_with_counts_and_no_before_images(tmp_path):
