@@ -266,16 +266,22 @@ def before_images(sizes: list[int], work: Path) -> list[str]:
                     stdout=subprocess.PIPE,
                     text=True,
                 ).stdout.splitlines()
-                (first, created, _), (second, _, updated) = (line.split() for line in out)
+                (wall1, cpu1, created, _), (wall2, cpu2, _, updated) = (map(float, line.split()) for line in out)
                 print(
-                    f"  {engine} {size} {mode}: create {float(first):.2f} s, update {float(second):.2f} s",
+                    f"  {engine} {size} {mode}: create {wall1:.2f} s (CPU {cpu1:.2f}), "
+                    f"update {wall2:.2f} s (CPU {cpu2:.2f})",
                     file=sys.stderr,
                 )
-                best = times.setdefault(mode, [float(first), float(second)])
-                best[0], best[1] = min(best[0], float(first)), min(best[1], float(second))
+                new = [[wall1, cpu1], [wall2, cpu2]]
+                best = times.setdefault(mode, new)
+                times[mode] = [
+                    [min(a, b) for a, b in zip(old, now, strict=True)] for old, now in zip(best, new, strict=True)
+                ]
             for i, what in enumerate((f"{int(created):,} created", f"{int(updated):,} updated")):
-                without, with_ = times["without"][i], times["with"][i]
-                table.append([engine, f"{size:,}", what, without, with_, f"{(with_ / without - 1) * 100:+.0f}%"])
+                (wall0, cpu0), (wall, cpu) = times["without"][i], times["with"][i]
+                basis = (cpu0, cpu) if engine == "SQLite" else (wall0, wall)
+                cost = f"{(basis[1] / basis[0] - 1) * 100:+.0f}%"
+                table.append([engine, f"{size:,}", what, wall0, wall, cpu0, cpu, cost])
     return [
         "## Import with and without before-images (`bench/bench_import.py --before-images`)",
         "",

@@ -26,7 +26,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from core import clock
+from django.db import OperationalError
+
+from core import clock, sql
 from imports.history import before_columns
 from imports.loading import ImportResult, load_file
 from imports.models import ImportRun
@@ -151,9 +153,14 @@ def fail_abandoned_runs(as_of: datetime) -> int:
     gone = [pk for pk, worker in stuck.values_list("pk", "worker") if _process_is_gone(worker, host)]
     if not gone:
         return 0
-    return ImportRun.objects.filter(pk__in=gone, status__in=[Status.QUEUED, Status.RUNNING]).update(
-        status=Status.FAILED, error=ABANDONED, finished_at=as_of
-    )
+    try:
+        return ImportRun.objects.filter(pk__in=gone, status__in=[Status.QUEUED, Status.RUNNING]).update(
+            status=Status.FAILED, error=ABANDONED, finished_at=as_of
+        )
+    except OperationalError as exc:  # SQLite: another import holds the write lock; the next listing marks them
+        if not sql.is_lock_timeout(exc):
+            raise
+        return 0
 
 
 def _process_is_gone(worker: str, host: str) -> bool:
