@@ -120,6 +120,16 @@ class Dialect:
         condition = f"{on} AND ({where})" if where else on
         return f"UPDATE {table} AS {alias} SET {assignments} FROM {source} AS {source_alias} WHERE {condition}"
 
+    def json_array(self, values: Sequence[str]) -> str:
+        """The text of a JSON array built in SQL from the expressions' values."""
+        return f"json_array({', '.join(values)})"
+
+    def json_element(self, document: str, index: int, kind: str) -> str:
+        """Element `index` of a JSON array written by json_array (text), back in the column type of `kind`
+        (text, datetime, bool, int); a JSON null is NULL. SQLite: datetimes are stored as text, booleans as
+        0/1, so json_extract gives the stored value back as it was."""
+        return f"json_extract({document}, '$[{int(index)}]')"
+
     @contextmanager
     def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
         """Around a bulk load into an empty table: where it pays, its secondary indexes are dropped before and
@@ -230,6 +240,12 @@ class PostgreSQLDialect(Dialect):
         base, micro = _base_and_micro(values)
         return base + _fraction(micro) + "+00:00"
 
+    def json_array(self, values: Sequence[str]) -> str:
+        return f"json_build_array({', '.join(values)})::text"
+
+    def json_element(self, document: str, index: int, kind: str) -> str:
+        return f"(({document})::json ->> {int(index)})::{self.column_type(kind)}"
+
     def _lock_in_transaction(self, lock: NamedLock) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock.number])
@@ -287,6 +303,19 @@ class MySQLDialect(Dialect):
         assignments = ", ".join(f"{alias}.{column} = {value}" for column, value in sets)
         condition = f" WHERE {where}" if where else ""
         return f"UPDATE {table} {alias} JOIN {source} {source_alias} ON {on} SET {assignments}{condition}"
+
+    def json_array(self, values: Sequence[str]) -> str:
+        return f"JSON_ARRAY({', '.join(values)})"
+
+    def json_element(self, document: str, index: int, kind: str) -> str:
+        value = f"JSON_VALUE({document}, '$[{int(index)}]')"
+        if kind == "datetime":
+            return f"CAST({value} AS DATETIME(6))"
+        if kind == "bool":  # JSON_ARRAY writes a BOOL column's 0/1 as a number, a boolean expression as true/false
+            return f"(CASE {value} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE CAST({value} AS SIGNED) END)"
+        if kind == "int":
+            return f"CAST({value} AS SIGNED)"
+        return value
 
     @contextmanager
     def locked(self, key: str) -> Iterator[None]:

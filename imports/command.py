@@ -1,4 +1,6 @@
-"""What the import_leads and import_agents commands share: flags, summary, JSON, exit codes."""
+"""What the import_leads and import_agents commands share: flags, summary, JSON, exit codes.
+
+Each import is a run of the import history (imports.runs): created, then executed; `--json` names it ("run")."""
 
 import codecs
 import json
@@ -10,16 +12,19 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.db_lock import OneLineFailures
-from imports.reading import DEFAULT_CHUNK_ROWS, RefusedFile
+from imports.reading import DEFAULT_CHUNK_ROWS, RefusedFile, check_readable
+from imports.runs import create_run, execute, record_rejects_file
 
 SHOWN_REJECTS = 10
 
 
 class ImportCommand(OneLineFailures, BaseCommand):
     noun = "rows"  # "leads" / "agents"
+    schema = None  # the app's imports.schema.Schema: set by subclasses
 
-    def import_file(self, **kwargs):  # pragma: no cover - set by subclasses
-        raise NotImplementedError
+    @property
+    def command_name(self) -> str:
+        return self.__module__.rpartition(".")[2]
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV/TSV file (UTF-8, UTF-16 with BOM or cp1252; , ; tab or | separated)")
@@ -44,14 +49,21 @@ class ImportCommand(OneLineFailures, BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError(f"--batch-size must be 1 or more, not {options['batch_size']}.", returncode=2)
         rejects = _rejects_target(options["rejects"], options["path"]) if options["rejects"] else None
-        progress = _Progress(self.stderr, options["path"]) if _is_terminal(self.stderr) else None
         try:
-            result = self.import_file(
-                path=options["path"],
-                dry_run=options["dry_run"],
-                dayfirst=options["dayfirst"],
-                batch_size=options["batch_size"],
-                progress=progress.update if progress else None,
+            check_readable(options["path"])  # no file, no import to record
+        except RefusedFile as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        progress = _Progress(self.stderr, options["path"]) if _is_terminal(self.stderr) else None
+        run = create_run(
+            schema=self.schema,
+            source=self.command_name,
+            path=options["path"],
+            dry_run=options["dry_run"],
+            options={"dayfirst": options["dayfirst"], "batch_size": options["batch_size"]},
+        )
+        try:
+            result = execute(
+                run, schema=self.schema, path=options["path"], progress=progress.update if progress else None
             )
         except RefusedFile as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -60,8 +72,9 @@ class ImportCommand(OneLineFailures, BaseCommand):
                 progress.finish()
         if rejects:
             _write_rejects(result, rejects)
+            record_rejects_file(run, result.rejects_file)
         if options["json"]:
-            self.stdout.write(json.dumps(result.to_dict()))
+            self.stdout.write(json.dumps({**result.to_dict(), "run": run.pk}))
             return
         self.stdout.write(
             f"{options['path']}: {result.rows} rows: {result.created} created, {result.updated} updated, "
@@ -78,7 +91,9 @@ class ImportCommand(OneLineFailures, BaseCommand):
             elif result.rejected > SHOWN_REJECTS:
                 self.stdout.write("Use --rejects OUT.csv to get all of them.")
         if result.dry_run:
-            self.stdout.write("Dry run: nothing was written.")
+            self.stdout.write(f"Dry run: nothing was written (import #{run.pk}).")
+        else:
+            self.stdout.write(f"Import #{run.pk}; manage.py revert_import {run.pk} undoes it.")
 
 
 def _rejects_target(value: str, source: str) -> Path:

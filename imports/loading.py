@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock, sql
+from imports import history
 from imports.export_safety import FORMULA_STARTS, neutralize_formula
 from imports.pipeline import read_clean
 from imports.reading import DEFAULT_CHUNK_ROWS, RefusedFile, SourceFile
@@ -343,12 +344,23 @@ def _reject_incomplete_new(staging: Staging, source: SourceFile, kept_raw: list[
     return raw, merged_back
 
 
-def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool, insert: bool):
+def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool, insert: bool, run_id=None):
+    """One UPDATE of the changed records, one INSERT ... SELECT of the new ones; with a run, its before-images
+    (imports.history) first."""
     schema = staging.schema
     table = _q(schema.table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         if update and not empty_target:
+            if run_id is not None:
+                history.record_updates(
+                    cursor,
+                    run_id=run_id,
+                    schema=schema,
+                    staging=staging.name,
+                    same=_same_record(schema),
+                    changed=_changed(staging),
+                )
             sets = [(c.name, f"COALESCE(s.{c.name}, t.{c.name})") for c in staging.staged if c.name != schema.identity]
             sets += [(name, "%s") for name in schema.update_timestamps]
             cursor.execute(
@@ -367,16 +379,19 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
         # Into an empty table, rows go in identity order: its unique index then grows at its end instead of at
         # random places, several times faster (ids follow the identities, not the file's order).
         order = f"s.{schema.identity}" if empty_target else "s.line"
+        above = history.largest_id(cursor, schema) if run_id is not None else 0
         with staging.dialect.indexes_built_after(cursor, schema.table) if empty_target else nullcontext():
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(names + list(schema.insert_timestamps))}) "
                 f"SELECT {', '.join(values)}, {stamps} FROM {staging.name} s {missing} ORDER BY {order}",
                 [*defaults, *[stamp] * len(schema.insert_timestamps)],
             )
+        if run_id is not None:
+            history.record_creations(cursor, run_id=run_id, schema=schema, above=above, stamp=stamp)
 
 
 def _load_through_staging(
-    chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, *, empty_target
+    chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, *, empty_target, run_id
 ):
     identities: list[pd.Series] = []
     kept_raw: list[pd.DataFrame] = []
@@ -403,7 +418,14 @@ def _load_through_staging(
     if sample_size:
         result.samples = _samples(staging, sample_size)
     if result.created or result.updated:
-        _upsert(staging, now, empty_target=empty_target, update=bool(result.updated), insert=bool(result.created))
+        _upsert(
+            staging,
+            now,
+            empty_target=empty_target,
+            update=bool(result.updated),
+            insert=bool(result.created),
+            run_id=run_id,
+        )
     staging.drop()
 
 
@@ -418,8 +440,12 @@ def load_file(
     sample_size: int = 0,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    run=None,
 ) -> ImportResult:
-    """Clean and load one file in one transaction. Raises RefusedFile before writing anything."""
+    """Clean and load one file in one transaction. Raises RefusedFile before writing anything.
+
+    `run` (an imports.models.ImportRun, saved): keep its before-images for a revert (imports.history); a dry run
+    keeps none."""
     now = now or clock.now()
     if batch_size < 1:
         raise RefusedFile(f"--batch-size must be 1 or more, not {batch_size}.")
@@ -436,7 +462,17 @@ def load_file(
     with sql.locked(f"import:{schema.kind}"):  # imports of one kind queue behind each other
         empty_target = not _scalar(f"SELECT EXISTS (SELECT 1 FROM {_q(schema.table)})")
         _load_through_staging(
-            chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, empty_target=empty_target
+            chunks,
+            source,
+            schema,
+            result,
+            rejects,
+            now,
+            batch_size,
+            sample_size,
+            progress,
+            empty_target=empty_target,
+            run_id=run.pk if run is not None and not dry_run else None,
         )
         if dry_run:
             transaction.set_rollback(True)

@@ -231,6 +231,11 @@ _NOT_REGULAR = (
 )
 
 
+def check_readable(path: str | Path) -> None:
+    """Refuse (RefusedFile) a path that is not a readable regular file, as the import would."""
+    _read_head(Path(path))
+
+
 def _read_head(path: Path) -> bytes:
     """The first bytes of a readable regular file; anything else is refused with the true reason.
 

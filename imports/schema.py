@@ -8,6 +8,11 @@ model field, its migration and one `Field`.
 
 A schema is plain data (cleaners and key functions are picklable by reference), so it travels to the cleaning
 process with the file.
+
+The registry. An app registers its schema when its importing module is imported (`register(LEAD_SCHEMA)` in
+leads/importing.py), and its AppConfig.ready() imports that module, so every process (web, worker, command)
+knows every kind; the engine then finds a schema by kind (`schema_for("lead")`: a job, a revert) without
+importing any app.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ class Schema:
     new_record_rule: str = ""  # cited when a row for a new record lacks a field `needed_for_new`
     insert_timestamps: tuple[str, ...] = ()  # set to the import's clock on insert
     update_timestamps: tuple[str, ...] = ()  # and on update
+    model: str = ""  # the model's label (app_label.ModelName): a revert deletes through it
+    pk: str = "id"  # the primary key's column
 
     @classmethod
     def for_model(cls, model, *, kind: str, identity: str, fields, keys=(), new_record_rule: str = "") -> Schema:
@@ -97,6 +104,8 @@ class Schema:
             new_record_rule=new_record_rule,
             insert_timestamps=tuple(f.column for f in stamped),
             update_timestamps=tuple(f.column for f in stamped if f.auto_now),
+            model=meta.label,
+            pk=meta.pk.column,
         )
 
     def field(self, name: str) -> Field:
@@ -110,6 +119,27 @@ class Schema:
     def shown(self) -> list[str]:
         """The columns a person reads in a preview, in the schema's order."""
         return [f.name for f in self.fields if f.shown]
+
+
+_REGISTRY: dict[str, Schema] = {}
+
+
+def register(schema: Schema) -> Schema:
+    """Make the schema known by its kind (an app calls it where it declares the schema)."""
+    known = _REGISTRY.get(schema.kind)
+    if known is not None and known.table != schema.table:
+        raise ValueError(f"Two import schemas of kind {schema.kind!r}: {known.table} and {schema.table}.")
+    _REGISTRY[schema.kind] = schema
+    return schema
+
+
+def schema_for(kind: str) -> Schema:
+    """The registered schema of that kind; LookupError naming the known kinds otherwise."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise LookupError(f"No import schema of kind {kind!r} (known: {known}).") from None
 
 
 _SQL_TYPES = {

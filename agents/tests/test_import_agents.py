@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from agents.models import Agent
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
+from imports.models import ImportRun
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +23,12 @@ NOW = FROZEN_AT
 
 
 def run(*args) -> dict:
+    """The command's --json summary, without its "run" (the id of the import run it recorded)."""
     out = StringIO()
     call_command("import_agents", *map(str, args), "--json", stdout=out)
-    return json.loads(out.getvalue())
+    summary = json.loads(out.getvalue())
+    assert ImportRun.objects.filter(pk=summary.pop("run")).exists()
+    return summary
 
 
 def write(tmp_path, text: str) -> Path:

@@ -17,6 +17,7 @@ from core.admin_lists import NarrowListMixin, text_column
 from core.clock import request_as_of
 from core.db_lock import busy_as_message
 from imports.admin import CleanImportExportMixin
+from imports.admin_runs import import_history_links
 from leads.assignment import lock_assignments
 from leads.classification import PRIORITY
 from leads.loads import agent_loads, open_leads_count
@@ -71,8 +72,12 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, 
     list_filter = ["is_active"]
     search_fields = ["name", "email"]
     ordering = ["name", "email"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "import_history"]
     actions = [activate, deactivate]
+
+    @admin.display(description="import history")
+    def import_history(self, agent):
+        return import_history_links(kind="agent", record_id=agent.pk)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_load=open_leads_count())

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from core.admin_lists import NarrowListMixin, agent_column, date_column, text_column
 from imports.admin import CleanImportExportMixin
+from imports.admin_runs import import_history_links
 from leads.admin.actions import LeadAssignmentAdminMixin
 from leads.admin.classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter
@@ -46,5 +47,9 @@ class LeadAdmin(
     )
     date_hierarchy = "created_at"
     raw_id_fields = ["assigned_agent"]
-    readonly_fields = ["classification_reason", "name_key", "assigned_at", "added_at", "updated_at"]
+    readonly_fields = ["classification_reason", "name_key", "assigned_at", "added_at", "updated_at", "import_history"]
     show_full_result_count = False
+
+    @admin.display(description="import history")
+    def import_history(self, lead):
+        return import_history_links(kind="lead", record_id=lead.pk)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
 from imports import loading
+from imports.models import ImportRun
 from leads.importing import import_leads
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
@@ -34,13 +35,17 @@ JSON_KEYS = {
     "rejects_file",
     "ignored_columns",
     "dry_run",
+    "run",
 }
 
 
 def run(*args) -> dict:
+    """The command's --json summary, without its "run" (the id of the import run it recorded)."""
     out = StringIO()
     call_command("import_leads", *map(str, args), "--json", stdout=out)
-    return json.loads(out.getvalue())
+    summary = json.loads(out.getvalue())
+    assert ImportRun.objects.filter(pk=summary.pop("run")).exists()
+    return summary
 
 
 def write(tmp_path, text: str, name="leads.csv") -> Path:
