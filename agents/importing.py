@@ -7,7 +7,7 @@ from pathlib import Path
 from agents.models import Agent
 from imports.loading import ImportResult, load_file
 from imports.reading import DEFAULT_CHUNK_ROWS
-from imports.schema import Field, Schema
+from imports.schema import Field, Schema, register
 from imports.values import Email, Text, WholeNumber, YesNo
 
 CAPACITY_MAX = 2_147_483_647  # the largest value every engine's integer column holds
@@ -43,6 +43,7 @@ AGENT_SCHEMA = Schema.for_model(
     ],
     new_record_rule="a new record needs a name",
 )
+register(AGENT_SCHEMA)
 
 
 def import_agents(

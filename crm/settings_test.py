@@ -7,5 +7,7 @@ suite's environment, read the settings as `make run` does; pytest-django still r
 import os
 
 os.environ.setdefault("DEBUG", "1")
+# Jobs run inside the request that enqueues them, except in the tests that start a real worker.
+os.environ.setdefault("TASKS_BACKEND", "immediate")
 
 from crm.settings import *  # noqa: F403

@@ -146,3 +146,24 @@ def _default(model_field):
     if value is not None and not isinstance(value, str | int | float | bool):
         raise TypeError(f"{model_field}: an import cannot store the default {value!r}")
     return value
+
+
+# kind -> schema: each app registers its schema (imports.schema.register, in its importing module) and a job
+# finds it by the run's kind; an app's `importing` module is imported on the first look-up of an unknown kind.
+_SCHEMAS: dict[str, Schema] = {}
+
+
+def register(schema: Schema) -> Schema:
+    _SCHEMAS[schema.kind] = schema
+    return schema
+
+
+def schema_for(kind: str) -> Schema:
+    if kind not in _SCHEMAS:
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("importing")
+    try:
+        return _SCHEMAS[kind]
+    except KeyError:
+        raise LookupError(f"no import schema for the kind {kind!r}") from None

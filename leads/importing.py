@@ -6,7 +6,7 @@ from pathlib import Path
 
 from imports.loading import ImportResult, load_file
 from imports.reading import DEFAULT_CHUNK_ROWS
-from imports.schema import Field, Key, Schema
+from imports.schema import Field, Key, Schema, register
 from imports.values import Choice, DateTime, Email, Text, name_keys, phone_keys
 from leads.models import Lead
 
@@ -65,6 +65,7 @@ LEAD_SCHEMA = Schema.for_model(
     ],
     new_record_rule="a new lead needs a name and a created date",
 )
+register(LEAD_SCHEMA)
 
 
 def import_leads(

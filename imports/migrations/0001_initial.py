@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,36 +15,73 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(help_text="What the file holds: the import schema's kind (lead, agent).", max_length=20)),
-                ('source', models.CharField(help_text="Who started it: admin, or the command's name.", max_length=100)),
-                ('file_name', models.CharField(max_length=500)),
-                ('file_size', models.BigIntegerField(default=0, help_text='bytes')),
-                ('dry_run', models.BooleanField(default=False)),
-                ('options', models.JSONField(blank=True, default=dict, help_text='How the file was read (dayfirst, batch size).')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('previewed', 'Previewed'), ('done', 'Done'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('reverted', 'Reverted')], db_index=True, default='queued', max_length=20)),
-                ('task_id', models.CharField(blank=True, help_text='The background job running it, if any.', max_length=64)),
-                ('worker', models.CharField(blank=True, help_text='host:pid of the process running it.', max_length=200)),
-                ('rows_done', models.BigIntegerField(default=0)),
-                ('bytes_done', models.BigIntegerField(default=0)),
-                ('rows', models.BigIntegerField(default=0)),
-                ('created', models.BigIntegerField(default=0)),
-                ('updated', models.BigIntegerField(default=0)),
-                ('unchanged', models.BigIntegerField(default=0)),
-                ('merged_duplicates', models.BigIntegerField(default=0)),
-                ('rejected', models.BigIntegerField(default=0)),
-                ('rejects_file', models.CharField(blank=True, max_length=1000)),
-                ('error', models.TextField(blank=True)),
-                ('queued_at', models.DateTimeField(default=core.clock.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        help_text="What the file holds: the import schema's kind (lead, agent).", max_length=20
+                    ),
+                ),
+                ("source", models.CharField(help_text="Who started it: admin, or the command's name.", max_length=100)),
+                ("file_name", models.CharField(max_length=500)),
+                ("file_size", models.BigIntegerField(default=0, help_text="bytes")),
+                ("dry_run", models.BooleanField(default=False)),
+                (
+                    "options",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="How the file was read (dayfirst, batch size)."
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("previewed", "Previewed"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("reverted", "Reverted"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "task_id",
+                    models.CharField(blank=True, help_text="The background job running it, if any.", max_length=64),
+                ),
+                (
+                    "worker",
+                    models.CharField(blank=True, help_text="host:pid of the process running it.", max_length=200),
+                ),
+                ("rows_done", models.BigIntegerField(default=0)),
+                ("bytes_done", models.BigIntegerField(default=0)),
+                ("rows", models.BigIntegerField(default=0)),
+                ("created", models.BigIntegerField(default=0)),
+                ("updated", models.BigIntegerField(default=0)),
+                ("unchanged", models.BigIntegerField(default=0)),
+                ("merged_duplicates", models.BigIntegerField(default=0)),
+                ("rejected", models.BigIntegerField(default=0)),
+                ("rejects_file", models.CharField(blank=True, max_length=1000)),
+                ("error", models.TextField(blank=True)),
+                ("queued_at", models.DateTimeField(default=core.clock.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-queued_at', '-pk'],
-                'indexes': [models.Index(fields=['kind', 'status'], name='importrun_kind_status_idx')],
+                "ordering": ["-queued_at", "-pk"],
+                "indexes": [models.Index(fields=["kind", "status"], name="importrun_kind_status_idx")],
             },
         ),
     ]
