@@ -182,7 +182,7 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "crm-imports"}
         if TASKS_BACKEND == "rq"
         else {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "core.file_cache.FileCache",
             "LOCATION": env_str("IMPORT_CACHE_DIR", str(BASE_DIR / "var" / "cache" / "imports")),
         }
     ),

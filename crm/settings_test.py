@@ -5,9 +5,12 @@ suite's environment, read the settings as `make run` does; pytest-django still r
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "1")
 # Jobs run inside the request that enqueues them, except in the tests that start a real worker.
 os.environ.setdefault("TASKS_BACKEND", "immediate")
+# Import progress of the suite's runs in a folder of its own (inherited by the processes the tests start).
+os.environ.setdefault("IMPORT_CACHE_DIR", tempfile.mkdtemp(prefix="crm-test-imports-cache-"))
 
 from crm.settings import *  # noqa: F403
