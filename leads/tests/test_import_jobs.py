@@ -199,7 +199,10 @@ def test_the_worker_warning_is_off_with_jobs_that_run_at_once(manager, queued_on
 
 
 def test_dates_that_only_read_day_first_are_pointed_out_with_a_day_first_preview(manager):
-    text = "name,email,created\nAda,ada@example.org,30/10/2026\nBo,bo@example.org,13/01/2026\nCy,cy@example.org,01/02/2026\n"
+    text = (
+        "name,email,created\n"
+        "Ada,ada@example.org,30/10/2026\nBo,bo@example.org,13/01/2026\nCy,cy@example.org,01/02/2026\n"
+    )
     preview, location = upload(manager, text)
     content = manager.get(location).content.decode()
     assert "created: 2 dates only read day-first, e.g. 30/10/2026" in content
