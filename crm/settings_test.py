@@ -14,3 +14,11 @@ os.environ.setdefault("TASKS_BACKEND", "immediate")
 os.environ.setdefault("IMPORT_CACHE_DIR", tempfile.mkdtemp(prefix="crm-test-imports-cache-"))
 
 from crm.settings import *  # noqa: F403
+
+# SQLite: the test database is a file (in a folder of this run), not Django's shared in-memory one, where a
+# connection that meets another's lock fails at once: the browser tests' job worker (a thread) then writes while
+# the live server reads, as on a real deployment.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(  # noqa: F405
+        tempfile.mkdtemp(prefix="crm-test-db-"), "test.sqlite3"
+    )

@@ -181,7 +181,7 @@ class CleanImportExportMixin(ImportExportMixin):
             cancel_url=self._url("import_cancel", run.pk),
         )
         report = _report(run)
-        if run.status in ACTIVE:
+        if not _ended(run):
             context["status"] = status_of(run)
         elif run.status == ImportRun.Status.PREVIEWED and report is not None:
             result = _result(report)
@@ -289,6 +289,14 @@ def _runs_of(token: str):
     return ImportRun.objects.filter(source="admin", options__token=token)
 
 
+def _ended(run: ImportRun) -> bool:
+    """The job has ended and left what the page shows: a previewed or done run's report is written just after
+    the run records its outcome."""
+    if run.status in ACTIVE:
+        return False
+    return run.status not in (ImportRun.Status.PREVIEWED, ImportRun.Status.DONE) or report_path(run).is_file()
+
+
 def _report(run: ImportRun) -> dict | None:
     try:
         return json.loads(report_path(run).read_text(encoding="utf-8"))
@@ -311,10 +319,12 @@ def status_of(run: ImportRun) -> dict:
     """The status view's answer: the run's row, and while it runs the progress its job keeps in the cache."""
     seen = progress.snapshot(run.pk) or {}
     ended = run.status not in ACTIVE
+    finished = _ended(run)
     total = seen.get("total_bytes") or run.file_size
     return {
         "run": run.pk,
         "status": run.status,
+        "ended": finished,  # the page can show the outcome (a finished job's report is written)
         "rows_done": run.rows if ended else seen.get("rows_done", 0),
         "bytes_done": total if ended and run.status != ImportRun.Status.CANCELLED else seen.get("bytes_done", 0),
         "total_bytes": total,

@@ -136,7 +136,7 @@ def test_a_db_worker_previews_then_imports_a_queued_run(environment, db_worker, 
     row = wait_for(lambda: (r := row_of(database, real))["status"] not in ("queued", "running") and r, 60, "the import")
     assert row["status"] == "done"
     assert count_leads(database) == row["created"]
-    assert not path.exists()  # imported: the upload cannot be confirmed again
+    wait_for(lambda: not path.exists(), 30, "the upload to go")  # imported: it cannot be confirmed again
 
 
 def test_a_cancel_stops_a_db_worker_job_midway_and_nothing_is_written(environment, db_worker, tmp_path):

@@ -8,7 +8,6 @@
   var text = document.getElementById("import-progress-text");
   var warning = document.getElementById("import-worker-warning");
   var url = box.getAttribute("data-status-url");
-  var ACTIVE = { queued: true, running: true };
 
   function mb(bytes) { return (bytes / 1048576).toFixed(1); }
   function number(n) { return Math.round(n).toLocaleString("en"); }
@@ -27,7 +26,7 @@
       if (s.seconds_left !== null && s.seconds_left !== undefined && percent < 100) {
         parts.push("about " + number(s.seconds_left) + " s left");
       }
-      if (percent >= 100 && ACTIVE[s.status]) parts.push("finishing: merging duplicates and counting");
+      if (percent >= 100 && !s.ended) parts.push("finishing: merging duplicates, counting, writing the report");
       if (s.cancel_requested) parts.push("cancelling…");
     }
     text.textContent = parts.join(", ");
@@ -40,8 +39,8 @@
       .then(function (response) { return response.json(); })
       .then(function (s) {
         draw(s);
-        if (ACTIVE[s.status]) window.setTimeout(poll, 500);
-        else window.location.reload();
+        if (s.ended) window.location.reload();
+        else window.setTimeout(poll, 500);
       })
       .catch(function () { window.setTimeout(poll, 2000); });
   }
