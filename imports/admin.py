@@ -25,6 +25,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -34,6 +35,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from core import clock
+from core.db_lock import is_lock_timeout, lock_timeout_message
 from imports import progress
 from imports.loading import ImportResult
 from imports.models import ImportRun
@@ -117,9 +119,16 @@ class CleanImportExportMixin(ImportExportMixin):
                     shutil.rmtree(source.parent, ignore_errors=True)
                     form.add_error("import_file", str(exc).replace(str(source), upload.name))
                 else:
-                    run = self._start(request, token, source, file_name=upload.name, dry_run=True,
-                                      dayfirst=form.cleaned_data["dayfirst"])  # fmt: skip
-                    return HttpResponseRedirect(self._url("import_run", run.pk))
+                    try:
+                        run = self._start(request, token, source, file_name=upload.name, dry_run=True,
+                                          dayfirst=form.cleaned_data["dayfirst"])  # fmt: skip
+                    except OperationalError as exc:  # the database is busy: not even the run could be recorded
+                        if not is_lock_timeout(exc):
+                            raise
+                        shutil.rmtree(source.parent, ignore_errors=True)
+                        form.add_error("import_file", lock_timeout_message())
+                    else:
+                        return HttpResponseRedirect(self._url("import_run", run.pk))
         return self._render(request, self._context(request, form=form))
 
     @method_decorator(require_POST)
@@ -142,10 +151,16 @@ class CleanImportExportMixin(ImportExportMixin):
             )
             return HttpResponseRedirect(self._url("import"))
         previous = _runs_of(token).order_by("-pk").first()
-        run = self._start(
-            request, token, source, file_name=previous.file_name if previous else None, dry_run=dry_run,
-            dayfirst=form.cleaned_data["dayfirst"],
-        )  # fmt: skip
+        try:
+            run = self._start(
+                request, token, source, file_name=previous.file_name if previous else None, dry_run=dry_run,
+                dayfirst=form.cleaned_data["dayfirst"],
+            )  # fmt: skip
+        except OperationalError as exc:  # the upload is kept: the preview's Confirm button works again later
+            if not is_lock_timeout(exc):
+                raise
+            self.message_user(request, f"Not imported. {lock_timeout_message()}", messages.ERROR)
+            return HttpResponseRedirect(self._url("import"))
         return HttpResponseRedirect(self._url("import_run", run.pk))
 
     def _start(self, request, token: str, source: Path, *, file_name, dry_run: bool, dayfirst: bool) -> ImportRun:
