@@ -10,8 +10,11 @@ import tempfile
 os.environ.setdefault("DEBUG", "1")
 # Jobs run inside the request that enqueues them, except in the tests that start a real worker.
 os.environ.setdefault("TASKS_BACKEND", "immediate")
-# Import progress of the suite's runs in a folder of its own (inherited by the processes the tests start).
-os.environ.setdefault("IMPORT_CACHE_DIR", tempfile.mkdtemp(prefix="crm-test-imports-cache-"))
+# One folder per test run, inherited by the processes the tests start: the import progress cache, the test
+# database.
+if "CRM_TEST_DIR" not in os.environ:
+    os.environ["CRM_TEST_DIR"] = tempfile.mkdtemp(prefix="crm-test-")
+os.environ.setdefault("IMPORT_CACHE_DIR", os.path.join(os.environ["CRM_TEST_DIR"], "imports-cache"))
 
 from crm.settings import *  # noqa: F403
 
@@ -19,6 +22,4 @@ from crm.settings import *  # noqa: F403
 # connection that meets another's lock fails at once: the browser tests' job worker (a thread) then writes while
 # the live server reads, as on a real deployment.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(  # noqa: F405
-        tempfile.mkdtemp(prefix="crm-test-db-"), "test.sqlite3"
-    )
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(os.environ["CRM_TEST_DIR"], "test.sqlite3")  # noqa: F405
