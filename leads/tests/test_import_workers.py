@@ -132,7 +132,7 @@ def test_a_db_worker_previews_then_imports_a_queued_run(environment, db_worker, 
     assert row["rejected"] == 1 and row["created"] > 10_000 and row["worker"]
     assert count_leads(database) == 0
     # The job writes its report just after the run records its outcome.
-    wait_for(lambda: (path.parent / f"run-{preview}.json").is_file(), 30, "the preview's report")
+    wait_for((path.parent / f"run-{preview}.json").is_file, 30, "the preview's report")
     assert (path.parent / "rejects.csv").is_file()
     real = enqueue(env, path, dry_run=False)
     row = wait_for(lambda: (r := row_of(database, real))["status"] not in ("queued", "running") and r, 60, "the import")
