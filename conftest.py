@@ -21,3 +21,11 @@ def _frozen_clock(request):
 def _fast_password_hasher(settings):
     # Hashing with the real PBKDF2 costs ~0.3 s per login; tests only need it to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_import_progress():
+    # Run ids start again in each test's database: no progress, heartbeat or cancel of an earlier test's run.
+    from django.core.cache import caches
+
+    caches["imports"].clear()

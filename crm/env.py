@@ -81,6 +81,16 @@ def env_seconds(name: str, default: int) -> int:
     return int(raw.strip())
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _read(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}.")
+    return word
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = _read(name)
     if raw is None:

@@ -11,6 +11,7 @@ from crm.env import (
     SettingsError,
     check_secret_key,
     env_bool,
+    env_choice,
     env_list,
     env_positive_int,
     env_seconds,
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "ninja",  # the intake API's docs page: Swagger UI from the package's own static files, no CDN
+    "django_tasks",
+    "django_tasks_db",
     "crm",
     "core",
     "imports",
@@ -149,8 +152,50 @@ API_RATE_LIMIT = env_positive_int("API_RATE_LIMIT", 600)
 # pointer to the import commands; uploads and their rejects files are kept in IMPORT_UPLOAD_DIR for a day.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
-IMPORT_MAX_UPLOAD_MB = env_positive_int("IMPORT_MAX_UPLOAD_MB", 20)
+IMPORT_MAX_UPLOAD_MB = env_positive_int("IMPORT_MAX_UPLOAD_MB", 1024)
 IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
+# Uploads above 2.5 MB (FILE_UPLOAD_MAX_MEMORY_SIZE) stream to a temporary file in chunks (Django's default
+# upload handlers), then move into the upload's folder: memory stays flat whatever the size.
+
+# Background jobs (Django's tasks framework, the django-tasks backport): the admin's previews and imports run as
+# jobs. TASKS_BACKEND=database (the default) keeps the queue in the database, run `manage.py db_worker`; rq
+# keeps it in the Redis at REDIS_URL, run `manage.py rqworker --job-class django_tasks_rq.Job` on any number of
+# machines; immediate runs a job inside the request that enqueues it (the tests).
+TASKS_BACKEND = env_choice("TASKS_BACKEND", "database", ("database", "rq", "immediate"))
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "rq": "django_tasks_rq.RQBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[TASKS_BACKEND],
+        "QUEUES": ["default"],
+    }
+}
+TASKS_WORKER_COMMAND = {
+    "database": "manage.py db_worker",
+    "rq": "manage.py rqworker --job-class django_tasks_rq.Job",
+    "immediate": "",
+}[TASKS_BACKEND]
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+# A running import's progress, heartbeat and cancel request (imports/progress.py) live in the "imports" cache,
+# not in the database: the import holds one long transaction. Files under var/cache on one machine; the Redis
+# of the jobs when they run on several (TASKS_BACKEND=rq).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "imports": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "crm-imports"}
+        if TASKS_BACKEND == "rq"
+        else {
+            "BACKEND": "core.file_cache.FileCache",
+            "LOCATION": env_str("IMPORT_CACHE_DIR", str(BASE_DIR / "var" / "cache" / "imports")),
+        }
+    ),
+}
 
 # Everything goes to the root logger's one console handler at LOG_LEVEL. Django's own configuration gives the
 # "django" logger a console handler of its own (when DEBUG is on) that also propagates to root, which printed

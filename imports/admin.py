@@ -2,13 +2,15 @@
 
 Export is the library's (CSV and XLSX, with formula neutralization in the resources). Import replaces the
 library's row-by-row workflow, which renders every row and refuses to confirm when any row has an error, by the
-same service the commands use: the upload is saved, imported as a dry run to show counts, the first new /
-updated / unchanged rows and the rejected rows with reasons; confirming imports the valid rows; the rejected rows
-can be downloaded as the same rejects CSV as `--rejects` writes.
+same service the commands use, run as a background job (imports.tasks): the upload streams to disk, a dry run is
+queued and the page follows its progress (a status view polled by imports/static/imports/progress.js), then
+shows counts, the first new / updated / unchanged rows and the rejected rows with reasons; confirming queues the
+import of the valid rows; a running job can be cancelled (nothing of it is written); the rejected rows can be
+downloaded as the same rejects CSV as `--rejects` writes.
 
 An upload lives in `upload_folder() / token` with a note of who uploaded it for which model: only that user, on
-that model's pages, may confirm it or download its rejects; any other token (malformed, pointing outside the
-folder, expired, someone else's) is treated as an expired upload.
+that model's pages, may follow, confirm or cancel its runs, or download its rejects; any other token (malformed,
+pointing outside the folder, expired, someone else's) is treated as an expired upload, any other run as missing.
 """
 
 import json
@@ -16,6 +18,7 @@ import re
 import shutil
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django import forms
@@ -23,22 +26,28 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
+from core import clock
 from core.db_lock import is_lock_timeout, lock_timeout_message
-from imports.reading import RefusedFile
+from imports import progress
+from imports.loading import ImportResult
+from imports.models import ImportRun
+from imports.reading import RefusedFile, open_source
+from imports.runs import create_run
+from imports.tasks import PREVIEW_ROWS, report_path, run_import
 
-PREVIEW_ROWS = 20
 TOKEN = re.compile(r"[0-9a-f]{32}")
 KEEP_UPLOADS_SECONDS = 24 * 3600
 OWNER_FILE = "owner.json"  # {"user": pk, "model": "app_label.model_name"} of the upload
+WORKER_LATE = timedelta(seconds=30)  # a job queued longer than this with no worker busy: say none is running
+ACTIVE = (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING)
 
 
 class UploadForm(forms.Form):
@@ -52,26 +61,22 @@ class ConfirmForm(forms.Form):
     dayfirst = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
-def upload_folder() -> Path:
-    return Path(settings.IMPORT_UPLOAD_DIR)
-
-
 class CleanImportExportMixin(ImportExportMixin):
-    """ModelAdmin mixin: import through `import_service` (the command's service), export through the resource."""
+    """ModelAdmin mixin: import through background jobs running `import_schema`, export through the resource."""
 
-    import_service = None  # import_leads / import_agents
+    import_schema = None  # LEAD_SCHEMA / AGENT_SCHEMA
     command_name = ""  # import_leads / import_agents, named when an upload is too large
     import_template_name = "admin/imports/import.html"
     export_formats = [CSV, XLSX]
 
     def get_urls(self):
         info = self.get_model_info()
+        view = self.admin_site.admin_view
         return [
-            path(
-                "import/rejects/<str:token>/",
-                self.admin_site.admin_view(self.import_rejects_view),
-                name="%s_%s_import_rejects" % info,
-            ),
+            path("import/rejects/<str:token>/", view(self.import_rejects_view), name="%s_%s_import_rejects" % info),
+            path("import/<int:run_id>/", view(self.import_run_view), name="%s_%s_import_run" % info),
+            path("import/<int:run_id>/status.json", view(self.import_status_view), name="%s_%s_import_status" % info),
+            path("import/<int:run_id>/cancel/", view(self.import_cancel_view), name="%s_%s_import_cancel" % info),
             *super().get_urls(),
         ]
 
@@ -82,8 +87,16 @@ class CleanImportExportMixin(ImportExportMixin):
             "opts": self.model._meta,
             "max_upload_mb": settings.IMPORT_MAX_UPLOAD_MB,
             "command_name": self.command_name,
+            "worker_warning": worker_warning(),
             **extra,
         }
+
+    def _render(self, request, context):
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)
+
+    def _url(self, name: str, *args) -> str:
+        return reverse("admin:%s_%s_%s" % (*self.get_model_info(), name), args=args)
 
     def import_action(self, request, **kwargs):
         if not self.has_import_permission(request):
@@ -100,72 +113,130 @@ class CleanImportExportMixin(ImportExportMixin):
                 )
             else:
                 token, source = self._save_upload(request, upload)
-                dayfirst = form.cleaned_data["dayfirst"]
-                try:
-                    result = self.import_service(path=source, dry_run=True, dayfirst=dayfirst, sample_size=PREVIEW_ROWS)
-                except (RefusedFile, OperationalError) as exc:
-                    if isinstance(exc, OperationalError) and not is_lock_timeout(exc):
-                        raise
+                try:  # the header only: a file that cannot be imported at all is refused here, not in a job
+                    open_source(source, self.import_schema)
+                except RefusedFile as exc:
                     shutil.rmtree(source.parent, ignore_errors=True)
-                    refused = lock_timeout_message() if isinstance(exc, OperationalError) else str(exc)
-                    form.add_error("import_file", refused.replace(str(source), upload.name))
+                    form.add_error("import_file", str(exc).replace(str(source), upload.name))
                 else:
-                    result.write_rejects(source.parent / "rejects.csv")
-                    context = self._context(
-                        request,
-                        result=result,
-                        file_name=upload.name,
-                        token=token,
-                        confirm_form=ConfirmForm(initial={"token": token, "dayfirst": dayfirst}),
-                        rejects_url=self._rejects_url(token) if result.rejected else None,
-                        rejects_preview=_rejects_preview(result),
-                        merged=[{"identity": m[result.identity], **m} for m in result.merged],
-                        preview_rows=PREVIEW_ROWS,
-                    )
-                    request.current_app = self.admin_site.name
-                    return TemplateResponse(request, [self.import_template_name], context)
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, [self.import_template_name], self._context(request, form=form))
+                    try:
+                        run = self._start(request, token, source, file_name=upload.name, dry_run=True,
+                                          dayfirst=form.cleaned_data["dayfirst"])  # fmt: skip
+                    except OperationalError as exc:  # the database is busy: not even the run could be recorded
+                        if not is_lock_timeout(exc):
+                            raise
+                        shutil.rmtree(source.parent, ignore_errors=True)
+                        form.add_error("import_file", lock_timeout_message())
+                    else:
+                        return HttpResponseRedirect(self._url("import_run", run.pk))
+        return self._render(request, self._context(request, form=form))
 
     @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
+        """Confirm a preview (queue the import), or preview the same upload again (`preview`: day-first)."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = ConfirmForm(request.POST)
-        folder = self._upload_of(request, form.cleaned_data["token"]) if form.is_valid() else None
+        token = form.cleaned_data["token"] if form.is_valid() else None
+        folder = self._upload_of(request, token) if token else None
         source = folder / "source.csv" if folder else None
-        if not source or not source.is_file():
+        dry_run = "preview" in request.POST
+        if (
+            not source
+            or not source.is_file()
+            or (not dry_run and _runs_of(token).filter(dry_run=False).exclude(status__in=_ENDED_UNDONE).exists())
+        ):
             self.message_user(
                 request, "This upload has expired or was already imported: upload the file again.", messages.ERROR
             )
-            return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
-        token = form.cleaned_data["token"]
+            return HttpResponseRedirect(self._url("import"))
+        previous = _runs_of(token).order_by("-pk").first()
         try:
-            result = self.import_service(path=source, dry_run=False, dayfirst=form.cleaned_data["dayfirst"])
-        except RefusedFile as exc:
-            self.message_user(request, str(exc).replace(str(source), "the file"), messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
+            run = self._start(
+                request, token, source, file_name=previous.file_name if previous else None, dry_run=dry_run,
+                dayfirst=form.cleaned_data["dayfirst"],
+            )  # fmt: skip
         except OperationalError as exc:  # the upload is kept: the preview's Confirm button works again later
             if not is_lock_timeout(exc):
                 raise
             self.message_user(request, f"Not imported. {lock_timeout_message()}", messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:%s_%s_import" % self.get_model_info()))
-        source.unlink()
-        result.write_rejects(folder / "rejects.csv")
-        summary = (
-            f"Imported: {result.rows} rows, {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.merged_duplicates} merged duplicates, "
-            f"{result.rejected} rejected."
+            return HttpResponseRedirect(self._url("import"))
+        return HttpResponseRedirect(self._url("import_run", run.pk))
+
+    def _start(self, request, token: str, source: Path, *, file_name, dry_run: bool, dayfirst: bool) -> ImportRun:
+        """Record a run of this upload and queue its job."""
+        run = create_run(
+            schema=self.import_schema,
+            source="admin",
+            user=request.user,
+            path=source,
+            file_name=file_name,
+            dry_run=dry_run,
+            options={
+                "dayfirst": dayfirst,
+                "sample_size": PREVIEW_ROWS if dry_run else 0,
+                "token": token,
+                "path": str(source),
+            },
         )
-        if result.rejected:
-            self.message_user(
-                request,
-                format_html('{} <a href="{}">Download the rejected rows (CSV)</a>.', summary, self._rejects_url(token)),
-                messages.WARNING,
+        progress.forget(run.pk)
+        job = run_import.enqueue(run.pk)
+        ImportRun.objects.filter(pk=run.pk).update(task_id=job.id)
+        return run
+
+    def import_run_view(self, request, run_id):
+        """A run of the user's upload: its progress while queued or running, then its preview or outcome."""
+        run, token = self._run_of(request, run_id)
+        context = self._context(
+            request,
+            run=run,
+            token=token,
+            file_name=run.file_name,
+            status_url=self._url("import_status", run.pk),
+            cancel_url=self._url("import_cancel", run.pk),
+        )
+        report = _report(run)
+        if not _ended(run):
+            context["status"] = status_of(run)
+        elif run.status == ImportRun.Status.PREVIEWED and report is not None:
+            result = _result(report)
+            context.update(
+                result=result,
+                confirm_form=ConfirmForm(initial={"token": token, "dayfirst": run.options.get("dayfirst", False)}),
+                rejects_url=self._rejects_url(token) if result.rejected else None,
+                rejects_preview=report["rejects_preview"],
+                merged=[{"identity": m[result.identity], **m} for m in result.merged],
+                preview_rows=PREVIEW_ROWS,
+                dayfirst_only=report["dayfirst_only"],
+                dayfirst_form=ConfirmForm(initial={"token": token, "dayfirst": True}),
             )
-        else:
-            self.message_user(request, summary, messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % self.get_model_info()))
+        elif run.status == ImportRun.Status.DONE and report is not None:
+            result = _result(report)
+            context.update(
+                done=result,
+                summary=(
+                    f"Imported: {result.rows} rows, {result.created} created, {result.updated} updated, "
+                    f"{result.unchanged} unchanged, {result.merged_duplicates} merged duplicates, "
+                    f"{result.rejected} rejected."
+                ),
+                rejects_url=self._rejects_url(token) if result.rejected else None,
+                changelist_url=self._url("changelist"),
+            )
+        elif run.status == ImportRun.Status.FAILED:
+            context["error"] = run.error.replace(run.options.get("path", ""), run.file_name) or "The job failed."
+        return self._render(request, context)
+
+    def import_status_view(self, request, run_id):
+        run, _ = self._run_of(request, run_id)
+        return JsonResponse(status_of(run))
+
+    @method_decorator(require_POST)
+    def import_cancel_view(self, request, run_id):
+        run, _ = self._run_of(request, run_id)
+        if run.status in ACTIVE:
+            progress.request_cancel(run.pk)
+            self.message_user(request, "Cancelling: the job stops at its next batch and writes nothing.")
+        return HttpResponseRedirect(self._url("import_run", run.pk))
 
     def import_rejects_view(self, request, token):
         if not self.has_import_permission(request):
@@ -178,10 +249,23 @@ class CleanImportExportMixin(ImportExportMixin):
         return FileResponse(open(rejects, "rb"), as_attachment=True, filename=name, content_type="text/csv")
 
     def _rejects_url(self, token: str) -> str:
-        return reverse("admin:%s_%s_import_rejects" % self.get_model_info(), args=[token])
+        return self._url("import_rejects", token)
 
     def _owner(self, request) -> dict:
         return {"user": request.user.pk, "model": self.model._meta.label_lower}
+
+    def _run_of(self, request, run_id: int) -> tuple[ImportRun, str]:
+        """This user's admin run of this model with its upload token; 404 for any other (the owner checks of
+        the upload's folder included)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        run = ImportRun.objects.filter(
+            pk=run_id, source="admin", kind=self.import_schema.kind, user_id=request.user.pk
+        ).first()
+        token = str((run.options or {}).get("token", "")) if run else ""
+        if run is None or self._upload_of(request, token) is None:
+            raise Http404("No such import.")
+        return run, token
 
     def _upload_of(self, request, token: str) -> Path | None:
         """The folder of this user's upload for this model, or None (malformed, outside, expired, not theirs)."""
@@ -204,23 +288,86 @@ class CleanImportExportMixin(ImportExportMixin):
         folder.mkdir(parents=True)
         (folder / OWNER_FILE).write_text(json.dumps(self._owner(request)), encoding="utf-8")
         source = folder / "source.csv"
-        with open(source, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
+        if hasattr(upload, "temporary_file_path"):  # streamed to a temporary file: moved, not copied
+            shutil.move(upload.temporary_file_path(), source)
+        else:
+            with open(source, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
         return token, source
 
 
-def _rejects_preview(result) -> list[dict]:
-    frame = result.rejects.head(PREVIEW_ROWS).reset_index()
-    columns = [c for c in frame.columns if c not in ("line", "reason")]
-    return [
-        {
-            "line": row["line"],
-            "reason": row["reason"],
-            "values": ", ".join(f"{c}={row[c]}" for c in columns if str(row[c]).strip()),
-        }
-        for row in frame.astype(object).where(frame.notna(), "").to_dict("records")
-    ]
+_ENDED_UNDONE = (ImportRun.Status.FAILED, ImportRun.Status.CANCELLED)
+
+
+def _runs_of(token: str):
+    return ImportRun.objects.filter(source="admin", options__token=token)
+
+
+def _ended(run: ImportRun) -> bool:
+    """The job has ended and left what the page shows: a previewed or done run's report is written just after
+    the run records its outcome."""
+    if run.status in ACTIVE:
+        return False
+    return run.status not in (ImportRun.Status.PREVIEWED, ImportRun.Status.DONE) or report_path(run).is_file()
+
+
+def _report(run: ImportRun) -> dict | None:
+    try:
+        return json.loads(report_path(run).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _result(report: dict) -> ImportResult:
+    names = ("rows", "created", "updated", "unchanged", "merged_duplicates", "rejected", "ignored_columns")
+    return ImportResult(
+        **{n: report[n] for n in names},
+        dry_run=report["dry_run"],
+        samples=report["samples"],
+        merged=report["merged"],
+        identity=report["identity"],
+    )
+
+
+def status_of(run: ImportRun) -> dict:
+    """The status view's answer: the run's row, and while it runs the progress its job keeps in the cache."""
+    seen = progress.snapshot(run.pk) or {}
+    ended = run.status not in ACTIVE
+    finished = _ended(run)
+    total = seen.get("total_bytes") or run.file_size
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "ended": finished,  # the page can show the outcome (a finished job's report is written)
+        "rows_done": run.rows if ended else seen.get("rows_done", 0),
+        "bytes_done": total if ended and run.status != ImportRun.Status.CANCELLED else seen.get("bytes_done", 0),
+        "total_bytes": total,
+        "rows_per_second": seen.get("rows_per_second"),
+        "seconds_left": 0 if ended else seen.get("seconds_left"),
+        "cancel_requested": progress.cancel_requested(run.pk),
+        "worker_warning": worker_warning() if run.status == ImportRun.Status.QUEUED else None,
+    }
+
+
+def worker_warning() -> str | None:
+    """Say so when a job has waited WORKER_LATE with no worker busy (one busy with a long import keeps the
+    next job waiting, and beats meanwhile)."""
+    command = settings.TASKS_WORKER_COMMAND
+    if not command:
+        return None
+    late = clock.now() - WORKER_LATE
+    if not ImportRun.objects.filter(status=ImportRun.Status.QUEUED, queued_at__lt=late).exists():
+        return None
+    for run_id in ImportRun.objects.filter(status=ImportRun.Status.RUNNING).values_list("pk", flat=True):
+        beat = progress.last_beat(run_id)
+        if beat and beat > late:
+            return None
+    return f"No worker is running: start `{command}` (jobs are waiting in the queue)."
+
+
+def upload_folder() -> Path:
+    return Path(settings.IMPORT_UPLOAD_DIR)
 
 
 def _forget_old_uploads() -> None:

@@ -192,6 +192,13 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
     return local.astype("datetime64[us, UTC]")
 
 
+def dayfirst_only(values: pd.Series, *, time_zone: str) -> pd.Series:
+    """Whether each value reads as a date day-first only (30/11/2026): unreadable month-first, readable day-first."""
+    month_first = parse_datetimes(values, dayfirst=False, time_zone=time_zone)
+    day_first = parse_datetimes(values, dayfirst=True, time_zone=time_zone)
+    return (month_first.isna() & day_first.notna()).astype(bool)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Rows
 

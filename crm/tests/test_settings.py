@@ -62,6 +62,7 @@ def test_an_empty_variable_counts_as_unset(monkeypatch):
         (env.env_seconds, 30),
         (env.env_list, ["a", "b"]),
         (env.env_time_zone, "Europe/Berlin"),
+        (lambda name, default: env.env_choice(name, default, ("x", "y")), "y"),
     ],
 )
 def test_every_reader_takes_a_set_but_empty_variable_for_unset(monkeypatch, read, default, blank):
@@ -139,6 +140,8 @@ def run_check(*flags, **environ):
         ({"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT"),
         ({"API_MAX_BODY_KB": "256k"}, "API_MAX_BODY_KB"),
         ({"API_MAX_BATCH_BODY_KB": "-1"}, "API_MAX_BATCH_BODY_KB"),
+        ({"TASKS_BACKEND": "celery"}, "TASKS_BACKEND"),
+        ({"IMPORT_MAX_UPLOAD_MB": "1 GB"}, "IMPORT_MAX_UPLOAD_MB"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, named):
@@ -147,6 +150,32 @@ def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, 
     assert named in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected"),
+    [
+        ("", "django_tasks_db.DatabaseBackend"),
+        ("database", "django_tasks_db.DatabaseBackend"),
+        ("RQ", "django_tasks_rq.RQBackend"),
+        ("immediate", "django_tasks.backends.immediate.ImmediateBackend"),
+    ],
+)
+def test_tasks_backend_picks_the_job_queue_and_where_import_progress_lives(backend, expected):
+    shown = (
+        "from django.conf import settings as s; print(s.TASKS['default']['BACKEND'], s.CACHES['imports']['BACKEND'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", shown],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1", "TASKS_BACKEND": backend},
+    )
+    assert result.returncode == 0, result.stderr
+    tasks, cache = result.stdout.strip().splitlines()[-1].split()
+    assert tasks == expected
+    assert cache.endswith("RedisCache" if backend == "RQ" else "FileCache")
 
 
 def test_the_wsgi_application_stops_on_bad_settings_with_one_line():

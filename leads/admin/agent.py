@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from agents.admin_login import AgentLoginAdminMixin
-from agents.importing import import_agents
+from agents.importing import AGENT_SCHEMA
 from agents.models import Agent
 from agents.resources import AgentResource
 from core.admin_lists import NarrowListMixin, text_column
@@ -57,7 +57,7 @@ def lead_list_url(**params) -> str:
 @admin.register(Agent)
 class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, admin.ModelAdmin):
     resource_classes = [AgentResource]
-    import_service = staticmethod(import_agents)
+    import_schema = AGENT_SCHEMA
     command_name = "import_agents"
     # Narrow columns (core/admin_lists.py), so that the loads fit at 1366 px.
     list_display = [

@@ -6,7 +6,7 @@ from imports.admin_runs import import_history_links
 from leads.admin.actions import LeadAssignmentAdminMixin
 from leads.admin.classification import LeadClassificationAdminMixin
 from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter
-from leads.importing import import_leads
+from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
 from leads.resources import LeadResource
 from leads.scoping import AgentScopedAdminMixin
@@ -24,7 +24,7 @@ class LeadAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [LeadResource]
-    import_service = staticmethod(import_leads)
+    import_schema = LEAD_SCHEMA
     command_name = "import_leads"
     # Narrow columns (core/admin_lists.py), so that the agent column fits at 1366 px.
     list_display = [

@@ -32,8 +32,9 @@ def setup(settings, tmp_path):
 
 
 def upload(client, path: Path, url=IMPORT_URL, **extra):
+    """Upload, then follow to the run's page: the preview job has run (the tests' jobs run at once)."""
     file = SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv")
-    return client.post(url, {"import_file": file, **extra})
+    return client.post(url, {"import_file": file, **extra}, follow=True)
 
 
 def leads():

@@ -40,7 +40,8 @@ def manager_b():
 
 
 def preview(client, url=LEADS_IMPORT, text=LEADS_CSV):
-    response = client.post(url, {"import_file": SimpleUploadedFile("leads.csv", text.encode(), "text/csv")})
+    upload = SimpleUploadedFile("leads.csv", text.encode(), "text/csv")
+    response = client.post(url, {"import_file": upload}, follow=True)  # to the run's page: the preview job ran
     assert response.status_code == 200
     return response.context
 

@@ -136,7 +136,7 @@ from leads.models import Lead
 client = Client()
 client.force_login(User.objects.create_superuser("boss", "boss@sales.test", "pw"))
 upload = SimpleUploadedFile("leads.csv", b"name,email,status,created\\nNew Lead,new.lead@example.org,new,2026-11-01\\n")
-token = client.post("/admin/leads/lead/import/", {"import_file": upload}).context["token"]
+token = client.post("/admin/leads/lead/import/", {"import_file": upload}, follow=True).context["token"]
 leads = [str(pk) for pk in Lead.objects.values_list("id", flat=True)]
 held = [str(pk) for pk in Lead.objects.filter(assigned_agent__isnull=False).values_list("id", flat=True)]
 agents = [str(pk) for pk in Agent.objects.values_list("id", flat=True)]
