@@ -176,4 +176,3 @@ def _default(model_field):
     if value is not None and not isinstance(value, str | int | float | bool):
         raise TypeError(f"{model_field}: an import cannot store the default {value!r}")
     return value
-
