@@ -40,7 +40,7 @@ from imports import progress
 from imports.loading import ImportResult
 from imports.models import ImportRun
 from imports.reading import RefusedFile, open_source
-from imports.runs import create_run
+from imports.runs import cancel_queued, create_run
 from imports.tasks import PREVIEW_ROWS, report_path, run_import
 
 TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -234,8 +234,12 @@ class CleanImportExportMixin(ImportExportMixin):
     def import_cancel_view(self, request, run_id):
         run, _ = self._run_of(request, run_id)
         if run.status in ACTIVE:
+            # The flag too: a worker that picked the run up meanwhile stops at its next batch.
             progress.request_cancel(run.pk)
-            self.message_user(request, "Cancelling: the job stops at its next batch and writes nothing.")
+            if cancel_queued(run.pk, as_of=clock.now()):
+                self.message_user(request, "Cancelled before any worker started it: nothing was written.")
+            else:
+                self.message_user(request, "Cancelling: the job stops at its next batch and writes nothing.")
         return HttpResponseRedirect(self._url("import_run", run.pk))
 
     def import_rejects_view(self, request, token):
