@@ -148,8 +148,9 @@ API_MAX_BATCH_BODY_KB = env_positive_int("API_MAX_BATCH_BODY_KB", 4096)
 API_RATE_LIMIT = env_positive_int("API_RATE_LIMIT", 600)
 
 # Import and export (django-import-export): the library checks the leads.import_lead / export_lead and
-# agents.import_agent / export_agent permissions. Admin uploads above IMPORT_MAX_UPLOAD_MB are refused with a
-# pointer to the import commands; uploads and their rejects files are kept in IMPORT_UPLOAD_DIR for a day.
+# agents.import_agent / export_agent permissions. Admin uploads above IMPORT_MAX_UPLOAD_MB are stopped as they
+# stream in (imports.uploads) and refused with a pointer to the import commands; uploads and their rejects files
+# are kept in IMPORT_UPLOAD_DIR for a day.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_MAX_UPLOAD_MB = env_positive_int("IMPORT_MAX_UPLOAD_MB", 1024)

@@ -30,6 +30,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, JsonRespons
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -40,8 +41,9 @@ from imports import progress
 from imports.loading import ImportResult
 from imports.models import ImportRun
 from imports.reading import RefusedFile, open_source
-from imports.runs import create_run
+from imports.runs import cancel_queued, create_run
 from imports.tasks import PREVIEW_ROWS, report_path, run_import
+from imports.uploads import limit_uploads, too_large
 
 TOKEN = re.compile(r"[0-9a-f]{32}")
 KEEP_UPLOADS_SECONDS = 24 * 3600
@@ -98,19 +100,26 @@ class CleanImportExportMixin(ImportExportMixin):
     def _url(self, name: str, *args) -> str:
         return reverse("admin:%s_%s_%s" % (*self.get_model_info(), name), args=args)
 
+    @csrf_exempt  # checked below, once the upload limit is in place: the CSRF check reads request.POST
     def import_action(self, request, **kwargs):
+        limit_uploads(request, limit_bytes=settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024)
+        return self._import_action(request, **kwargs)
+
+    @method_decorator(csrf_protect)
+    def _import_action(self, request, **kwargs):
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        stopped = too_large(request) if request.method == "POST" else None
+        if stopped is not None:  # stopped while it streamed in (imports.uploads): the form got no file
+            form = UploadForm(request.POST, {})  # the fields sent after the file were not read
+            form.is_valid()
+            form.errors.pop("import_file", None)  # "required": the file is refused below instead
+            form.add_error("import_file", self._too_large_message(stopped))
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
-            limit = settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024
-            if upload.size > limit:
-                form.add_error(
-                    "import_file",
-                    f"This file is {upload.size / 1024 / 1024:.1f} MB, above the {settings.IMPORT_MAX_UPLOAD_MB} MB "
-                    f"limit for uploads: import it on the server with `manage.py {self.command_name} FILE`.",
-                )
+            if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:  # a limit the stream check missed
+                form.add_error("import_file", self._too_large_message(upload.size))
             else:
                 token, source = self._save_upload(request, upload)
                 try:  # the header only: a file that cannot be imported at all is refused here, not in a job
@@ -130,6 +139,12 @@ class CleanImportExportMixin(ImportExportMixin):
                     else:
                         return HttpResponseRedirect(self._url("import_run", run.pk))
         return self._render(request, self._context(request, form=form))
+
+    def _too_large_message(self, size: int) -> str:
+        return (
+            f"This file is {size / 1024 / 1024:.1f} MB, above the {settings.IMPORT_MAX_UPLOAD_MB} MB "
+            f"limit for uploads: import it on the server with `manage.py {self.command_name} FILE`."
+        )
 
     @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
@@ -234,8 +249,12 @@ class CleanImportExportMixin(ImportExportMixin):
     def import_cancel_view(self, request, run_id):
         run, _ = self._run_of(request, run_id)
         if run.status in ACTIVE:
+            # The flag too: a worker that picked the run up meanwhile stops at its next batch.
             progress.request_cancel(run.pk)
-            self.message_user(request, "Cancelling: the job stops at its next batch and writes nothing.")
+            if cancel_queued(run.pk, as_of=clock.now()):
+                self.message_user(request, "Cancelled before any worker started it: nothing was written.")
+            else:
+                self.message_user(request, "Cancelling: the job stops at its next batch and writes nothing.")
         return HttpResponseRedirect(self._url("import_run", run.pk))
 
     def import_rejects_view(self, request, token):

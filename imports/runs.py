@@ -46,6 +46,10 @@ class Cancelled(Exception):
     """Raised by a run's progress callback to stop it: the import rolls back, the run is recorded cancelled."""
 
 
+class NotQueued(Exception):
+    """Raised by execute for a run that is no longer queued (cancelled before a worker picked it up)."""
+
+
 def worker_name() -> str:
     """host:pid of this process, as a run records who runs it."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -85,12 +89,20 @@ def execute(
     """Run the import of a queued run and record its outcome (see the module docstring).
 
     Raises what load_file raises (RefusedFile, a lock timeout, KeyboardInterrupt ...) and Cancelled, after
-    recording the run failed or cancelled: nothing of it was written.
+    recording the run failed or cancelled: nothing of it was written; NotQueued, recording nothing, for a run
+    that is no longer queued.
     """
     run.status, run.started_at, run.worker = Status.RUNNING, clock.now(), worker_name()
     # The columns of the before-images its changes keep, in their order (imports.history).
     run.before_columns = [] if run.dry_run else [list(column) for column in before_columns(schema)]
-    run.save(update_fields=["status", "started_at", "worker", "before_columns"])
+    # Claimed only while still queued: a cancel of the queued run (cancel_queued) at the same moment either
+    # comes first, and the run is not executed, or finds it running.
+    claimed = ImportRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
+        status=run.status, started_at=run.started_at, worker=run.worker, before_columns=run.before_columns
+    )
+    if not claimed:
+        run.refresh_from_db()
+        raise NotQueued(f"import run {run.pk} is {run.status}, no longer queued")
     options = run.options or {}
     try:
         result = load_file(
@@ -122,6 +134,20 @@ def execute(
     run.finished_at = clock.now()
     run.save()
     return result
+
+
+def cancel_queued(run_id: int, *, as_of: datetime) -> bool:
+    """Cancel a run that no worker has picked up yet; False when it is no longer queued.
+
+    One conditional UPDATE: a worker claiming the run at the same moment (execute) either finds it cancelled
+    and leaves it, or has claimed it first and this changes nothing (a running job is stopped through
+    imports.progress.request_cancel instead).
+    """
+    return bool(
+        ImportRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+            status=Status.CANCELLED, error=CANCELLED, finished_at=as_of
+        )
+    )
 
 
 def record_rejects_file(run: ImportRun, path: str) -> None:

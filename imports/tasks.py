@@ -21,7 +21,7 @@ from imports import progress
 from imports.loading import ImportResult
 from imports.models import ImportRun
 from imports.reading import RefusedFile, open_source
-from imports.runs import Cancelled, execute
+from imports.runs import Cancelled, NotQueued, execute
 from imports.schema import Schema, schema_for
 from imports.values import dayfirst_only
 
@@ -50,7 +50,7 @@ def run_import(run_id: int) -> dict:
     try:
         tracker = progress.Tracker(run.pk, path) if path.is_file() else None
         result = execute(run, schema=schema, path=path, progress=tracker)
-    except (Cancelled, RefusedFile):  # recorded on the run by execute
+    except (Cancelled, RefusedFile, NotQueued):  # recorded on the run by execute, or cancelled while queued
         run.refresh_from_db()
         return {"run": run_id, "status": run.status}
     finally:

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from agents.models import Agent
 from conftest import FROZEN_AT
+from imports.models import ImportRun
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 
@@ -143,6 +146,56 @@ def test_an_upload_above_the_limit_is_refused_pointing_to_the_command(admin_clie
     content = upload(admin_client, path).content.decode()
     assert "above the 1 MB limit" in content and "manage.py import_leads FILE" in content
     assert Lead.objects.count() == 0
+
+
+class CountingUploadHandler(FileUploadHandler):
+    """After the limit's handler: counts the bytes of the file that got past it."""
+
+    received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        CountingUploadHandler.received += len(raw_data)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def test_an_upload_above_the_limit_is_stopped_while_it_streams_and_nothing_is_kept(admin_client, settings, tmp_path):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    settings.FILE_UPLOAD_HANDLERS = [f"{__name__}.CountingUploadHandler", *settings.FILE_UPLOAD_HANDLERS]
+    CountingUploadHandler.received = 0
+    path = tmp_path / "big.csv"
+    path.write_text("name,email,created\n" + "Ada,ada@example.org,2026-01-02\n" * 200_000)  # ~6 MB
+    response = upload(admin_client, path, dayfirst="on")
+    content = response.content.decode()
+    assert response.status_code == 200
+    size = f"{path.stat().st_size / 1024 / 1024:.1f} MB"  # the request body, a few hundred bytes more
+    assert f"This file is {size}, above the 1 MB limit" in content and "manage.py import_leads FILE" in content
+    assert "This field is required" not in content
+    # Stopped at the limit: the handlers after it (the temporary file) never saw the rest.
+    assert 0 < CountingUploadHandler.received <= 1024 * 1024
+    assert not settings.IMPORT_UPLOAD_DIR.exists() or not any(settings.IMPORT_UPLOAD_DIR.iterdir())
+    assert ImportRun.objects.count() == 0 and Lead.objects.count() == 0
+    # The next upload of the same form, within the limit, goes through.
+    small = tmp_path / "small.csv"
+    small.write_text("name,email,created\nAda,ada@example.org,2026-01-02\n")
+    assert upload(admin_client, small).redirect_chain
+
+
+def test_the_upload_form_still_checks_the_csrf_token(admin_user, tmp_path):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    path = tmp_path / "small.csv"
+    path.write_text("name,email,created\nAda,ada@example.org,2026-01-02\n")
+    assert (
+        client.post(IMPORT_URL, {"import_file": SimpleUploadedFile("small.csv", path.read_bytes())}).status_code == 403
+    )
+    page = client.get(IMPORT_URL)
+    token = page.cookies["csrftoken"].value
+    with open(path, "rb") as file:
+        response = client.post(IMPORT_URL, {"import_file": file, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
 
 
 def test_an_expired_confirmation_imports_nothing(admin_client):

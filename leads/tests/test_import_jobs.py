@@ -12,9 +12,11 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import FROZEN_AT
-from imports import progress
+from imports import progress, runs
 from imports.models import ImportRun
+from imports.runs import CANCELLED
 from imports.tasks import run_import
+from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
 from leads.tests.roles import make_manager
 
@@ -129,6 +131,51 @@ def test_cancelling_a_job_ends_the_run_cancelled_with_nothing_written(manager, q
     run.refresh_from_db()
     assert run.status == "cancelled" and Lead.objects.count() == 0
     assert "Cancelled: nothing of leads.csv was written" in manager.get(run_url(run)).content.decode()
+
+
+def test_cancelling_a_run_no_worker_has_picked_up_ends_it_cancelled_at_once(manager, queued_only):
+    preview, _ = upload(manager)
+    manager.post(CONFIRM_URL, {"token": preview.options["token"]})
+    run = ImportRun.objects.get(dry_run=False)
+    assert run.status == "queued"
+    response = manager.post(run_url(run, "import_cancel"), follow=True)
+    assert "Cancelled before any worker started it" in response.content.decode()
+    run.refresh_from_db()
+    assert (run.status, run.error, run.finished_at, run.started_at) == ("cancelled", CANCELLED, FROZEN_AT, None)
+    status = manager.get(run_url(run, "import_status")).json()
+    assert status["status"] == "cancelled" and status["ended"] is True
+    assert "Cancelled: nothing of leads.csv was written" in manager.get(run_url(run)).content.decode()
+    # The job, when a worker reaches it, leaves the run as it is.
+    assert run_import.call(run.pk) == {"run": run.pk, "status": "cancelled"}
+    run.refresh_from_db()
+    assert (run.status, run.started_at, run.worker) == ("cancelled", None, "")
+    assert Lead.objects.count() == 0
+
+
+def test_a_worker_claiming_a_run_first_makes_the_cancel_stop_it_at_its_next_batch(manager, queued_only):
+    preview, _ = upload(manager)
+    manager.post(CONFIRM_URL, {"token": preview.options["token"]})
+    run = ImportRun.objects.get(dry_run=False)
+    ImportRun.objects.filter(pk=run.pk).update(status="running")  # a worker won the race
+    response = manager.post(run_url(run, "import_cancel"), follow=True)
+    assert "the job stops at its next batch" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == "running" and run.error == "" and run.finished_at is None
+    assert progress.cancel_requested(run.pk) is True
+
+
+def test_a_job_reaching_a_run_cancelled_while_it_looked_does_not_run_it(manager, queued_only):
+    preview, _ = upload(manager)
+    manager.post(CONFIRM_URL, {"token": preview.options["token"]})
+    run = ImportRun.objects.get(dry_run=False)
+    stale = ImportRun.objects.get(pk=run.pk)  # read as queued by the job ...
+    assert runs.cancel_queued(run.pk, as_of=FROZEN_AT) is True  # ... then cancelled before it claims the run
+    assert runs.cancel_queued(run.pk, as_of=FROZEN_AT) is False
+    with pytest.raises(runs.NotQueued):
+        runs.execute(stale, schema=LEAD_SCHEMA, path=stale.options["path"])
+    run.refresh_from_db()
+    assert (run.status, run.started_at, run.worker) == ("cancelled", None, "")
+    assert Lead.objects.count() == 0
 
 
 def test_a_cancel_reaching_a_job_between_batches_rolls_back_what_it_staged(manager, queued_only):

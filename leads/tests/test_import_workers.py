@@ -19,6 +19,7 @@ import time_machine
 
 from imports import progress
 from imports.pipeline import PROCESS_CLEANING_BYTES
+from imports.runs import ABANDONED
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.concurrency
@@ -184,3 +185,47 @@ def test_an_rq_worker_previews_a_queued_run(environment, tmp_path):
     assert row["status"] == "previewed", output
     assert row["rejected"] == 1 and row["created"] > 10_000
     assert count_leads(database) == 0
+
+
+FAIL_ABANDONED = """
+from core import clock
+from imports.runs import fail_abandoned_runs
+print(fail_abandoned_runs(clock.now()))
+"""
+
+
+def count_changes(database: Path) -> int:
+    with sqlite3.connect(database, timeout=30) as db:
+        return db.execute("SELECT COUNT(*) FROM imports_importchange").fetchone()[0]
+
+
+def test_a_db_worker_killed_midway_writes_nothing_shows_failed_and_the_file_imports_again(
+    environment, db_worker, tmp_path
+):
+    database, env = environment(TASKS_BACKEND="database")
+    path = write_leads(tmp_path / "big.csv", PROCESS_CLEANING_BYTES + (8 << 20))
+    run = enqueue(env, path, dry_run=False)
+    worker = db_worker(env)
+    wait_for(lambda: (p := progress.snapshot(run)) and p["rows_done"] > 0, 120, "progress in the cache")
+    row = row_of(database, run)
+    assert row["status"] == "running" and row["worker"].endswith(f":{worker.pid}")
+    worker.kill()  # kill -9, in the middle of its transaction
+    worker.wait(timeout=30)
+    assert count_leads(database) == 0 and count_changes(database) == 0
+    assert row_of(database, run)["status"] == "running"  # it could not say more
+
+    # Listing runs (the admin's list calls this) shows what happened to it.
+    listed = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", FAIL_ABANDONED], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip().splitlines()[-1] == "1"
+    row = row_of(database, run)
+    assert (row["status"], row["error"], row["created"]) == ("failed", ABANDONED, 0)
+
+    again = enqueue(env, path, dry_run=False)
+    db_worker(env)
+    row = wait_for(lambda: (r := row_of(database, again))["status"] not in ("queued", "running") and r, 300, "again")
+    assert row["status"] == "done" and row["rejected"] == 1
+    assert count_leads(database) == row["created"] > 0
+    assert row_of(database, run)["status"] == "failed"
