@@ -3,10 +3,10 @@ or for big files in a separate process, so that cleaning and writing run on two 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -105,9 +105,13 @@ def _prefetched(chunks, depth: int = 2):
             yield item
     finally:
         stop.set()
+        # Take what the thread still puts until it has seen `stop`. No timed wait: a wait with a timeout computes
+        # its deadline on the clock, which a moved machine clock (faketime) can put out of reach; a sleep cannot.
         while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                items.get(timeout=0.1)
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                time.sleep(0.01)
 
 
 # Files at least this big are cleaned in a separate process; smaller ones in a thread of the caller.
