@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -64,10 +65,14 @@ def run_import(run_id: int) -> dict:
 
 
 def _heartbeat(run_id: int, stop: threading.Event) -> None:
-    while True:
+    # Short sleeps, not stop.wait(HEARTBEAT_SECONDS): a timed wait computes its deadline on the clock, which a
+    # moved machine clock (faketime) can put out of reach.
+    while not stop.is_set():
         progress.beat(run_id)
-        if stop.wait(HEARTBEAT_SECONDS):
-            return
+        for _ in range(round(HEARTBEAT_SECONDS / 0.1)):
+            if stop.is_set():
+                return
+            time.sleep(0.1)
 
 
 def report(result: ImportResult, schema: Schema, path: Path, run: ImportRun) -> dict:

@@ -73,7 +73,7 @@ class ThreadWorker:
                 if job is not None:
                     self.worker.run_task(job)
                 else:
-                    self.stop.wait(0.1)
+                    time.sleep(0.1)  # not stop.wait(0.1): a timed wait never ends under a moved clock (faketime)
         finally:
             connection.close()
 
