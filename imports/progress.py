@@ -16,7 +16,9 @@ from django.core.cache import caches
 from core import clock
 from imports.runs import Cancelled
 
-KEEP_SECONDS = 24 * 3600
+# No expiry: an expiry is a time on the writing process's clock, and the web and the worker may not share one
+# (a few hundred bytes are kept per run).
+KEEP_SECONDS = None
 SAMPLE_BYTES = 1 << 20  # read to estimate the bytes per row
 
 

@@ -36,10 +36,11 @@ print(run.pk)
 """
 
 
+# Created years before any clock CI moves to: the worker processes read the machine's clock, not the frozen one.
 def write_leads(path: Path, size: int) -> Path:
-    row = "Lead Number {i},lead{i}@example.org,+1 555 0100,Acme Corporation,Web,contacted,2026-11-01T10:00:00Z\n"
+    row = "Lead Number {i},lead{i}@example.org,+1 555 0100,Acme Corporation,Web,contacted,2020-11-01T10:00:00Z\n"
     with open(path, "w") as handle:
-        handle.write("name,email,phone,company,source,status,created_at\nBroken,not-an-email,,,,,2026-11-01\n")
+        handle.write("name,email,phone,company,source,status,created_at\nBroken,not-an-email,,,,,2020-11-01\n")
         i = 0
         while handle.tell() < size:
             handle.writelines(row.format(i=i + k) for k in range(10_000))
