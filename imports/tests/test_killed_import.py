@@ -26,7 +26,8 @@ pytestmark = pytest.mark.concurrency
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "leads.csv"
-    row = "Lead Number {i},lead{i}@example.org,+1 555 0100,Acme Corporation,Web,contacted,2026-11-01T10:00:00Z\n"
+    # The commands read the machine's clock, not the suite's frozen one: dates long past whatever it says.
+    row = "Lead Number {i},lead{i}@example.org,+1 555 0100,Acme Corporation,Web,contacted,2015-11-01T10:00:00Z\n"
     rows = 0
     with open(path, "w") as handle:
         handle.write("name,email,phone,company,source,status,created_at\n")
@@ -119,7 +120,7 @@ def test_a_killed_import_writes_nothing_shows_failed_after_a_restart_and_imports
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert '"run": 2' in out
-    assert database.query("SELECT COUNT(*) FROM leads_lead") == [(rows,)]
+    assert database.query("SELECT COUNT(*) FROM leads_lead") == [(rows,)], out
     assert database.query("SELECT id, status, created FROM imports_importrun ORDER BY id") == [
         (1, "failed", 0),
         (2, "done", rows),
