@@ -221,9 +221,14 @@ def test_a_dry_run_records_and_sends_nothing(ann, committed):
 
 def test_a_rolled_back_assignment_leaves_no_notification(ann, committed):
     LeadFactory.create_batch(3)
-    with committed(), pytest.raises(RuntimeError), transaction.atomic():
-        assign()
-        raise RuntimeError("the caller fails after the run")
+
+    def failing_caller():
+        with transaction.atomic():
+            assign()
+            raise RuntimeError("the caller fails after the run")
+
+    with committed(), pytest.raises(RuntimeError):
+        failing_caller()
     assert not Notification.objects.exists() and mail.outbox == []
 
 
