@@ -32,14 +32,13 @@ DUMP = (
 
 
 def seen_with(**environ):
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", DUMP],
         capture_output=True,
         text=True,
         cwd=settings.BASE_DIR,
         env={"PATH": "/usr/bin:/bin", "DEBUG": "1", **environ},
     )
-    return result
 
 
 def test_by_default_emails_go_to_the_console_from_crm_at_localhost():
@@ -54,7 +53,7 @@ def test_by_default_emails_go_to_the_console_from_crm_at_localhost():
 
 
 def test_empty_variables_get_their_defaults():
-    empty = {name: "" for name in ("EMAIL_URL", "DEFAULT_FROM_EMAIL", "SITE_URL", "NOTIFY_MAX_ATTEMPTS")}
+    empty = dict.fromkeys(("EMAIL_URL", "DEFAULT_FROM_EMAIL", "SITE_URL", "NOTIFY_MAX_ATTEMPTS"), "")
     assert json.loads(seen_with(**empty).stdout) == json.loads(seen_with().stdout)
 
 

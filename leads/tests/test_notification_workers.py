@@ -13,7 +13,11 @@ from email import message_from_string
 
 import pytest
 
-from leads.tests.test_import_workers import ROOT, db_worker, environment, stop, wait_for  # noqa: F401 (fixtures)
+from leads.tests import test_import_workers as workers
+from leads.tests.test_import_workers import ROOT, stop, wait_for
+
+# The import workers' fixtures: a migrated SQLite file with its environment, and db_worker processes.
+environment, db_worker = workers.environment, workers.db_worker
 
 pytestmark = pytest.mark.concurrency
 
