@@ -80,10 +80,10 @@ def _insert(*, run_id, as_of, kind, select, columns, where, group, where_params=
         cursor.execute(
             f"INSERT INTO {table} ({columns.format(to=qn('to'))}, kind, run_id, status, attempts, created_at, "
             "claimed_by, subject, last_error) "
-            f"SELECT {select}, %s, c.run_id, %s, 0, %s, '', '', '' "
+            f"SELECT {select}, %s, %s, %s, 0, %s, '', '', '' "
             f"FROM {history} c JOIN {agents} a ON a.id = c.to_agent_id "
             f"WHERE c.run_id = %s AND {where} {group}",
-            [kind, STATUS.PENDING, stamp, run_id, *where_params],
+            [kind, run_id, STATUS.PENDING, stamp, run_id, *where_params],
         )
     ids = list(Notification.objects.filter(run_id=run_id).order_by("id").values_list("id", flat=True))
     if ids:
