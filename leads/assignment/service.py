@@ -337,7 +337,8 @@ def _write_arrivals(result: AssignmentResult, mapping, *, as_of: datetime) -> No
         LeadAssignment(lead_id=lead_id, to_agent_id=to_id, run=run, reason=reason, changed_at=now)
         for lead_id, _from_id, to_id, reason in mapping
     )
-    record_arrivals(run_id=run.pk, as_of=now)  # sent by a job once the intake's transaction commits
+    if mapping:
+        record_arrivals(run_id=run.pk, as_of=now)  # sent by a job once the intake's transaction commits
 
 
 def preview_assign_to_agent(*, lead_ids) -> list[dict]:

@@ -116,6 +116,15 @@ def test_a_batch_sends_one_email_per_placed_lead(api, ann, bob, committed):
     assert sorted(m.subject for m in mail.outbox) == [f"New lead: L {i}" for i in range(5)]
 
 
+def test_a_full_batch_of_1000_leads_sends_1000_emails_after_its_commit(api, ann, bob, committed):
+    leads = [{"email": f"l{i}@example.org", "name": f"L {i}"} for i in range(1000)]
+    with committed():
+        assert api("leads/batch", {"leads": leads}).json()["created"] == 1000
+    assert len(mail.outbox) == 1000
+    assert Notification.objects.filter(status=STATUS.SENT, attempts=1).count() == 1000
+    assert len({m.subject for m in mail.outbox}) == 1000  # each lead once
+
+
 def test_a_lead_left_without_an_agent_and_an_update_email_nobody(api, committed):
     with committed():
         api("leads", {"email": "jo@example.org", "name": "Jo"})  # no agent yet
