@@ -1,15 +1,19 @@
-"""Notification emails sent by a real job worker: `manage.py db_worker` (TASKS_BACKEND=database) picks up the job
-that a separate process queued when its assignment committed, and delivers the emails through the file backend
-(EMAIL_URL=file:///folder), against a file-based SQLite database.
+"""Notification emails sent by real processes against a file-based SQLite database: `manage.py db_worker`
+(TASKS_BACKEND=database) picks up the job that a separate process queued when its assignment committed and
+delivers the emails through the file backend (EMAIL_URL=file:///folder); `manage.py send_notifications` sends
+what is pending to an SMTP server (a small one in this process, EMAIL_URL=smtp://127.0.0.1:PORT).
 
 The processes read the machine's clock (which CI may move): the leads are dated long ago, and nothing here
 compares their times with this process's frozen clock.
 """
 
+import json
+import socketserver
 import sqlite3
 import subprocess
 import sys
-from email import message_from_string
+import threading
+from email import message_from_bytes, message_from_string
 
 import pytest
 
@@ -62,3 +66,109 @@ def test_a_db_worker_sends_the_emails_queued_when_the_assignments_committed(envi
     assert sorted(m["Subject"] for m in emails) == ["2 new leads assigned to you", "New lead: Jo Ng"]
     assert {m["To"] for m in emails} == {"ann@sales.test"}
     assert "https://crm.example.org/admin/leads/lead/" in text
+
+
+class SMTPSink(socketserver.ThreadingTCPServer):
+    """A tiny SMTP server on a free port of 127.0.0.1 that keeps what it receives (or refuses every recipient)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, *, refuse: bool = False):
+        self.messages: list[bytes] = []
+        self.refuse = refuse
+        super().__init__(("127.0.0.1", 0), SMTPSession)
+        self.thread = threading.Thread(target=self.serve_forever, name="smtp-sink", daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.server_address[1]}/?timeout=10"
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
+
+
+class SMTPSession(socketserver.StreamRequestHandler):
+    def reply(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self):
+        self.reply("220 sink ready")
+        data = None
+        while line := self.rfile.readline():
+            if data is not None:
+                if line.rstrip(b"\r\n") == b".":
+                    self.server.messages.append(b"".join(data))
+                    data = None
+                    self.reply("250 queued")
+                else:
+                    data.append(line)
+                continue
+            command = line.strip().upper()
+            if command.startswith((b"EHLO", b"HELO")):
+                self.reply("250 sink")
+            elif command.startswith(b"RCPT") and self.server.refuse:
+                self.reply("550 mailbox unavailable")
+            elif command == b"DATA":
+                data = []
+                self.reply("354 end with a dot")
+            elif command == b"QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+
+@pytest.fixture
+def smtp_sink():
+    sinks = []
+
+    def make(**kwargs):
+        sinks.append(SMTPSink(**kwargs))
+        return sinks[-1]
+
+    yield make
+    for sink in sinks:
+        sink.close()
+
+
+def send_command(env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "send_notifications", "--json"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def test_send_notifications_delivers_pending_emails_to_an_smtp_server(environment, smtp_sink):
+    sink = smtp_sink()
+    database, env = environment(TASKS_BACKEND="database", EMAIL_URL=sink.url, DEFAULT_FROM_EMAIL="crm@example.org")
+    queued = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", ASSIGN], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert queued.returncode == 0, queued.stderr  # the jobs wait in the queue: no worker runs in this test
+    sent = send_command(env)
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout) == {"sent": 2, "retrying": 0, "failed": 0}
+    emails = [message_from_bytes(m) for m in sink.messages]
+    assert sorted(m["Subject"] for m in emails) == ["2 new leads assigned to you", "New lead: Jo Ng"]
+    assert {(m["From"], m["To"]) for m in emails} == {("crm@example.org", "ann@sales.test")}
+    assert json.loads(send_command(env).stdout)["sent"] == 0  # nothing is sent twice
+    assert len(sink.messages) == 2
+
+
+def test_an_smtp_server_that_refuses_leaves_the_emails_pending_with_its_answer(environment, smtp_sink):
+    sink = smtp_sink(refuse=True)
+    database, env = environment(TASKS_BACKEND="database", EMAIL_URL=sink.url)
+    queued = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", ASSIGN], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert queued.returncode == 0, queued.stderr
+    refused = send_command(env)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout) == {"sent": 0, "retrying": 2, "failed": 0}
+    assert notifications(database) == [("arrival", "pending", 1, 1), ("digest", "pending", 1, 2)]
+    with sqlite3.connect(database, timeout=30) as db:
+        errors = {row[0] for row in db.execute("SELECT last_error FROM leads_notification")}
+    assert len(errors) == 1 and "550" in errors.pop()
+    assert sink.messages == []
