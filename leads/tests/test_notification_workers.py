@@ -153,6 +153,7 @@ def test_send_notifications_delivers_pending_emails_to_an_smtp_server(environmen
     emails = [message_from_bytes(m) for m in sink.messages]
     assert sorted(m["Subject"] for m in emails) == ["2 new leads assigned to you", "New lead: Jo Ng"]
     assert {(m["From"], m["To"]) for m in emails} == {("crm@example.org", "ann@sales.test")}
+    assert notifications(database) == [("arrival", "sent", 1, 1), ("digest", "sent", 1, 2)]
     assert json.loads(send_command(env).stdout)["sent"] == 0  # nothing is sent twice
     assert len(sink.messages) == 2
 
