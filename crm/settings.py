@@ -17,7 +17,9 @@ from crm.env import (
     env_seconds,
     env_str,
     env_time_zone,
+    env_url,
     parse_database_url,
+    parse_email_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -182,6 +184,25 @@ TASKS_WORKER_COMMAND = {
 RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+# Notifications (leads/notifications.py, README "Notifications"): the agents' emails, sent by a job after the
+# assignment commits. EMAIL_URL picks the transport (smtp://user:password@host:25, submission://... for
+# STARTTLS on 587, console:// by default, file:///absolute/folder); a failed email is tried again, with a
+# growing wait, up to NOTIFY_MAX_ATTEMPTS times. SITE_URL starts the links in the emails.
+_email = parse_email_url(env_str("EMAIL_URL", "console://"))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or None
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", _email.get("DEFAULT_FROM_EMAIL", "crm@localhost"))
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
+NOTIFY_MAX_ATTEMPTS = env_positive_int("NOTIFY_MAX_ATTEMPTS", 5)
 
 # A running import's progress, heartbeat and cancel request (imports/progress.py) live in the "imports" cache,
 # not in the database: the import holds one long transaction. Files under var/cache on one machine; the Redis

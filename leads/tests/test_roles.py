@@ -64,6 +64,7 @@ def test_the_roles_migration_creates_both_groups():
         "leads.view_lead", "leads.add_lead", "leads.change_lead",
         "leads.import_lead", "leads.export_lead", "leads.assign_lead",
         "leads.view_assignmentrun", "leads.view_leadassignment", "leads.view_verificationrun",
+        "leads.view_notification",
         "agents.view_agent", "agents.add_agent", "agents.change_agent",
         "agents.import_agent", "agents.export_agent",
     }  # fmt: skip
