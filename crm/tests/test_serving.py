@@ -37,9 +37,14 @@ PRODUCTION = {
 }
 
 
+# Set in this process for the tests only: the test settings' DEBUG=1 and job backend, the browser tests'
+# permission for sync database calls beside Playwright's event loop (which check --deploy rightly refuses).
+TEST_ONLY = {"DEBUG", "DJANGO_SETTINGS_MODULE", "TASKS_BACKEND", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def _clean_env(**extra) -> dict:
-    """The machine's environment without the test settings' own variables (DEBUG=1, the immediate job backend)."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "TASKS_BACKEND"}}
+    """The machine's environment (a moved clock included) without the variables set for the tests only."""
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
     return {**env, **PRODUCTION, "LOG_LEVEL": "ERROR", **extra}
 
 
