@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, right after SecurityMiddleware as whitenoise asks
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,7 +107,29 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# Static files are served by the application itself (whitenoise; README, "Serving in production"), the admin's and
+# the API docs' (django-ninja ships Swagger UI: /api/v1/docs needs no CDN). With DEBUG off they come from
+# STATIC_ROOT, which `manage.py collectstatic` (run by `make serve`) fills with content-hashed copies
+# (base.<hash>.css) and their gzip/brotli versions: pages link the hashed names, read from the manifest
+# collectstatic writes, and whitenoise marks those names cacheable forever. A page naming a file the manifest
+# lacks fails loudly (the manifest storage's strict default): a deployment that skipped collectstatic should
+# not look half-styled. With DEBUG on (`make run`, and the test settings, which turn DEBUG on before these lines
+# are read; pytest-django only switches it off once they are) the plain storage links plain names and
+# whitenoise finds the files in the apps as they are asked for: nothing to collect, edits show at once. The live
+# servers of the tests serve static files themselves (Django's StaticFilesHandler) and need no collectstatic
+# either. Both whitenoise switches are fixed here, from DEBUG as read at start-up, not from DEBUG at the time the
+# middleware is built.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # HTTPS (README, Configuration): secure by default when DEBUG is off, each overridable; HSTS tells browsers to
 # come back over HTTPS only, for SECURE_HSTS_SECONDS (a year; start lower while trying HTTPS out). Behind a
