@@ -10,12 +10,14 @@ from agents.roles import AGENTS, SALES_MANAGERS
 
 roles_migration = importlib.import_module("crm.migrations.0001_roles")
 notifications_migration = importlib.import_module("crm.migrations.0002_managers_view_notifications")
+imports_migration = importlib.import_module("crm.migrations.0003_managers_see_and_revert_imports")
 
 
 def ensure_roles() -> None:
     """The groups as the migration makes them; tests that flush the database (live_server) remove them."""
     roles_migration.create_roles(apps, None)
     notifications_migration.grant(apps, None)
+    imports_migration.grant(apps, None)
 
 
 def make_user(username: str, *, groups=(), superuser: bool = False, password: str | None = None):

@@ -67,6 +67,7 @@ def test_the_roles_migration_creates_both_groups():
         "leads.view_notification",
         "agents.view_agent", "agents.add_agent", "agents.change_agent",
         "agents.import_agent", "agents.export_agent",
+        "imports.view_importrun", "imports.revert_importrun",
     }  # fmt: skip
 
 
