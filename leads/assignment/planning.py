@@ -4,7 +4,9 @@ Water-filling: every lead goes to an agent with the lowest load at that moment, 
 broken at random; computed on counts (how many leads each agent gets), then the leads are dealt out.
 """
 
+import math
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 
@@ -48,6 +50,62 @@ def fill_counts(loads: list[int], rooms: list[int | None], n: int) -> tuple[list
         gives[i] = _take(loads[i], rooms[i], level)
     ties = [i for i in eligible if loads[i] <= level and (rooms[i] is None or rooms[i] > level - loads[i])]
     return gives, ties, n - sum(gives)
+
+
+def weighted_fill_counts(
+    loads: list[int], weights: list, rooms: list[int | None], n: int
+) -> tuple[list[int], list[int], int]:
+    """Weighted water-filling of n leads: each lead goes to an agent whose load after taking it, divided by its
+    weight, is the lowest (never beyond its room; None: no limit, 0: takes nothing). With equal weights this is
+    fill_counts.
+
+    The leads given are the n smallest "keys" (load_i + k) / w_i, k = 1 .. room_i, of all agents. Returns (gives,
+    ties, rest) as fill_counts does: `rest` more leads (rest < len(ties)) go one each to `rest` of the agents in
+    `ties`, whose next keys are all equal, chosen at random by the caller. Exact: weights are compared as
+    fractions (a Decimal weight is exact); floats only find the level, which is then settled exactly.
+    """
+    w = [Fraction(weight) for weight in weights]
+    if any(x <= 0 for x in w):
+        raise ValueError("every weight must be above 0")
+    eligible = [i for i, room in enumerate(rooms) if room is None or room > 0]
+    gives = [0] * len(loads)
+    if n <= 0 or not eligible:
+        return gives, [], 0
+    if all(rooms[i] is not None for i in eligible) and sum(rooms[i] for i in eligible) <= n:
+        for i in eligible:
+            gives[i] = rooms[i]
+        return gives, [], 0
+
+    def below(level: float) -> list[int]:  # keys <= level, per agent (floats: only an approximation)
+        return [0 if i not in chosen else _take(0, rooms[i], math.floor(level * wf[i]) - loads[i]) for i in index]
+
+    index, chosen, wf = range(len(loads)), set(eligible), [float(x) for x in w]
+    low, high = 0.0, max((loads[i] + n) / wf[i] for i in eligible)  # below(high) >= n: the rooms exceed n
+    for _ in range(200):  # the largest level (to float precision) with at most n keys at or below it
+        mid = (low + high) / 2
+        if mid in (low, high):
+            break
+        if sum(below(mid)) <= n:
+            low = mid
+        else:
+            high = mid
+    # Keys clearly below that level are surely among the n smallest; the few near it are settled exactly.
+    gives = below(low * (1 - 1e-9) - 1e-9)
+    left = n - sum(gives)
+    while left > 0:
+        nexts = {i: Fraction(loads[i] + gives[i] + 1) / w[i] for i in eligible if _has_room(rooms[i], gives[i])}
+        key = min(nexts.values())
+        level = sorted(i for i, k in nexts.items() if k == key)
+        if len(level) > left:
+            return gives, level, left
+        for i in level:
+            gives[i] += 1
+        left -= len(level)
+    return gives, [], 0
+
+
+def _has_room(room: int | None, given: int) -> bool:
+    return room is None or given < room
 
 
 def _take(load: int, room: int | None, level: int) -> int:
