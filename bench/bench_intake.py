@@ -241,7 +241,7 @@ def database_floor(clients: int, seconds: float, tag: str) -> dict:
 
 # The functions whose time the profile reports (cumulative, for one request).
 PROFILED = [
-    ("leads/api.py", "allow_request"),  # the key's request count
+    ("leads/api.py", "count_request"),  # the key's request count
     ("imports/records.py", "clean_records"),  # the import's cleaning rules over the posted values
     ("leads/intake.py", "_save"),  # read, insert, assign, read back
     ("leads/assignment/service.py", "assign_on_arrival"),
