@@ -49,7 +49,6 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0
 CLIENTS = (1, 10, 50)
 WORKERS, THREADS = 4, 4  # gunicorn: processes x threads per process (2 cores here)
 BATCH = 1_000  # leads per batch request
-BATCHES = 10
 TARGET_P95_MS = 100
 TARGET_BATCH_RATE = 20_000
 
@@ -166,7 +165,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, static_root: Path) -> tuple[subprocess.Popen, int, dict]:
+def start_gunicorn(
+    database_url: str, static_root: Path, extra: dict | None = None
+) -> tuple[subprocess.Popen, int, dict]:
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -179,6 +180,7 @@ def start_gunicorn(database_url: str, static_root: Path) -> tuple[subprocess.Pop
         "WEB_CONCURRENCY": str(WORKERS),
         "GUNICORN_THREADS": str(THREADS),
         "LOG_LEVEL": "ERROR",  # not a "Not Found" line per key check
+        **(extra or {}),
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
@@ -241,7 +243,7 @@ def database_floor(clients: int, seconds: float, tag: str) -> dict:
 
 # The functions whose time the profile reports (cumulative, for one request).
 PROFILED = [
-    ("leads/api.py", "allow_request"),  # the key's request count
+    ("leads/api.py", "count_request"),  # the key's request count
     ("imports/records.py", "clean_records"),  # the import's cleaning rules over the posted values
     ("leads/intake.py", "_save"),  # read, insert, assign, read back
     ("leads/assignment/service.py", "assign_on_arrival"),
@@ -308,8 +310,40 @@ def profile(key: str) -> dict:
     return {"one": one, "batch": batch}
 
 
-def measure(engine: str, n: int, seconds: float) -> dict:
-    database_url = fresh_database(engine, n)
+def reused(found: str | None) -> dict | None:
+    """With the database of an earlier run (--reuse): migrate it; its build time when it holds leads."""
+    if found is None:
+        return None
+    from django.core.management import call_command
+
+    from leads.models import Lead
+
+    start = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    if not Lead.objects.exists():
+        return None
+    print(f"  reusing {found}", file=sys.stderr)
+    return {"migrate (the database of an earlier run, reused)": time.perf_counter() - start}
+
+
+def existing_database(engine: str, n: int) -> str | None:
+    """The database an earlier run built (--reuse), if it is there."""
+    if engine == "sqlite":
+        path = OUT / f"intake-{n}.sqlite3"
+        return f"sqlite:///{path}" if path.exists() else None
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(POSTGRES_URL)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+        found = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")]).fetchone()
+    return POSTGRES_URL if found else None
+
+
+def measure(engine: str, n: int, seconds: float, *, reuse: bool = False, parts=("single", "batch")) -> dict:
+    found = existing_database(engine, n) if reuse else None
+    database_url = found or fresh_database(engine, n)
     os.environ["DATABASE_URL"] = database_url
     os.environ["API_RATE_LIMIT"] = "1000000000"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
@@ -319,82 +353,66 @@ def measure(engine: str, n: int, seconds: float) -> dict:
     from leads.models import ApiKey, Lead
 
     print(f"{engine}, {n:,} leads:", file=sys.stderr)
-    took = build(n)
+    took = reused(found) or build(n)
     leads_before = Lead.objects.count()
     open_assigned = Lead.objects.open().filter(assigned_agent__isnull=False).count()
     key = ApiKey.issue(name="Bench", source="bench")[1]
-    server, port, _env = start_gunicorn(database_url, OUT / f"intake-static-{engine}")
-    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    rows = []
-    try:
-        static = "/static/ninja/favicon.png"
-        conn = http.client.HTTPConnection("127.0.0.1", port)
-        conn.request("GET", "/api/v1/docs")
-        page = conn.getresponse().read().decode()
-        for word in page.split('"'):
-            if word.startswith("/static/ninja/favicon.") and word.endswith(".png"):
-                static = word
-        conn.close()
+    rows, batches = [], []
+    if "single" in parts:
+        server, port, _env = start_gunicorn(database_url, OUT / f"intake-static-{engine}")
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        try:
+            static = "/static/ninja/favicon.png"
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request("GET", "/api/v1/docs")
+            page = conn.getresponse().read().decode()
+            for word in page.split('"'):
+                if word.startswith("/static/ninja/favicon.") and word.endswith(".png"):
+                    static = word
+            conn.close()
 
-        def post_lead(level):
-            def request(c, i):
-                body = json.dumps(
-                    {
-                        "name": f"Bench Lead {c} {i}",
-                        "email": f"intake-{level}-{c}-{i}@bench.example",
-                        "company": "Acme",
-                        "status": "New",
-                    }
-                )
-                return "POST", "/api/v1/leads", body, auth, 201
+            def post_lead(level):
+                def request(c, i):
+                    body = json.dumps(
+                        {
+                            "name": f"Bench Lead {c} {i}",
+                            "email": f"intake-{level}-{c}-{i}@bench.example",
+                            "company": "Acme",
+                            "status": "New",
+                        }
+                    )
+                    return "POST", "/api/v1/leads", body, auth, 201
 
-            return request
+                return request
 
-        def get_static(c, i):
-            return "GET", static, None, {}, 200
+            def get_static(c, i):
+                return "GET", static, None, {}, 200
 
-        def unknown_lead(c, i):
-            return "GET", "/api/v1/leads?email=nobody@bench.example", None, auth, 404
+            def unknown_lead(c, i):
+                return "GET", "/api/v1/leads?email=nobody@bench.example", None, auth, 404
 
-        drive(port, 1, 2, post_lead("warm"))  # warm: every worker's imports and connections
-        for clients in CLIENTS:
-            for label, request, span in [
-                ("HTTP floor: GET a static file", get_static, seconds / 3),
-                ("key check: GET an unknown lead (404)", unknown_lead, seconds / 3),
-                ("**POST /api/v1/leads** (one new lead)", post_lead(clients), seconds),
-            ]:
-                result = drive(port, clients, span, request)
-                print(f"  {clients} clients, {label}: {json.dumps(result)}", file=sys.stderr)
-                rows.append([clients, label, result])
-            result = database_floor(clients, seconds / 3, str(clients))
-            print(f"  {clients} clients, database floor: {json.dumps(result)}", file=sys.stderr)
-            rows.append([clients, "database floor: one INSERT per lead, no HTTP", result])
+            drive(port, 1, 2, post_lead("warm"))  # warm: every worker's imports and connections
+            for clients in CLIENTS:
+                for label, request, span in [
+                    ("HTTP floor: GET a static file", get_static, seconds / 3),
+                    ("key check: GET an unknown lead (404)", unknown_lead, seconds / 3),
+                    ("**POST /api/v1/leads** (one new lead)", post_lead(clients), seconds),
+                ]:
+                    result = drive(port, clients, span, request)
+                    print(f"  {clients} clients, {label}: {json.dumps(result)}", file=sys.stderr)
+                    rows.append([clients, label, result])
+                result = database_floor(clients, seconds / 3, str(clients))
+                print(f"  {clients} clients, database floor: {json.dumps(result)}", file=sys.stderr)
+                rows.append([clients, "database floor: one INSERT per lead, no HTTP", result])
 
-        def post_batch(c, i):
-            leads = [
-                {"name": f"Batch {c} {i} {j}", "email": f"batch-{c}-{i}-{j}@bench.example", "company": "Acme"}
-                for j in range(BATCH)
-            ]
-            return "POST", "/api/v1/leads/batch", json.dumps({"leads": leads}), auth, 200
-
-        batch_start = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-        batch_ms = []
-        for i in range(BATCHES):
-            method, path, body, headers, _ = post_batch(0, i)
-            start = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            answer = json.loads(response.read())
-            batch_ms.append((time.perf_counter() - start) * 1000)
-            assert response.status == 200 and answer["created"] == BATCH, answer
-        batch_seconds = time.perf_counter() - batch_start
-        conn.close()
-        batch = {"leads": BATCH * BATCHES, "per_s": BATCH * BATCHES / batch_seconds, **percentiles(sorted(batch_ms))}
-        print(f"  batch: {json.dumps(batch)}", file=sys.stderr)
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    if "batch" in parts:
+        for assign in ("0", "1"):
+            batches += measure_batch(database_url, engine, key, seconds, assign=assign)
+        batches.append(database_floor_batch(seconds / 3))
+        print(f"  batch database floor: {json.dumps(batches[-1])}", file=sys.stderr)
     profiled = profile(key)
     print(f"  profile: {json.dumps(profiled)}", file=sys.stderr)
     return {
@@ -403,9 +421,84 @@ def measure(engine: str, n: int, seconds: float) -> dict:
         "open_assigned": open_assigned,
         "build": took,
         "rows": rows,
-        "batch": batch,
+        "batches": batches,
         "profile": profiled,
     }
+
+
+BATCH_CLIENTS = (1, 4)
+
+
+def measure_batch(database_url: str, engine: str, key: str, seconds: float, *, assign: str) -> list:
+    """The batch endpoint, 1,000 new leads per request, at BATCH_CLIENTS clients, on a server with
+    ASSIGN_ON_ARRIVAL `assign`; first its HTTP floor: one lead too many (413 once the body is read and parsed and
+    the key counted: HTTP, the body and authentication, no intake)."""
+    server, port, _env = start_gunicorn(
+        database_url, OUT / f"intake-static-{engine}", extra={"ASSIGN_ON_ARRIVAL": assign}
+    )
+    rows = []
+    label = "on" if assign == "1" else "off"
+
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def post_batch(expected: int, tag: str, size: int = BATCH):
+        def request(c, i):
+            leads = [
+                {"name": f"Batch {c} {i} {j}", "email": f"batch-{tag}-{c}-{i}-{j}@bench.example", "company": "Acme"}
+                for j in range(size)
+            ]
+            return "POST", "/api/v1/leads/batch", json.dumps({"leads": leads}), headers, expected
+
+        return request
+
+    try:
+        drive(port, 1, 2, post_batch(200, f"warm{label}{time.time_ns()}"))  # every worker's imports
+        for clients in BATCH_CLIENTS:
+            if assign == "0":
+                result = drive(port, clients, seconds / 3, post_batch(413, "floor", BATCH + 1))
+                rows.append([clients, "HTTP floor: a body of 1,001 leads (413: read, parsed, key counted)", result])
+                print(f"  batch {clients} clients, HTTP floor: {json.dumps(result)}", file=sys.stderr)
+            result = drive(port, clients, seconds, post_batch(200, f"{label}{clients}{time.time_ns()}"))
+            rows.append([clients, f"**POST /api/v1/leads/batch**, ASSIGN_ON_ARRIVAL {label}", result])
+            print(f"  batch {clients} clients, assign {label}: {json.dumps(result)}", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return rows
+
+
+def database_floor_batch(seconds: float) -> list:
+    """One multi-row INSERT of 1,000 leads per transaction, raw SQL from this process, no HTTP, no cleaning."""
+    from django.db import connection, transaction
+
+    from core import clock
+
+    names = ["name", "email", "phone", "company", "source", "country", "status", "created_at"]
+    names += ["name_key", "company_key", "phone_key", "added_at", "updated_at"]
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    sql = (
+        f"INSERT INTO leads_lead ({', '.join(names)}) VALUES "
+        + ", ".join([f"({', '.join(['%s'] * len(names))})"] * BATCH)
+        + " RETURNING id"
+    )
+    latencies, tag = [], time.time_ns()
+    deadline = time.monotonic() + seconds
+    start = time.perf_counter()
+    while time.monotonic() < deadline:
+        n = len(latencies)
+        params = []
+        for j in range(BATCH):
+            params += [f"Floor {n} {j}", f"floor-{tag}-{n}-{j}@bench.example", "", "Acme", "bench", "", "new", now]
+            params += [f"floor {n} {j}", "acme", "", now, now]
+        begin = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+        latencies.append(time.perf_counter() - begin)
+    elapsed = time.perf_counter() - start
+    every = sorted(x * 1000 for x in latencies)
+    result = {"requests": len(every), "per_s": len(every) / elapsed, **percentiles(every), "failed": 0}
+    return [1, "database floor: one raw multi-row INSERT ... RETURNING of 1,000 leads per transaction, no HTTP", result]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -463,20 +556,23 @@ def report(results: list[dict], seconds: float, load: str) -> str:
             f"\n### {engine}, {result['leads']:,} leads ({result['open_assigned']:,} open and assigned)\n\n"
             f"Built in: {build}.\n"
         )
-        table = []
-        for clients, label, r in result["rows"]:
-            bad = ""
-            if r["failed"]:
-                seen = ", ".join(f"{n} x {status}" for status, n in sorted(r.get("statuses", {}).items()))
-                bad = f" ({r['failed']} failed: {seen})"
-            rate = f"{r['per_s']:.1f}" if r["per_s"] < 100 else f"{r['per_s']:.0f}"
-            table.append([clients, label + bad, f"{r['requests']:,}", rate, r["p50"], r["p95"], r["p99"]])
-        lines.append(markdown_table(["clients", "what", "requests", "per second", "p50 ms", "p95 ms", "p99 ms"], table))
-        b = result["batch"]
-        lines.append(
-            f"\nBatch endpoint, one client, {BATCHES} requests of {BATCH:,} new leads: **{b['per_s']:,.0f} leads/s** "
-            f"(p50 {b['p50']:.0f} ms per request)."
-        )
+        if result["rows"]:
+            lines.append(
+                markdown_table(
+                    ["clients", "what", "requests", "per second", "p50 ms", "p95 ms", "p99 ms"], _table(result["rows"])
+                )
+            )
+        if result["batches"]:
+            lines.append(
+                f"\nBatch endpoint, {BATCH:,} new leads per request ({seconds:.0f} s per run, {seconds / 3:.0f} s "
+                "per floor); leads per second = requests per second x 1,000:\n"
+            )
+            lines.append(
+                markdown_table(
+                    ["clients", "what", "requests", "leads per second", "p50 ms", "p95 ms", "p99 ms"],
+                    _table(result["batches"], per=BATCH),
+                )
+            )
         profiled = result["profile"]
         for label, p in [("One POST", profiled["one"]), (f"One batch of {BATCH:,}", profiled["batch"])]:
             slowest = "; ".join(f"{ms} ms `{sql}...`" for ms, sql in p["slowest"])
@@ -490,23 +586,43 @@ def report(results: list[dict], seconds: float, load: str) -> str:
     return "\n".join(lines)
 
 
+def _table(rows: list, per: int = 1) -> list:
+    table = []
+    for clients, label, r in rows:
+        bad = ""
+        if r["failed"]:
+            seen = ", ".join(f"{n} x {status}" for status, n in sorted(r.get("statuses", {}).items()))
+            bad = f" ({r['failed']} failed: {seen})"
+        rate = r["per_s"] * per
+        rate = f"{rate:.1f}" if rate < 100 else f"{rate:,.0f}"
+        table.append([clients, label + bad, f"{r['requests']:,}", rate, r["p50"], r["p95"], r["p99"]])
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000", help="comma-separated lead counts")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--seconds", type=float, default=15, help="length of each POST run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database an earlier run built (migrated), if it holds leads"
+    )
+    parser.add_argument("--parts", default="single,batch", help="single (one lead per POST), batch, or both")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # ENGINE:SIZE, the child process
     args = parser.parse_args()
+    parts = tuple(p for p in args.parts.split(",") if p)
     if args.one:
         engine, n = args.one.split(":")
-        print(json.dumps(measure(engine, int(n), args.seconds)))
+        print(json.dumps(measure(engine, int(n), args.seconds, reuse=args.reuse, parts=parts)))
         return 0
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     results = []
     for engine in [e for e in args.engines.split(",") if e]:
         for n in [int(s) for s in args.sizes.split(",") if s]:
             done = subprocess.run(
-                [sys.executable, __file__, "--one", f"{engine}:{n}", "--seconds", str(args.seconds)],
+                [sys.executable, __file__, "--one", f"{engine}:{n}", "--seconds", str(args.seconds)]
+                + ["--parts", args.parts]
+                + (["--reuse"] if args.reuse else []),
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 text=True,

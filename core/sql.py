@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,6 +77,10 @@ class Dialect:
 
     def analyze(self, cursor, table: str) -> None:
         """Give the planner a freshly filled temporary table's size (where it needs to be told)."""
+
+    def max_query_params(self) -> int:
+        """How many parameters one statement may bind (PostgreSQL's and MariaDB's protocol limit)."""
+        return 65_535
 
     # -- Filling a table ----------------------------------------------------------------------------------
 
@@ -174,6 +179,11 @@ class Dialect:
 
 class SQLiteDialect(Dialect):
     vendor = "sqlite"
+
+    def max_query_params(self) -> int:
+        """The library's own limit (32,766 since SQLite 3.32; Django assumes the old 999)."""
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
     def row_number_type(self) -> str:
         return "INTEGER PRIMARY KEY"  # the rowid: staged rows are fetched and deleted by line

@@ -390,6 +390,17 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
             history.record_creations(cursor, run_id=run_id, schema=schema, above=above, stamp=stamp)
 
 
+def update_records(frame: pd.DataFrame, schema: Schema, now: datetime) -> None:
+    """Update stored records from cleaned rows (one per identity) by the import's rule: a value present and
+    different replaces the stored one, a missing one keeps it, the update timestamps become `now`. One staging
+    table and one UPDATE ... FROM, in the caller's transaction (the intake API's updates)."""
+    staging = Staging(schema)
+    staging.create()
+    staging.insert(frame, batch_size=max(len(frame), 1))
+    _upsert(staging, now, empty_target=False, update=True, insert=False)
+    staging.drop()
+
+
 def _load_through_staging(
     chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, *, empty_target, run_id
 ):

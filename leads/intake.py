@@ -1,12 +1,15 @@
 """The intake: leads posted to the API (leads.api), one or a batch per request, saved by the CSV import's rules.
 
 Cleaning is the import's own code (imports.records over LEAD_SCHEMA: status synonyms, date formats, email
-normalization, lengths, missing markers). Saving is set-based, one transaction per request: one query reads
-the stored leads of the request's emails, one bulk INSERT creates the new ones, one bulk UPDATE changes the
-others where a value differs (an empty value never erases a stored one; rows of one email are merged as in the
-import, later values winning). A new lead needs a name; its created date defaults to the request's moment and
-its source to the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same transaction
-(leads.assignment.assign_on_arrival); an update never moves a lead.
+normalization, lengths, missing markers). Saving is set-based, one transaction per request, with no model
+instances: one query reads the stored leads of the request's emails (values only), one multi-row INSERT creates
+the new ones and hands back their ids (INSERT ... RETURNING; one SELECT by email where the engine has none), and
+the import's own UPDATE through a staging table (imports.loading.update_records) changes the others where a
+value differs (an empty value never erases a stored one; rows of one email are merged as in the import, later
+values winning). A new lead needs a name; its created date defaults to the request's moment and its source to
+the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same transaction
+(leads.assignment.assign_on_arrival); an update never moves a lead. The answer is built from what the request
+holds in memory; only the agents given on arrival are read back.
 
 The whole request runs under the assignment lock: requests for one new email queue behind each other, so the
 first creates the lead and the others update it, and no two arrivals plan on the same loads. A lead created
@@ -19,21 +22,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
+from core import sql
+from imports.loading import staged_columns, update_records
 from imports.records import clean_records
 from imports.rows import merge_duplicates
-from imports.values import Context
+from imports.values import STRING, Context
 from leads.assignment import assign_on_arrival, lock_assignments
-from leads.classification import classify
+from leads.classification import Thresholds, classify
 from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
 
 ATTEMPTS = 3  # runs of one request whose insert met a lead created meanwhile by another writer
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 _FIELDS = [f.name for f in LEAD_SCHEMA.fields if f.name != LEAD_SCHEMA.identity]
-_KEYS = [k.name for k in LEAD_SCHEMA.keys]
+_STAGED = staged_columns(LEAD_SCHEMA)  # the identity, the fields and the keys, with a new lead's defaults
+_COLUMNS = [c.name for c in _STAGED]
+_DATETIMES = {c.name for c in _STAGED if c.kind == "datetime"}
 
 
 @dataclass(frozen=True)
@@ -85,13 +93,10 @@ def intake_leads(
     return result
 
 
-def _value(value):
-    """A cleaned cell as the model holds it (None when missing)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
+def _columns(frame: pd.DataFrame) -> dict[str, list]:
+    """A cleaned frame's columns as Python lists (None where missing), converted column by column in C."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
 def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: str, assign: bool, name: str) -> None:
@@ -99,12 +104,17 @@ def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: s
         return
     identity = LEAD_SCHEMA.identity
     records = merge_duplicates(valid, identity)
-    stored = {lead.email: lead for lead in Lead.objects.filter(email__in=records[identity].tolist())}
-    new, changed, outcome = [], [], {}
-    changed_fields: set[str] = set()
-    for row in records.to_dict("records"):
-        email = row[identity]
-        values = {name: _value(row[name]) for name in [*_FIELDS, *_KEYS]}
+    columns = _columns(records)
+    emails = columns[identity]
+    stored = {
+        row[0]: row[1:]
+        for row in Lead.objects.filter(email__in=emails).values_list("email", "id", *_FIELDS, "assigned_agent__email")
+    }
+    new: list[dict] = []  # the values of each new lead, every column filled
+    changed: list[int] = []  # positions (in records) of the stored leads to update
+    saved: dict[str, list] = {}  # email -> [id, result, status, created_at, agent]
+    for i, email in enumerate(emails):
+        values = {key: columns[key][i] for key in _COLUMNS}
         lead = stored.get(email)
         if lead is None:
             if values["name"] is None:
@@ -114,52 +124,87 @@ def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: s
                 continue
             values["created_at"] = values["created_at"] or as_of
             values["source"] = values["source"] or default_source
-            new.append(Lead(email=email, **{k: v for k, v in values.items() if v is not None}))
-            outcome[email] = CREATED
+            for column in _STAGED:
+                if values[column.name] is None:
+                    values[column.name] = column.default
+            new.append(values)
+            saved[email] = [None, CREATED, values["status"], values["created_at"], None]
             continue
-        if values["source"] is None and not lead.source and default_source:
-            values["source"] = default_source
-        differs = [k for k in _FIELDS if values[k] is not None and values[k] != getattr(lead, k)]
-        if not differs:
-            outcome[email] = UNCHANGED
-            continue
-        for k in [*differs, *_KEYS]:
-            if values[k] is not None:
-                setattr(lead, k, values[k])
-        lead.updated_at = as_of
-        changed_fields.update(differs)
-        changed.append(lead)
-        outcome[email] = UPDATED
-    created = Lead.objects.bulk_create(new, batch_size=500)
+        lead_id, *before, agent = lead
+        before = dict(zip(_FIELDS, before, strict=True))
+        if values["source"] is None and not before["source"] and default_source:
+            values["source"] = columns["source"][i] = default_source
+        differs = any(values[k] is not None and values[k] != before[k] for k in _FIELDS)
+        if differs:
+            changed.append(i)
+        status = values["status"] or before["status"]
+        created_at = values["created_at"] or before["created_at"]
+        saved[email] = [lead_id, UPDATED if differs else UNCHANGED, status, created_at, agent]
+    if new:
+        for email, lead_id in _insert(new, as_of):
+            saved[email][0] = lead_id
     if changed:
-        Lead.objects.bulk_update(changed, [*sorted(changed_fields), *_KEYS, "updated_at"], batch_size=200)
-    ids = {lead.email: lead.pk for lead in [*created, *stored.values()] if lead.pk is not None}
-    missing = [lead.email for lead in created if lead.pk is None]  # an engine that returns no ids from a bulk INSERT
-    if missing:
-        ids.update(Lead.objects.filter(email__in=missing).values_list("email", "id"))
-    if assign and created:
-        assign_on_arrival(lead_ids=[ids[lead.email] for lead in created], as_of=as_of)
-    saved = {
-        email: (lead_id, status, created_at, agent)
-        for lead_id, email, status, created_at, agent in Lead.objects.filter(id__in=list(ids.values())).values_list(
-            "id", "email", "status", "created_at", "assigned_agent__email"
+        update = records.iloc[changed].copy()
+        update["source"] = pd.array([columns["source"][i] for i in changed], dtype=STRING)
+        update_records(update, LEAD_SCHEMA, as_of)
+    if assign and new:
+        created = [saved[values[identity]][0] for values in new]
+        assign_on_arrival(lead_ids=created, as_of=as_of)
+        agents = Lead.objects.filter(id__in=created, assigned_agent__isnull=False).values_list(
+            "email", "assigned_agent__email"
         )
-    }
+        for email, agent in agents:
+            saved[email][4] = agent
     counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
-    for kind in outcome.values():
+    for _id, kind, *_rest in saved.values():
         counts[kind] += 1
     result.created, result.updated, result.unchanged = counts[CREATED], counts[UPDATED], counts[UNCHANGED]
-    for position, email in valid[identity].items():
-        if email not in outcome:
+    thresholds = Thresholds.from_settings()
+    for position, email in zip(valid.index.tolist(), _columns(valid[[identity]])[identity], strict=True):
+        if email not in saved:
             continue
-        lead_id, status, created_at, agent = saved[email]
+        lead_id, kind, status, created_at, agent = saved[email]
         result.outcomes.append(
             LeadOutcome(
-                index=int(position),
+                index=position,
                 id=lead_id,
                 email=email,
-                result=outcome[email],
-                classification=classify(status, created_at, as_of).value,
+                result=kind,
+                classification=classify(status, created_at, as_of, thresholds).value,
                 agent=agent,
             )
         )
+
+
+def _insert(leads: list[dict], as_of) -> list[tuple[str, int]]:
+    """Insert the new leads (each a dict of every staged column) by multi-row INSERTs; (email, id) of each.
+    The ids come back from INSERT ... RETURNING where the engine has it, else from one SELECT by email."""
+    ops, features = connection.ops, connection.features
+    names = [*_COLUMNS, *LEAD_SCHEMA.insert_timestamps]
+    stamp = ops.adapt_datetimefield_value(as_of)
+    stamps = [stamp] * len(LEAD_SCHEMA.insert_timestamps)
+    adapted: dict = {}  # each distinct moment adapted once (most new leads are created "now")
+
+    def adapt(value):
+        if value not in adapted:
+            adapted[value] = ops.adapt_datetimefield_value(value)
+        return adapted[value]
+
+    rows = [[adapt(lead[n]) if n in _DATETIMES else lead[n] for n in _COLUMNS] + stamps for lead in leads]
+    returning = features.can_return_rows_from_bulk_insert
+    table = ops.quote_name(LEAD_SCHEMA.table)
+    into = f"INSERT INTO {table} ({', '.join(ops.quote_name(n) for n in names)}) VALUES "
+    tail = f" RETURNING {ops.quote_name(LEAD_SCHEMA.pk)}, {ops.quote_name(LEAD_SCHEMA.identity)}" if returning else ""
+    group = f"({', '.join(['%s'] * len(names))})"
+    per_statement = max(1, sql.dialect().max_query_params() // len(names))
+    ids: list[tuple[str, int]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            cursor.execute(into + ", ".join([group] * len(part)) + tail, [v for row in part for v in row])
+            if returning:
+                ids += [(email, lead_id) for lead_id, email in cursor.fetchall()]
+    if not returning:
+        emails = [lead[LEAD_SCHEMA.identity] for lead in leads]
+        ids = list(Lead.objects.filter(email__in=emails).values_list("email", "id"))
+    return ids

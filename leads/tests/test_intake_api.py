@@ -284,6 +284,40 @@ def test_a_batch_is_one_transaction_and_its_new_leads_one_assignment_run(api, ag
     assert loads == [150, 150]
 
 
+def test_a_batch_answers_with_what_it_stored(api, agents, key):
+    old = LeadFactory(email="old@example.org", name="Old", source="", status="contacted", assigned_agent=agents[1])
+    same = LeadFactory(email="same@example.org", name="Same", phone="1", source="fair")
+    response = api.post(
+        "leads/batch",
+        {
+            "leads": [
+                {"email": "new@example.org", "name": "New", "status": "lost", "created_at": "2026-11-02"},
+                {"email": "old@example.org", "company": "Acme"},
+                {"email": "same@example.org", "name": "Same", "phone": ""},
+                {"email": "second@example.org", "name": "Second", "company": "First"},
+                {"email": "SECOND@example.org", "company": "", "phone": "2"},
+            ]
+        },
+    )
+    body = response.json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (2, 1, 1)
+    stored = {lead.email: lead for lead in Lead.objects.select_related("assigned_agent")}
+    for result in body["results"]:
+        lead = stored[result["email"]]
+        assert result["id"] == lead.pk
+        assert result["classification"] == lead.classification_at(clock.now()).value
+        assert result["agent"] == (lead.assigned_agent.email if lead.assigned_agent else None)
+    assert [r["result"] for r in body["results"]] == ["created", "updated", "unchanged", "created", "created"]
+    assert body["results"][1]["agent"] == "bob@sales.test"  # an update never moves a lead
+    new, second = stored["new@example.org"], stored["second@example.org"]
+    assert (new.source, new.status, new.created_at.date().isoformat()) == ("website", "lost", "2026-11-02")
+    assert (second.company, second.phone, second.phone_key) == ("First", "2", "2")  # empty never erases
+    old.refresh_from_db()
+    assert (old.company, old.source, old.status) == ("Acme", "website", "contacted")  # the key's source fills
+    same.refresh_from_db()
+    assert (same.phone, same.source) == ("1", "fair")
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [({"leads": "x"}, 422), ({}, 422), ({"leads": [{}] * 1001}, 413), ([], 400)],

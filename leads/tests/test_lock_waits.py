@@ -186,3 +186,40 @@ def test_the_admin_import_and_assignment_actions_show_a_message_instead_of_a_500
     )
     assert db.execute("SELECT id, is_active, updated_at FROM agents_agent ORDER BY id").fetchall() == agents
     assert db.execute("SELECT COUNT(*) FROM leads_assignmentrun").fetchone() == (0,)
+
+
+API_SCRIPT = """
+import django, json, sys
+django.setup()
+from django.test.utils import setup_test_environment
+setup_test_environment()
+from django.test import Client
+from leads.models import ApiKey
+key = ApiKey.issue(name="Web form")[1]
+client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {key}")
+print("ready", flush=True)
+sys.stdin.readline()  # the test now holds the write lock
+out = {}
+for name, (method, path, body) in {
+    "lookup": ("get", "/api/v1/leads?email=nobody@example.org", None),
+    "post": ("post", "/api/v1/leads", {"email": "new@example.org", "name": "New"}),
+    "batch": ("post", "/api/v1/leads/batch", {"leads": [{"email": "new@example.org", "name": "New"}]}),
+}.items():
+    if body is None:
+        response = getattr(client, method)(path)
+    else:
+        response = getattr(client, method)(path, json.dumps(body), content_type="application/json")
+    json_body = response["Content-Type"].startswith("application/json")
+    answer = response.json() if json_body else response.content.decode()[:200]
+    out[name] = [response.status_code, response.get("Retry-After"), response["Content-Type"], answer]
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_an_api_request_whose_key_cannot_be_counted_in_time_gets_503_with_retry_after(database):
+    env, db = database
+    out = run_while_locked(env, db, API_SCRIPT)
+    busy = [503, "5", "application/json; charset=utf-8", {"detail": BUSY}]
+    assert json.loads(out) == {"lookup": busy, "post": busy, "batch": busy}
+    assert db.execute("SELECT requests FROM leads_apikey").fetchall() == [(0,)]
+    assert db.execute("SELECT COUNT(*) FROM leads_lead WHERE email = 'new@example.org'").fetchone() == (0,)
