@@ -12,7 +12,9 @@ from imports.export_safety import FormulaSafeExportMixin
 
 class AgentResource(FormulaSafeExportMixin, resources.ModelResource):
     # The names, as the import's teams column reads them.
-    teams = fields.Field(attribute="teams", column_name="teams", widget=ManyToManyWidget(Team, "name", separator="; "))
+    teams = fields.Field(
+        attribute="teams", column_name="teams", widget=ManyToManyWidget(Team, separator="; ", field="name")
+    )
 
     class Meta:
         model = Agent

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from agents.admin import AbsenceInline
 from agents.admin_login import AgentLoginAdminMixin
 from agents.importing import AGENT_SCHEMA
 from agents.models import Agent
@@ -65,11 +66,15 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, 
         text_column("email", "email", "12em"),
         "is_active",
         "capacity",
+        "weight",
+        "daily_cap",
         "open_leads",
         "open_leads_by_class",
     ]
     list_display_links = [AGENT_NAME]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "teams"]
+    filter_horizontal = ["teams"]
+    inlines = [AbsenceInline]
     search_fields = ["name", "email"]
     ordering = ["name", "email"]
     readonly_fields = ["created_at", "updated_at", "import_history"]
