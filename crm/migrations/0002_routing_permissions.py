@@ -31,13 +31,13 @@ def _permissions(apps, using):
 
 
 def grant(apps, schema_editor):
-    using = schema_editor.connection.alias
+    using = schema_editor.connection.alias if schema_editor else "default"
     group, _ = apps.get_model("auth", "Group").objects.using(using).get_or_create(name=GROUP)
     group.permissions.add(*_permissions(apps, using))
 
 
 def revoke(apps, schema_editor):
-    using = schema_editor.connection.alias
+    using = schema_editor.connection.alias if schema_editor else "default"
     group = apps.get_model("auth", "Group").objects.using(using).filter(name=GROUP).first()
     if group is not None:
         group.permissions.remove(*_permissions(apps, using))

@@ -9,11 +9,13 @@ from django.contrib.auth.models import Group
 from agents.roles import AGENTS, SALES_MANAGERS
 
 roles_migration = importlib.import_module("crm.migrations.0001_roles")
+routing_permissions_migration = importlib.import_module("crm.migrations.0002_routing_permissions")
 
 
 def ensure_roles() -> None:
     """The groups as the migration makes them; tests that flush the database (live_server) remove them."""
     roles_migration.create_roles(apps, None)
+    routing_permissions_migration.grant(apps, None)
 
 
 def make_user(username: str, *, groups=(), superuser: bool = False, password: str | None = None):

@@ -66,7 +66,23 @@ def test_the_roles_migration_creates_both_groups():
         "leads.view_assignmentrun", "leads.view_leadassignment", "leads.view_verificationrun",
         "agents.view_agent", "agents.add_agent", "agents.change_agent",
         "agents.import_agent", "agents.export_agent",
+        # crm/migrations/0002_routing_permissions.py
+        "agents.view_team", "agents.add_team", "agents.change_team", "agents.delete_team",
+        "agents.view_absence", "agents.add_absence", "agents.change_absence", "agents.delete_absence",
+        "leads.view_routingrule", "leads.add_routingrule", "leads.change_routingrule", "leads.delete_routingrule",
     }  # fmt: skip
+
+
+def test_reversing_the_routing_permissions_takes_only_them_from_sales_managers():
+    from leads.tests.roles import routing_permissions_migration
+
+    ensure_roles()
+    routing_permissions_migration.revoke(apps, None)
+    assert not {p for p in perms_of(SALES_MANAGERS) if "team" in p or "absence" in p or "routingrule" in p}
+    assert "leads.assign_lead" in perms_of(SALES_MANAGERS)
+    routing_permissions_migration.grant(apps, None)
+    routing_permissions_migration.grant(apps, None)
+    assert "leads.change_routingrule" in perms_of(SALES_MANAGERS)
 
 
 def test_running_the_roles_migration_again_duplicates_nothing():
@@ -115,6 +131,22 @@ def test_a_superuser_who_is_also_an_agent_still_sees_every_lead(client, team):
 
 
 # --- sales manager -------------------------------------------------------------------------------------
+
+
+def agent_form(agent, **changes) -> dict:
+    """The agent's change form as the admin posts it, with no absence rows."""
+    form = {
+        "name": agent.name,
+        "email": agent.email,
+        "is_active": "on",
+        "capacity": "",
+        "weight": str(agent.weight),
+        "time_zone": agent.time_zone,
+        "working_hours": agent.working_hours,
+        "absences-TOTAL_FORMS": "0",
+        "absences-INITIAL_FORMS": "0",
+    }
+    return {**form, **changes}
 
 
 @pytest.mark.parametrize(
@@ -172,7 +204,7 @@ def test_a_manager_links_an_agent_to_a_login(client, team):
     assert choices[str(carl.pk)] == "carl"
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
-        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": carl.pk},
+        agent_form(carl_agent, user=carl.pk),
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     carl_agent.refresh_from_db()
@@ -186,7 +218,7 @@ def test_linking_a_login_to_an_agent_gives_it_the_agents_role_and_only_that_agen
     client.force_login(team.manager)
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
-        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": carl.pk},
+        agent_form(carl_agent, user=carl.pk),
     )
     assert response.status_code == 302
     assert list(carl.groups.values_list("name", flat=True)) == [AGENTS]
