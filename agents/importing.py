@@ -99,7 +99,7 @@ def write_teams(*, cursor, staging: str, schema: Schema) -> set[str]:
     agents = dict(Agent.objects.filter(email__in=in_file).values_list("email", "id"))
     Membership = Agent.teams.through
     held: dict[int, dict[int, int]] = {}  # agent id -> team id -> membership id
-    for pk, agent_id, team_id in Membership.objects.filter(agent_id__in=list(agents.values())).values_list(
+    for pk, agent_id, team_id in Membership.objects.filter(agent__email__in=in_file).values_list(
         "pk", "agent_id", "team_id"
     ):
         held.setdefault(agent_id, {})[team_id] = pk

@@ -78,10 +78,14 @@ def test_a_teams_cell_replaces_the_teams_and_an_empty_one_keeps_them(tmp_path):
     assert (summary["updated"], summary["unchanged"]) == (1, 1)  # ann changed only by her teams
 
 
-def test_the_same_teams_again_leave_the_agent_unchanged(tmp_path):
-    run(tmp_path, "email,name,teams\nann@x.test,Ann,A;B\n")
-    summary = run(tmp_path, "email,name,teams\nann@x.test,Ann,b; a\n")
+def test_the_same_values_again_leave_the_agent_unchanged(tmp_path):
+    header = "email,name,teams,weight,daily cap,tz,hours\n"
+    run(tmp_path, header + "ann@x.test,Ann,A;B,0.5,3,Europe/Paris,Mon 09:00-10:00\n")
+    summary = run(tmp_path, header + "ann@x.test,Ann,b; a,0.50,3,europe/paris,Mon 09:00-10:00\n")
     assert (summary["updated"], summary["unchanged"]) == (0, 1)
+    summary = run(tmp_path, header + "ann@x.test,Ann,b; a,0.75,3,Europe/Paris,Mon 09:00-10:00\n")
+    assert (summary["updated"], summary["unchanged"]) == (1, 0)
+    assert Agent.objects.get().weight == Decimal("0.75")
 
 
 def test_a_dry_run_creates_no_team_and_changes_no_membership(tmp_path):
@@ -135,3 +139,12 @@ def test_the_export_writes_the_columns_the_import_reads(tmp_path):
     call_command("import_agents", str(path), stdout=StringIO())
     assert teams_of("ann@x.test") == ["A", "B"]
     assert Agent.objects.get(email="ann@x.test").daily_cap == 4
+
+
+def test_reverting_an_import_restores_the_routing_columns_it_overwrote(tmp_path):
+    AgentFactory(email="ann@x.test", weight=Decimal("1.25"), daily_cap=None, time_zone="UTC", working_hours="")
+    summary = run(tmp_path, "email,weight,daily cap,tz,hours\nann@x.test,0.5,7,Asia/Tokyo,Sat 10:00-14:00\n")
+    assert summary["updated"] == 1
+    call_command("revert_import", str(summary["run"]), stdout=StringIO())
+    ann = Agent.objects.get()
+    assert (ann.weight, ann.daily_cap, ann.time_zone, ann.working_hours) == (Decimal("1.25"), None, "UTC", "")

@@ -22,4 +22,3 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_filter = ["team"]
     search_fields = ["name", "team__name"]
     ordering = ["position"]
-    autocomplete_fields = ["team"]
