@@ -148,3 +148,29 @@ def test_reverting_an_import_restores_the_routing_columns_it_overwrote(tmp_path)
     call_command("revert_import", str(summary["run"]), stdout=StringIO())
     ann = Agent.objects.get()
     assert (ann.weight, ann.daily_cap, ann.time_zone, ann.working_hours) == (Decimal("1.25"), None, "UTC", "")
+
+
+def test_the_routing_columns_clean_alike_in_a_separate_cleaning_process(tmp_path):
+    # Big files are cleaned in a process without Django: the checks travel there pickled by reference.
+    import pandas as pd
+
+    from agents.importing import AGENT_SCHEMA
+    from conftest import FROZEN_AT
+    from imports import pipeline
+
+    path = tmp_path / "agents.csv"
+    path.write_text(
+        "email,name,teams,weight,tz,hours\n"
+        "a@x.test,A,EMEA;Web,0.5,europe/paris,Mon 09:00-10:00\n"
+        "b@x.test,B,,0,Mars/Base,Mun 09:00-10:00\n",
+        encoding="utf-8",
+    )
+    results = [
+        list(pipeline.read_clean(path, AGENT_SCHEMA, now=FROZEN_AT, in_process=flag)[1]) for flag in (False, True)
+    ]
+    here, there = ([pd.concat([c.valid for c in r]), pd.concat([c.rejects for c in r])] for r in results)
+    pd.testing.assert_frame_equal(here[0], there[0])
+    pd.testing.assert_frame_equal(here[1], there[1])
+    assert there[0]["teams"].tolist() == ["EMEA; Web"]
+    assert there[0]["time_zone"].tolist() == ["Europe/Paris"]
+    assert "tz: 'Mars/Base' is not an IANA time zone" in there[1]["reason"].iloc[0]
