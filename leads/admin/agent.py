@@ -66,8 +66,7 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, 
         text_column("email", "email", "12em"),
         "is_active",
         "capacity",
-        "weight",
-        "daily_cap",
+        "routing",
         "open_leads",
         "open_leads_by_class",
     ]
@@ -100,6 +99,12 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, 
         # Emails are stored lower-cased and compare exactly (binary on MariaDB/MySQL), so the term is lower-cased
         # too; names compare ignoring case on every engine anyway.
         return super().get_search_results(request, queryset, search_term.lower())
+
+    @admin.display(description="weight, cap", ordering="weight")
+    def routing(self, agent):
+        """The routing weight and, when set, the daily cap: `0.5 · 20/day` (one narrow column, to fit 1366 px)."""
+        weight = f"{agent.weight.normalize():f}"
+        return weight if agent.daily_cap is None else f"{weight} · {agent.daily_cap}/day"
 
     @admin.display(description="load", ordering="_load")
     def open_leads(self, agent):

@@ -121,3 +121,11 @@ def test_a_rule_is_edited_and_its_classes_checked(admin_client):
     assert response.status_code == 302
     rule.refresh_from_db()
     assert (rule.position, rule.country, rule.classification) == (2, "France|Belgique", "fresh|urgent")
+
+
+def test_the_agent_list_shows_each_agent_s_weight_and_daily_cap(admin_client):
+    AgentFactory(name="Half", weight=Decimal("0.50"), daily_cap=20)
+    AgentFactory(name="Full")
+    page = admin_client.get(reverse("admin:agents_agent_changelist")).content.decode()
+    assert "0.5 · 20/day" in page
+    assert ">1<" in page
