@@ -10,8 +10,9 @@ compared folded (core.normalize.name_key: case, accents and extra spaces ignored
 The first rule (lowest position) whose every condition holds decides: its team is the lead's pool. A lead
 matching no rule goes to ROUTING_DEFAULT_TEAM: a team's name, or empty for every agent (the pool None).
 
-`RuleSet.route_frame` is vectorized over a frame of leads (a million in seconds); `route_lead` routes one lead
-through the same code (a frame of one row), so both fold and match alike.
+`RuleSet.route_frame` is vectorized over a frame of leads (a million in seconds; `route_queryset` reads the frame
+from a queryset in one query, `lead_frame`); `route_lead` routes one lead through the same code (a frame of one
+row), so both fold and match alike.
 """
 
 from __future__ import annotations
@@ -134,6 +135,12 @@ class RuleSet:
             pools = pools.fillna(self.default_team_id)
         return pools
 
+    def route_queryset(self, leads, as_of: datetime) -> pd.Series:
+        """Each lead's pool (route_frame), indexed by lead id, for a queryset of leads read in one query with
+        their class at `as_of` computed by the database."""
+        frame = lead_frame(leads, as_of)
+        return self.route_frame(frame).set_axis(frame["id"].to_numpy())
+
     def route_lead(self, lead, as_of: datetime) -> Route:
         """Where one lead (anything with source, country, email, company, status, created_at) goes at `as_of`."""
         frame = pd.DataFrame(
@@ -152,6 +159,17 @@ class RuleSet:
             return Route(None, self.default_team_id, self.default_team_name)
         rule = next(r for r in self.rules if r.position == position)
         return Route(rule, rule.team_id, rule.team_name)
+
+
+def lead_frame(leads, as_of: datetime) -> pd.DataFrame:
+    """A queryset of leads as the frame routing reads (`id` and FRAME_COLUMNS), in one query, the class at `as_of`
+    from the SQL classification (leads.classification)."""
+    rows = (
+        leads.with_classification(as_of, name="_lead_class")
+        .order_by()
+        .values_list("id", "source", "country", "email", "company", "_lead_class")
+    )
+    return pd.DataFrame(list(rows), columns=["id", *FRAME_COLUMNS])
 
 
 def route_lead(lead, as_of: datetime) -> Route:
@@ -352,6 +370,7 @@ __all__ = [
     "default_team",
     "export_rules",
     "import_rules_file",
+    "lead_frame",
     "pool_agents",
     "read_rules_file",
     "replace_rules",

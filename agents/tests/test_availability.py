@@ -210,3 +210,22 @@ def test_one_query_finds_every_agent_absent_at_a_moment(django_assert_num_querie
         loaded = Absences.overlapping(FROZEN_AT, FROZEN_AT + timedelta(days=7))
     assert set(loaded.by_agent) == {gone.pk, later.pk}
     assert loaded.absent_ids(FROZEN_AT + timedelta(hours=2)) == {gone.pk, later.pk}
+
+
+@pytest.mark.django_db
+def test_routing_profiles_are_read_in_two_queries_and_serve_as_agents(django_assert_num_queries):
+    from decimal import Decimal
+
+    from agents.models import Agent, Team
+
+    emea, web = Team.objects.create(name="EMEA"), Team.objects.create(name="Web")
+    ann = AgentFactory(
+        weight=Decimal("0.5"), daily_cap=3, time_zone="Europe/Paris", working_hours="Mon-Fri 09:00-17:00"
+    )
+    ann.teams.add(emea, web)
+    bob = AgentFactory()
+    with django_assert_num_queries(2):
+        profiles = Agent.objects.routing_profiles()
+    assert profiles[ann.pk].team_ids == {emea.pk, web.pk} and profiles[bob.pk].team_ids == frozenset()
+    assert (profiles[ann.pk].weight, profiles[ann.pk].daily_cap) == (Decimal("0.50"), 3)
+    assert is_available(profiles[ann.pk], Absences(), MONDAY_NOON_PARIS) == (True, "")

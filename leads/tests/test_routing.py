@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from agents.models import Team
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
-from leads.models import RoutingRule
+from leads.models import Lead, RoutingRule
 from leads.routing import RoutingError, RuleSet, pool_agents, route_lead
 from leads.tests.factories import LeadFactory
 
@@ -128,3 +128,13 @@ def test_a_pool_is_its_team_s_members_or_every_agent(teams):
     ann.teams.add(teams["France"])
     assert list(pool_agents(teams["France"].pk)) == [ann]
     assert set(pool_agents(None)) == {ann, bob}
+
+
+def test_a_queryset_of_leads_is_routed_with_their_classes_from_the_database(teams):
+    rule(1, teams["France"], country="France", classification="fresh")
+    rule(2, teams["Web"], source="web")
+    fresh = LeadFactory(country="france", created_at=FROZEN_AT - timedelta(days=1))
+    stale = LeadFactory(country="France", created_at=FROZEN_AT - timedelta(days=40))
+    web = LeadFactory(source="Web", country="France", created_at=FROZEN_AT - timedelta(days=40))
+    pools = RuleSet.load().route_queryset(Lead.objects.all(), FROZEN_AT)
+    assert pools.to_dict() == {fresh.pk: teams["France"].pk, stale.pk: None, web.pk: teams["Web"].pk}

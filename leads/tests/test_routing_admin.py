@@ -129,3 +129,21 @@ def test_the_agent_list_shows_each_agent_s_weight_and_daily_cap(admin_client):
     page = admin_client.get(reverse("admin:agents_agent_changelist")).content.decode()
     assert "0.5 · 20/day" in page
     assert ">1<" in page
+
+
+@pytest.mark.parametrize(("when", "expected"), [("now", ["away"]), ("upcoming", ["later"]), ("past", ["back"])])
+def test_the_absence_list_filters_who_is_away_now_coming_up_or_back(admin_client, when, expected):
+    from datetime import timedelta
+
+    from conftest import FROZEN_AT
+
+    agent = AgentFactory()
+    for reason, start, end in [("away", -1, 1), ("later", 2, 3), ("back", -3, 0)]:
+        Absence.objects.create(
+            agent=agent,
+            reason=reason,
+            starts_at=FROZEN_AT + timedelta(days=start),
+            ends_at=FROZEN_AT + timedelta(days=end),
+        )
+    response = admin_client.get(reverse("admin:agents_absence_changelist"), {"when": when})
+    assert [a.reason for a in response.context["cl"].result_list] == expected
