@@ -77,6 +77,18 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, 
     search_fields = ["name", "email"]
     ordering = ["name", "email"]
     readonly_fields = ["created_at", "updated_at", "import_history"]
+    fieldsets = [
+        (None, {"fields": ["name", "email", "is_active", "capacity", "user"]}),
+        (
+            "Routing",
+            {
+                "fields": ["teams", "weight", "daily_cap", "time_zone", "working_hours"],
+                "description": "Which pools the agent is in, its share of their leads, and when it takes them "
+                "(absences below).",
+            },
+        ),
+        ("History", {"fields": ["created_at", "updated_at", "import_history"]}),
+    ]
     actions = [activate, deactivate]
 
     @admin.display(description="import history")
