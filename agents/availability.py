@@ -51,15 +51,15 @@ class WorkingHours:
         return any(start <= minute < end for start, end in self.days[local_dt.weekday()])
 
     def next_opening(self, after_utc: datetime, tz: str | zoneinfo.ZoneInfo) -> datetime | None:
-        """The first instant at or after `after_utc` (aware) inside the hours, in UTC; None if never (hours
-        whose every range falls in a DST gap)."""
+        """The first instant at or after `after_utc` (aware) inside the hours, in UTC; None if none within two
+        weeks (hours whose every range falls in DST gaps)."""
         zone = as_zone(tz)
         after_utc = after_utc.astimezone(UTC)
         if self.contains(after_utc.astimezone(zone)):
             return after_utc
         local_day = after_utc.astimezone(zone).date()
         best = None
-        for offset in range(9):
+        for offset in range(15):  # two weeks: a week whose only ranges fall in a DST gap opens the next
             day = local_day + timedelta(days=offset)
             for start, _end in self.days[day.weekday()]:
                 wall = datetime.combine(day, time()) + timedelta(minutes=start)
@@ -107,12 +107,13 @@ def _instants(wall: datetime, zone: zoneinfo.ZoneInfo) -> list[datetime]:
     if found:
         return found
     # A gap: fold=1 reads the wall time with the offset after the change (an earlier instant), fold=0 with the
-    # one before (a later instant); the change lies between them. Bisect to the second.
+    # one before (a later instant); the change lies between them. Bisect to the microsecond: the change's instant
+    # exactly (the first instant whose offset is the new one).
     low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
     high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
     low, high = min(low, high), max(low, high)
     before = low.astimezone(zone).utcoffset()
-    while high - low > timedelta(seconds=1):
+    while high - low > timedelta(microseconds=1):
         middle = low + (high - low) / 2
         if middle.astimezone(zone).utcoffset() == before:
             low = middle

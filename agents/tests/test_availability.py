@@ -108,7 +108,7 @@ def test_a_minute_is_inside_exactly_when_a_group_of_its_day_covers_it(generated,
     assert hours.contains(moment) == expected
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=300)
 @given(groups, st.integers(0, 14 * 24 * 60))
 def test_the_next_opening_is_open_and_nothing_before_it_is(generated, minutes):
     hours = parse_working_hours(_text(generated))
@@ -119,6 +119,27 @@ def test_the_next_opening_is_open_and_nothing_before_it_is(generated, minutes):
     probe = after
     while probe < opening:  # every minute before it is closed
         assert not hours.contains(probe.astimezone(PARIS))
+        probe += timedelta(minutes=1)
+
+
+absence_periods = st.lists(st.tuples(st.integers(0, 10 * 24 * 60), st.integers(1, 3 * 24 * 60)), max_size=4)
+
+
+@settings(deadline=None)
+@given(groups, absence_periods, st.integers(0, 7 * 24 * 60))
+def test_the_next_availability_is_available_and_no_minute_before_it_is(generated, periods, minutes):
+    start = datetime(2026, 3, 22, tzinfo=UTC)
+    agent = Someone(working_hours=_text(generated))
+    away = Absences(
+        {1: [Period(start + timedelta(minutes=a), start + timedelta(minutes=a + length)) for a, length in periods]}
+    )
+    after = start + timedelta(minutes=minutes)
+    found = next_available(agent, away, after)
+    assert found is not None and found >= after
+    assert is_available(agent, away, found) == (True, "")
+    probe = after
+    while probe < found:
+        assert not is_available(agent, away, probe)[0]
         probe += timedelta(minutes=1)
 
 
@@ -135,6 +156,19 @@ def test_hours_starting_inside_the_spring_gap_open_when_the_clock_jumps():
     hours = parse_working_hours("Sun 02:30-04:00")
     # 02:30 does not exist on 29 March 2026 in Paris: the clock goes from 02:00 (01:00 UTC) straight to 03:00.
     assert hours.next_opening(datetime(2026, 3, 29, 0, 0, tzinfo=UTC), PARIS) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+
+
+def test_hours_that_fall_in_the_spring_gap_open_a_week_later():
+    hours = parse_working_hours("Sun 02:00-02:01")  # never on 29 March 2026 in Paris (02:00-03:00 is skipped)
+    after = datetime(2026, 3, 22, 1, 1, tzinfo=UTC)  # just after that Sunday's minute, the week before
+    assert hours.next_opening(after, PARIS) == datetime(2026, 4, 5, 0, 0, tzinfo=UTC)
+
+
+def test_hours_starting_in_the_gap_open_at_the_exact_instant_the_clock_jumps():
+    hours = parse_working_hours("Sun 02:01-03:01")
+    assert hours.next_opening(datetime(2026, 3, 29, 0, 30, tzinfo=UTC), PARIS) == datetime(
+        2026, 3, 29, 1, 0, tzinfo=UTC
+    )
 
 
 def test_hours_inside_the_repeated_hour_of_fall_back_open_twice():
