@@ -14,7 +14,7 @@ else
 DEPS_STAMP := $(VENV)/.deps
 endif
 
-.PHONY: install run test test-e2e migrate load bench lint lint-format clean
+.PHONY: install run serve test test-e2e migrate load bench lint lint-format clean
 
 install: $(DEPS_STAMP)
 
@@ -58,6 +58,18 @@ run: load
 	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production (README, "Serving in production"): DEBUG off whatever the caller set, so SECRET_KEY and
+# ALLOWED_HOSTS must be given; migrate, collect the static files (whitenoise serves them), then gunicorn with
+# crm/gunicorn_conf.py (WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT). No job worker: run
+# `manage.py db_worker` (or rqworker) as a process of its own, on this machine or another.
+serve: export DEBUG := 0
+serve: install
+	@test -n "$$ALLOWED_HOSTS" || { echo "make serve: set ALLOWED_HOSTS to the host names the site answers to, comma-separated (ALLOWED_HOSTS=crm.example.com)." >&2; exit 2; }
+	@$(PY) -c 'import crm.gunicorn_conf'  # gunicorn's own reading of WEB_CONCURRENCY fails with a traceback
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn --config crm/gunicorn_conf.py --bind $(HOST):$(PORT)
+
 test: install
 	$(PY) -m pytest
 
@@ -65,8 +77,9 @@ test: install
 test-e2e: install
 	$(PY) -m pytest -m e2e tests/e2e
 
+# BENCH=intake,import runs only those (bench/bench_<name>.py) and updates only their sections.
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(BENCH),--only $(BENCH))
 
 # ruff's checks, ruff's format and the import contracts (pyproject.toml).
 lint: install lint-format

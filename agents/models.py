@@ -128,6 +128,13 @@ class Agent(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="agent"
     )
+    # db_default: the agents import writes rows by SQL with the columns of its schema only.
+    arrival_emails = models.BooleanField(
+        "email me each lead on arrival",
+        default=True,
+        db_default=True,
+        help_text="An email for each lead the intake API assigns; the digests of bulk assignments always go.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,12 +2,16 @@
 """Run every bench/bench_*.py and write docs/benchmarks.md with the machine and date.
 
 python bench/run.py [--sizes 100000,1000000] [--only import,assign]
+
+With --only, the sections of the benches run replace the sections of the same heading in the file (or are added
+at its end) and the others are kept as they were.
 """
 
 import argparse
 import datetime
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +36,25 @@ def machine() -> str:
     )
 
 
+def split_sections(text: str) -> tuple[str, list[str]]:
+    """(what comes before the first `## ` heading, the sections from each `## ` heading on)."""
+    parts = re.split(r"^(?=## )", text, flags=re.MULTILINE)
+    return parts[0], [part.strip() for part in parts[1:]]
+
+
+def splice(existing: str, sections: list[str]) -> str:
+    """The file with each new section in place of the one with its heading, or at the end."""
+    head, kept = split_sections(existing)
+    for section in sections:
+        heading = section.splitlines()[0]
+        at = next((i for i, old in enumerate(kept) if old.splitlines()[0] == heading), None)
+        if at is None:
+            kept.append(section)
+        else:
+            kept[at] = section
+    return head.rstrip() + "\n\n" + "\n\n".join(kept) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
@@ -49,7 +72,12 @@ def main() -> int:
         if result.returncode != 0:
             print(f"{script.name} failed with exit {result.returncode}", file=sys.stderr)
             return result.returncode
-        sections.append(result.stdout.strip())
+        sections += split_sections(result.stdout)[1]
+    out = Path(args.out)
+    if only and out.exists():
+        out.write_text(splice(out.read_text(), sections))
+        print(f"updated {args.out}", file=sys.stderr)
+        return 0
     header = (
         "# Benchmarks\n\n"
         f"Written by `make bench` (bench/run.py) on {datetime.date.today().isoformat()}.\n\n"

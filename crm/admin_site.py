@@ -1,9 +1,10 @@
 """The project's admin site (Django's "Overriding the default admin site"): its titles, and the leads' pages.
 
 crm.apps.CrmAdminConfig makes it `admin.site`. On top of Django's AdminSite it adds the Lead overview
-(`admin:lead_overview`, `admin:lead_overview_verify`) and My leads (`admin:my_leads`), a link to the overview
-on every admin page's context, the "Workspace" section first in the navigation, and the landing page of each
-role after a login that asked for no page (leads/admin/overview.py, leads/admin/workspace.py).
+(`admin:lead_overview`, `admin:lead_overview_verify`) and My leads (`admin:my_leads`, with its arrival-emails
+switch `admin:my_arrival_emails`), a link to the overview on every admin page's context, the "Workspace"
+section first in the navigation, and the landing page of each role after a login that asked for no page
+(leads/admin/overview.py, leads/admin/workspace.py).
 
 Importing leads.admin registers the ModelAdmins on `admin.site`, which is this class, so this module cannot
 import leads.admin at its top (the site would be built while its class is still being defined): the methods
@@ -25,10 +26,15 @@ class CrmAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from leads.admin.overview import overview_view, verify_view
-        from leads.admin.workspace import my_leads_view
+        from leads.admin.workspace import my_arrival_emails_view, my_leads_view
 
         return [
             path("my-leads/", self.admin_view(partial(my_leads_view, site=self)), name="my_leads"),
+            path(
+                "my-leads/arrival-emails/",
+                self.admin_view(partial(my_arrival_emails_view, site=self)),
+                name="my_arrival_emails",
+            ),
             path("lead-overview/", self.admin_view(partial(overview_view, site=self)), name="lead_overview"),
             path(
                 "lead-overview/verify/",

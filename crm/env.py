@@ -8,10 +8,12 @@ One rule for every variable: set but empty (or only spaces) counts as unset, so
 
 import os
 import sys
+import urllib.parse
 import zoneinfo
 from contextlib import contextmanager
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -98,6 +100,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_url(name: str, default: str) -> str:
+    """An absolute http(s) address, without its trailing slash."""
+    value = env_str(name, default).strip().rstrip("/")
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}={value!r} is not an http(s) address (http://crm.example.org).")
+    return value
+
+
 def env_time_zone(name: str, default: str) -> str:
     value = env_str(name, default).strip()
     try:
@@ -158,4 +169,29 @@ def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict:
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     else:
         raise SettingsError(f"{name}={url!r}: only sqlite, postgres and mysql URLs are supported.")
+    return config
+
+
+EMAIL_DEFAULT_TIMEOUT = 30  # seconds: an SMTP server that stops answering must not hold a job worker forever
+
+
+def parse_email_url(url: str, name: str = "EMAIL_URL") -> dict:
+    """Django's EMAIL_* settings from an EMAIL_URL (dj-email-url): smtp://, submission:// (STARTTLS on 587),
+    console://, file:///absolute/folder, memory://, dummy://."""
+    try:
+        config = dj_email_url.parse(url.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name}={url!r} is not a usable email URL: {exc}") from None
+    if "EMAIL_BACKEND" not in config:
+        schemes = ", ".join(sorted(dj_email_url.SCHEMES))
+        raise SettingsError(f"{name}={url!r}: the scheme must be one of {schemes}.")
+    if config["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        # dj-email-url drops the path's first slash (file:///var/mail -> var/mail): keep the absolute folder.
+        config["EMAIL_FILE_PATH"] = urllib.parse.unquote(urllib.parse.urlsplit(url.strip()).path)
+        if config["EMAIL_FILE_PATH"] in ("", "/"):
+            raise SettingsError(f"{name}={url!r} names no folder (file:///absolute/folder).")
+    if config["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+        config["EMAIL_BACKEND"] = "core.mail.StderrEmailBackend"  # stdout is the commands' output
+    if config["EMAIL_TIMEOUT"] is None:
+        config["EMAIL_TIMEOUT"] = EMAIL_DEFAULT_TIMEOUT
     return config

@@ -17,7 +17,9 @@ from crm.env import (
     env_seconds,
     env_str,
     env_time_zone,
+    env_url,
     parse_database_url,
+    parse_email_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, right after SecurityMiddleware as whitenoise asks
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -104,7 +107,29 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# Static files are served by the application itself (whitenoise; README, "Serving in production"), the admin's and
+# the API docs' (django-ninja ships Swagger UI: /api/v1/docs needs no CDN). With DEBUG off they come from
+# STATIC_ROOT, which `manage.py collectstatic` (run by `make serve`) fills with content-hashed copies
+# (base.<hash>.css) and their gzip/brotli versions: pages link the hashed names, read from the manifest
+# collectstatic writes, and whitenoise marks those names cacheable forever. A page naming a file the manifest
+# lacks fails loudly (the manifest storage's strict default): a deployment that skipped collectstatic should
+# not look half-styled. With DEBUG on (`make run`, and the test settings, which turn DEBUG on before these lines
+# are read; pytest-django only switches it off once they are) the plain storage links plain names and
+# whitenoise finds the files in the apps as they are asked for: nothing to collect, edits show at once. The live
+# servers of the tests serve static files themselves (Django's StaticFilesHandler) and need no collectstatic
+# either. Both whitenoise switches are fixed here, from DEBUG as read at start-up, not from DEBUG at the time the
+# middleware is built.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # HTTPS (README, Configuration): secure by default when DEBUG is off, each overridable; HSTS tells browsers to
 # come back over HTTPS only, for SECURE_HSTS_SECONDS (a year; start lower while trying HTTPS out). Behind a
@@ -182,6 +207,25 @@ TASKS_WORKER_COMMAND = {
 RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+# Notifications (leads/notifications.py, README "Notifications"): the agents' emails, sent by a job after the
+# assignment commits. EMAIL_URL picks the transport (smtp://user:password@host:25, submission://... for
+# STARTTLS on 587, console:// by default, file:///absolute/folder); a failed email is tried again, with a
+# growing wait, up to NOTIFY_MAX_ATTEMPTS times. SITE_URL starts the links in the emails.
+_email = parse_email_url(env_str("EMAIL_URL", "console://"))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or None
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", _email.get("DEFAULT_FROM_EMAIL", "crm@localhost"))
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
+NOTIFY_MAX_ATTEMPTS = env_positive_int("NOTIFY_MAX_ATTEMPTS", 5)
 
 # A running import's progress, heartbeat and cancel request (imports/progress.py) live in the "imports" cache,
 # not in the database: the import holds one long transaction. Files under var/cache on one machine; the Redis

@@ -10,6 +10,8 @@ import tempfile
 os.environ.setdefault("DEBUG", "1")
 # Jobs run inside the request that enqueues them, except in the tests that start a real worker.
 os.environ.setdefault("TASKS_BACKEND", "immediate")
+# Emails stay in memory (pytest-django does the same in the test process), also in the processes tests start.
+os.environ.setdefault("EMAIL_URL", "memory://")
 # One folder per test run, inherited by the processes the tests start: the import progress cache, the test
 # database.
 if "CRM_TEST_DIR" not in os.environ:

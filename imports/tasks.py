@@ -57,6 +57,7 @@ def run_import(run_id: int) -> dict:
     finally:
         stop.set()
         beating.join()
+        progress.forget(run.pk)  # the run's row tells the rest; the cache keeps nothing of an ended run
     result.write_rejects(rejects_path(run))
     report_path(run).write_text(json.dumps(report(result, schema, path, run), default=_plain), encoding="utf-8")
     if not run.dry_run:

@@ -21,6 +21,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
+from pydantic import ConfigDict
 
 from core import clock
 from core.sql import is_lock_timeout, lock_timeout_message
@@ -77,15 +78,18 @@ api = NinjaAPI(
 
 
 class Detail(Schema):
+    model_config = ConfigDict(extra="forbid")  # the error shapes are exact: additionalProperties false
     detail: str
 
 
 class FieldError(Schema):
+    model_config = ConfigDict(extra="forbid")
     field: str | None
     message: str
 
 
 class Errors(Schema):
+    model_config = ConfigDict(extra="forbid")
     errors: list[FieldError]
 
 
@@ -145,11 +149,51 @@ _BATCH_BODY = {
 }
 
 
-def _request_body(schema: dict) -> dict:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+}
+# What every operation may answer besides its own results; a body's operations add 400 and 413 (_BODY_FAILURES).
+_FAILURES = {401: Detail, 422: Errors, 429: Detail, 503: Detail}
+_BODY_FAILURES = {400: Detail, 413: Detail, **_FAILURES}
+_FAILURE_DOCS = {
+    400: {"description": "The body is not JSON, or not the JSON object expected."},
+    401: {"description": "No valid API key: missing, wrong or revoked."},
+    413: {
+        "description": "The body is larger than API_MAX_BODY_KB (API_MAX_BATCH_BODY_KB), or a batch holds more "
+        "than 1,000 leads."
+    },
+    422: {
+        "description": "Broken rules, each named with its field (the key as sent; null for a batch item that is "
+        "no object); nothing is written."
+    },
+    429: {
+        "description": "More than API_RATE_LIMIT requests of this key in this clock minute.",
+        "headers": _RETRY_AFTER,
+    },
+    503: {"description": "The database stayed locked longer than it waits.", "headers": _RETRY_AFTER},
+}
+# The lead a POST answers with, followed by id and by email (OpenAPI links: clients and stateful tests follow them).
+_LEAD_LINKS = {
+    "links": {
+        "GetLeadById": {"operationId": "leads_api_get_lead", "parameters": {"id": "$response.body#/id"}},
+        "FindLeadByEmail": {"operationId": "leads_api_find_lead", "parameters": {"email": "$response.body#/email"}},
+    }
+}
 
 
-_FAILURES = {400: Detail, 401: Detail, 413: Detail, 429: Detail, 503: Detail}
+def _documented(responses: dict, body: dict | None = None, links: tuple[int, ...] = ()) -> dict:
+    """An operation's response models, and the OpenAPI they cannot say: the failures' descriptions and headers,
+    links, the body read by hand (_body)."""
+    extra: dict = {"responses": {status: _FAILURE_DOCS[status] for status in responses if status in _FAILURE_DOCS}}
+    for status in links:
+        extra["responses"][status] = _LEAD_LINKS
+    if body is not None:
+        extra["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return {"response": responses, "openapi_extra": extra}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -202,8 +246,7 @@ def _body(request, limit_kb: int):
 
 @api.post(
     "/leads",
-    response={200: LeadResult, 201: LeadResult, 422: Errors, **_FAILURES},
-    openapi_extra=_request_body(_LEAD_BODY),
+    **_documented({200: LeadResult, 201: LeadResult, **_BODY_FAILURES}, _LEAD_BODY, links=(200, 201)),
     summary="Create or update one lead",
 )
 def post_lead(request):
@@ -221,8 +264,7 @@ def post_lead(request):
 
 @api.post(
     "/leads/batch",
-    response={200: BatchResult, 422: Errors, **_FAILURES},
-    openapi_extra=_request_body(_BATCH_BODY),
+    **_documented({200: BatchResult, **_BODY_FAILURES}, _BATCH_BODY),
     summary="Create or update up to 1,000 leads",
 )
 def post_batch(request):
@@ -275,7 +317,11 @@ def _detail(lead: Lead, request) -> dict:
     }
 
 
-@api.get("/leads/{id}", response={200: LeadDetail, 404: Detail, 422: Errors, **_FAILURES}, summary="One lead")
+@api.get(
+    "/leads/{id}",
+    **_documented({200: LeadDetail, 404: Detail, **_FAILURES}),
+    summary="One lead",
+)
 def get_lead(request, id: int):
     """The lead with its class, the reason for it, its next change and its agent."""
     lead = Lead.objects.select_related("assigned_agent").filter(pk=id).first() if 0 < id < 2**63 else None
@@ -284,7 +330,11 @@ def get_lead(request, id: int):
     return Status(200, _detail(lead, request))
 
 
-@api.get("/leads", response={200: LeadDetail, 404: Detail, 422: Errors, **_FAILURES}, summary="The lead of an email")
+@api.get(
+    "/leads",
+    **_documented({200: LeadDetail, 404: Detail, **_FAILURES}),
+    summary="The lead of an email",
+)
 def find_lead(request, email: str):
     """The lead with this email (compared as the import stores it: trimmed, lower case)."""
     email = email.strip().lower()

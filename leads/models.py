@@ -21,6 +21,7 @@ __all__ = [
     "LeadAssignment",
     "LeadClass",
     "LeadStatus",
+    "Notification",
     "RoutingRule",
     "VerificationRun",
 ]
@@ -216,6 +217,48 @@ class LeadAssignment(models.Model):
     @property
     def why_text(self) -> str:
         return f"run {self.run_id}, {self.reason_phrase}"
+
+
+class Notification(models.Model):
+    """One email telling an agent about leads they received (leads/notifications.py writes and sends them).
+
+    An arrival email names its lead; a digest's leads are the run's LeadAssignment rows to the agent (not
+    copied). A row is pending until a job sends it; claimed_by/claimed_at mark the job sending it, so two jobs
+    never send it twice and one that died is taken over after a while. A failed try waits (next_attempt_at)
+    and goes again until NOTIFY_MAX_ATTEMPTS, then the row is failed.
+    """
+
+    class Kind(models.TextChoices):
+        ARRIVAL = "arrival", "Arrival"
+        DIGEST = "digest", "Digest"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="notifications")
+    to = models.EmailField("to", max_length=254, help_text="The agent's email when the notification was made.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="notifications")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    leads_count = models.PositiveIntegerField("leads", default=1)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField("created", default=clock.now, db_index=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="A failed email waits until then.")
+    claimed_by = models.CharField(max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField("sent", null=True, blank=True)
+    subject = models.CharField(max_length=255, blank=True, default="", help_text="As sent (or last tried).")
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.to} ({self.status})"
 
 
 class VerificationRun(models.Model):

@@ -222,6 +222,7 @@ SETTINGS_VARIABLES = [
     "API_MAX_BODY_KB",
     "API_MAX_BATCH_BODY_KB",
     "API_RATE_LIMIT",
+    "STATIC_ROOT",
 ]
 SETTINGS_DUMP = """
 import json, os
@@ -231,7 +232,7 @@ names = ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABA
          "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
          "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "TIME_ZONE",
          "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOGGING", "IMPORT_MAX_UPLOAD_MB", "IMPORT_UPLOAD_DIR",
-         "ASSIGN_ON_ARRIVAL", "API_MAX_BODY_KB", "API_MAX_BATCH_BODY_KB", "API_RATE_LIMIT"]
+         "ASSIGN_ON_ARRIVAL", "API_MAX_BODY_KB", "API_MAX_BATCH_BODY_KB", "API_RATE_LIMIT", "STATIC_ROOT", "STORAGES"]
 print(json.dumps({name: str(getattr(settings, name, None)) for name in names}))
 """
 
@@ -298,3 +299,10 @@ def test_each_https_setting_can_be_turned_off():
         SECURE_HSTS_SECONDS="0",
     )
     assert [code for code in HTTPS_WARNINGS if code in result.stderr] == HTTPS_WARNINGS, result.stderr
+
+
+def test_static_files_are_hashed_and_compressed_only_with_debug_off():
+    on = settings_seen_with({"DEBUG": "1"})["STORAGES"]
+    off = settings_seen_with({"SECRET_KEY": STRONG_KEY})["STORAGES"]
+    assert "django.contrib.staticfiles.storage.StaticFilesStorage" in on
+    assert "whitenoise.storage.CompressedManifestStaticFilesStorage" in off

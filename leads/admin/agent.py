@@ -78,7 +78,7 @@ class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, 
     ordering = ["name", "email"]
     readonly_fields = ["created_at", "updated_at", "import_history"]
     fieldsets = [
-        (None, {"fields": ["name", "email", "is_active", "capacity", "user"]}),
+        (None, {"fields": ["name", "email", "is_active", "capacity", "user", "arrival_emails"]}),
         (
             "Routing",
             {

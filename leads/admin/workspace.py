@@ -7,13 +7,19 @@ What the admin site (crm/admin_site.py) does with the functions and the view her
 - after logging in without an explicit destination (`next` left at the admin index), managers land on the
   Lead overview and agents on My leads; the index itself stays reachable as Home;
 - My leads (`admin:my_leads`) lists the login's open leads, most urgent first (the assignment's priority:
-  urgent, fresh, active, stale; the longest waiting first), with class, reason and next change.
+  urgent, fresh, active, stale; the longest waiting first), with class, reason and next change;
+- a login linked to an agent switches that agent's arrival emails on My leads (`admin:my_arrival_emails`, a
+  POST): only its own agent, whatever it posts.
 """
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from agents.models import Agent
 from agents.roles import agent_id_of, is_scoped_agent
 from core.clock import request_as_of
 from leads.admin.classification import class_badge_html
@@ -86,5 +92,24 @@ def my_leads_view(request, *, site):
         "rows": rows,
         "total": total,
         "all_url": reverse("admin:leads_lead_changelist", current_app=site.name),
+        "agent": Agent.objects.filter(user=request.user).only("id", "arrival_emails").first(),
+        "arrival_emails_url": reverse("admin:my_arrival_emails", current_app=site.name),
     }
     return TemplateResponse(request, "admin/leads/my_leads.html", context)
+
+
+@require_POST
+def my_arrival_emails_view(request, *, site):
+    """Turn the login's own agent's arrival emails on or off (the checkbox posts `arrival_emails=on` when on)."""
+    if not holds_leads(request.user):
+        raise PermissionDenied
+    wanted = request.POST.get("arrival_emails") == "on"
+    if not Agent.objects.filter(user=request.user).update(arrival_emails=wanted):
+        raise Http404("No agent is linked to this login.")
+    messages.success(
+        request,
+        "You will get an email for each lead assigned to you on arrival."
+        if wanted
+        else "You will no longer get an email for each lead assigned to you on arrival (digests still come).",
+    )
+    return HttpResponseRedirect(reverse("admin:my_leads", current_app=site.name))

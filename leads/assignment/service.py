@@ -19,6 +19,8 @@ How a run works:
    held by the agent it is planned from. If not, plan again under the lock. Then write set-based: ONE
    UPDATE of the leads joins the mapping, ONE INSERT ... SELECT writes the LeadAssignment audit rows.
    The write lock is held only for this step.
+5. In the same transaction, record the agents' notifications (leads.notifications: one digest per agent that
+   received leads, or one email per lead placed on arrival), sent by a job once the transaction commits.
 """
 
 import secrets
@@ -39,6 +41,7 @@ from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
 from leads.loads import AgentLoad, agent_loads
 from leads.models import AssignmentRun, Lead, LeadAssignment
+from leads.notifications import record_arrivals, record_digests
 
 # The named lock (core.sql.LOCKS) that serializes assignment runs, the admin's actions included.
 LOCK = "assignment"
@@ -334,6 +337,8 @@ def _write_arrivals(result: AssignmentResult, mapping, *, as_of: datetime) -> No
         LeadAssignment(lead_id=lead_id, to_agent_id=to_id, run=run, reason=reason, changed_at=now)
         for lead_id, _from_id, to_id, reason in mapping
     )
+    if mapping:
+        record_arrivals(run_id=run.pk, as_of=now)  # sent by a job once the intake's transaction commits
 
 
 def preview_assign_to_agent(*, lead_ids) -> list[dict]:
@@ -509,6 +514,7 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
     )
     if mapping:
         _apply_staged(run_id=run.pk, now=now)
+        record_digests(run_id=run.pk, as_of=now)  # sent by a job once the run's transaction commits
     run.assigned, run.moved, run.unassigned, run.unassigned_left = (
         result.assigned,
         result.moved,

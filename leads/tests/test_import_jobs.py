@@ -107,6 +107,7 @@ def test_confirming_queues_the_real_import_and_the_page_then_says_what_it_did(ma
     assert (run.dry_run, run.status, run.created, run.rejected) == (False, "done", 2, 1)
     content = manager.get(run_url(run)).content.decode()
     assert "Imported: 3 rows, 2 created, 0 updated" in content and "rejects-download" in content
+    assert progress.snapshot(run.pk) is None and progress.snapshot(preview.pk) is None  # ended: nothing kept
     assert sorted(Lead.objects.values_list("email", flat=True)) == ["ada@example.org", "bo@example.org"]
     again = manager.post(CONFIRM_URL, {"token": preview.options["token"]}, follow=True).content.decode()
     assert "This upload has expired or was already imported" in again
@@ -201,6 +202,8 @@ def test_a_cancel_reaching_a_job_between_batches_rolls_back_what_it_staged(manag
     run.refresh_from_db()
     assert calls == [10] and run.status == "cancelled"
     assert Lead.objects.count() == 0
+    assert progress.snapshot(run.pk) is None and progress.last_beat(run.pk) is None
+    assert progress.cancel_requested(run.pk) is False
 
 
 def test_only_the_uploader_on_the_right_model_sees_follows_or_cancels_a_run(manager, queued_only):

@@ -15,7 +15,7 @@ from agents.tests.factories import AgentFactory
 from leads.models import Lead, LeadStatus
 from leads.scoping import AGENT_EDITABLE_FIELDS
 from leads.tests.factories import LeadFactory
-from leads.tests.roles import ensure_roles, make_agent_login, make_manager, make_user, roles_migration
+from leads.tests.roles import agent_form, ensure_roles, make_agent_login, make_manager, make_user, roles_migration
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +64,11 @@ def test_the_roles_migration_creates_both_groups():
         "leads.view_lead", "leads.add_lead", "leads.change_lead",
         "leads.import_lead", "leads.export_lead", "leads.assign_lead",
         "leads.view_assignmentrun", "leads.view_leadassignment", "leads.view_verificationrun",
+        "leads.view_notification",
         "agents.view_agent", "agents.add_agent", "agents.change_agent",
         "agents.import_agent", "agents.export_agent",
-        # crm/migrations/0002_routing_permissions.py
+        "imports.view_importrun", "imports.revert_importrun",
+        # crm/migrations/0004_routing_permissions.py
         "agents.view_team", "agents.add_team", "agents.change_team", "agents.delete_team",
         "agents.view_absence", "agents.add_absence", "agents.change_absence", "agents.delete_absence",
         "leads.view_routingrule", "leads.add_routingrule", "leads.change_routingrule", "leads.delete_routingrule",
@@ -131,22 +133,6 @@ def test_a_superuser_who_is_also_an_agent_still_sees_every_lead(client, team):
 
 
 # --- sales manager -------------------------------------------------------------------------------------
-
-
-def agent_form(agent, **changes) -> dict:
-    """The agent's change form as the admin posts it, with no absence rows."""
-    form = {
-        "name": agent.name,
-        "email": agent.email,
-        "is_active": "on",
-        "capacity": "",
-        "weight": str(agent.weight),
-        "time_zone": agent.time_zone,
-        "working_hours": agent.working_hours,
-        "absences-TOTAL_FORMS": "0",
-        "absences-INITIAL_FORMS": "0",
-    }
-    return {**form, **changes}
 
 
 @pytest.mark.parametrize(

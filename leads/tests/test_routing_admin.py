@@ -9,8 +9,7 @@ from django.urls import reverse
 from agents.models import Absence, Team
 from agents.tests.factories import AgentFactory
 from leads.models import RoutingRule
-from leads.tests.roles import make_manager
-from leads.tests.test_roles import agent_form
+from leads.tests.roles import agent_form, make_manager
 
 pytestmark = pytest.mark.django_db
 

@@ -45,9 +45,9 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0001_roles"),
-        ("agents", "0003_teams_weights_hours_absences"),
-        ("leads", "0007_routing_rules"),
+        ("crm", "0003_managers_see_and_revert_imports"),
+        ("agents", "0004_teams_weights_hours_absences"),
+        ("leads", "0008_routing_rules"),
     ]
 
     operations = [migrations.RunPython(grant, revoke)]

@@ -6,8 +6,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agents", "0003_teams_weights_hours_absences"),
-        ("leads", "0006_api_keys_and_intake"),
+        ("agents", "0004_teams_weights_hours_absences"),
+        ("leads", "0007_notifications"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agents", "0002_email_compares_exactly"),
+        ("agents", "0003_agent_arrival_emails"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
