@@ -99,10 +99,13 @@ class Agent(models.Model):
         null=True, blank=True, help_text="Most open leads this agent may hold. Empty: no limit."
     )
     teams = models.ManyToManyField(Team, blank=True, related_name="agents")
+    # db_default on the routing columns: rows written by raw SQL without them (benchmarks, tests) get a full share,
+    # any time, and UTC (the ORM and the import write TIME_ZONE).
     weight = models.DecimalField(
         max_digits=WEIGHT_MAX_DIGITS,
         decimal_places=WEIGHT_DECIMAL_PLACES,
         default=Decimal("1"),
+        db_default=Decimal("1"),
         validators=[validate_positive],
         help_text="Share of new leads relative to teammates: 1 a full share, 0.5 half of one.",
     )
@@ -115,12 +118,14 @@ class Agent(models.Model):
     time_zone = models.CharField(
         max_length=64,
         default=default_time_zone,
+        db_default="UTC",
         validators=[validate_time_zone],
         help_text="IANA time zone of the working hours and the daily cap (Europe/Paris, America/New_York).",
     )
     working_hours = models.CharField(
         max_length=255,
         blank=True,
+        db_default="",
         validators=[validate_working_hours],
         help_text="E.g. Mon-Fri 09:00-12:00, 13:00-17:30; Sat 10:00-14:00. Empty: any time.",
     )
