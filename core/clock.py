@@ -36,8 +36,9 @@ def request_as_of(request) -> datetime:
     return request._as_of
 
 
-def parse_as_of(text: str | None) -> datetime:
-    """An aware datetime from an --as-of value; now when empty. Raises CommandError (exit 2) on a bad value."""
+def parse_as_of(text: str | None, *, flag: str = "--as-of") -> datetime:
+    """An aware datetime from an --as-of value (or another flag's, named in the messages); now when empty. Raises
+    CommandError (exit 2) on a bad value."""
     if text is None or not text.strip():
         return now()
     value = text.strip()
@@ -50,13 +51,13 @@ def parse_as_of(text: str | None) -> datetime:
         in_range = AS_OF_MIN <= moment <= AS_OF_MAX
     except ValueError:
         raise CommandError(
-            f"--as-of {text!r} is not an ISO date (2026-11-24) or date-time (2026-11-24T09:30:00Z).", returncode=2
+            f"{flag} {text!r} is not an ISO date (2026-11-24) or date-time (2026-11-24T09:30:00Z).", returncode=2
         ) from None
     except OverflowError:  # the offset or the time zone pushes it beyond the years a datetime holds
         in_range = False
     if not in_range:
         raise CommandError(
-            f"--as-of {text!r} is out of range: use a moment from {AS_OF_MIN:%Y-%m-%d} to {AS_OF_MAX:%Y-%m-%d}.",
+            f"{flag} {text!r} is out of range: use a moment from {AS_OF_MIN:%Y-%m-%d} to {AS_OF_MAX:%Y-%m-%d}.",
             returncode=2,
         )
     return moment

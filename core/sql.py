@@ -58,8 +58,8 @@ class Dialect:
     # -- Tables and types ---------------------------------------------------------------------------------
 
     def column_type(self, kind: str, collation: str | None = None) -> str:
-        """The SQL type of a staged column of this kind (text, datetime, bool, int)."""
-        return {"text": "TEXT", "datetime": "TEXT", "bool": "BOOL"}.get(kind, "BIGINT")
+        """The SQL type of a staged column of this kind (text, datetime, bool, int, decimal)."""
+        return {"text": "TEXT", "datetime": "TEXT", "bool": "BOOL", "decimal": "NUMERIC"}.get(kind, "BIGINT")
 
     def row_number_type(self) -> str:
         """The type of a staging table's line number column."""
@@ -225,7 +225,7 @@ class PostgreSQLDialect(Dialect):
     temporary_tables_end_with_transaction = True
 
     def column_type(self, kind: str, collation: str | None = None) -> str:
-        return {"text": "TEXT", "datetime": "TIMESTAMPTZ", "bool": "BOOLEAN"}.get(kind, "BIGINT")
+        return {"text": "TEXT", "datetime": "TIMESTAMPTZ", "bool": "BOOLEAN", "decimal": "NUMERIC"}.get(kind, "BIGINT")
 
     def create_temporary_table(self, cursor, name: str, columns: str) -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
@@ -273,7 +273,7 @@ class MySQLDialect(Dialect):
     def column_type(self, kind: str, collation: str | None = None) -> str:
         if kind == "text":
             return f"VARCHAR(255) COLLATE {collation}" if collation else "VARCHAR(255)"
-        return {"datetime": "DATETIME(6)", "bool": "BOOL"}.get(kind, "BIGINT")
+        return {"datetime": "DATETIME(6)", "bool": "BOOL", "decimal": "DECIMAL(30,10)"}.get(kind, "BIGINT")
 
     def column_collation(self, table: str, column: str) -> str | None:
         with connection.cursor() as cursor:
@@ -325,6 +325,8 @@ class MySQLDialect(Dialect):
             return f"(CASE {value} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE CAST({value} AS SIGNED) END)"
         if kind == "int":
             return f"CAST({value} AS SIGNED)"
+        if kind == "decimal":
+            return f"CAST({value} AS DECIMAL(30,10))"
         return value
 
     @contextmanager

@@ -253,3 +253,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING").upper()},
     "loggers": {"django": {"handlers": [], "level": "NOTSET", "propagate": True}},
 }
+
+# Routing (leads/routing.py, README "Routing"): the team whose pool takes the leads no rule matches; empty: every
+# agent. A name that matches no team is refused where routing reads it, naming the teams there are.
+ROUTING_DEFAULT_TEAM = env_str("ROUTING_DEFAULT_TEAM", "")

@@ -22,7 +22,7 @@ def _q(name: str) -> str:
 
 def before_columns(schema: Schema) -> list[tuple[str, str]]:
     """(column, kind) of every column an import's UPDATE writes: what a revert restores."""
-    columns = [(f.name, f.sql_type) for f in schema.fields if f.name != schema.identity]
+    columns = [(f.name, f.sql_type) for f in schema.stored if f.name != schema.identity]
     columns += [(k.name, "text") for k in schema.keys]
     columns += [(name, "datetime") for name in schema.update_timestamps]
     return columns

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.module_loading import import_string
 
 from core import clock, sql
 from imports import history
@@ -36,7 +37,8 @@ class Column:
     """A staged column: a schema's field or key."""
 
     name: str
-    kind: str  # text, datetime, bool, int
+    kind: str  # text, datetime, bool, int, decimal
+    stored: bool = True  # a column of the target table (else only staged, for a Schema.after_upsert step)
     nullable: bool = True  # whether the target column accepts NULL
     default: object = None  # stored for a new record when the file leaves it empty
     compare: bool = True  # a difference makes the record "updated"
@@ -44,7 +46,8 @@ class Column:
 
 def staged_columns(schema: Schema) -> tuple[Column, ...]:
     fields = [
-        Column(f.name, f.sql_type, f.nullable, f.default, compare=f.name != schema.identity) for f in schema.fields
+        Column(f.name, f.sql_type, f.stored, f.nullable, f.default, compare=f.stored and f.name != schema.identity)
+        for f in schema.fields
     ]
     keys = [Column(k.name, "text", nullable=False, default=k.default, compare=False) for k in schema.keys]
     return (*fields, *keys)
@@ -361,7 +364,11 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
                     same=_same_record(schema),
                     changed=_changed(staging),
                 )
-            sets = [(c.name, f"COALESCE(s.{c.name}, t.{c.name})") for c in staging.staged if c.name != schema.identity]
+            sets = [
+                (c.name, f"COALESCE(s.{c.name}, t.{c.name})")
+                for c in staging.staged
+                if c.stored and c.name != schema.identity
+            ]
             sets += [(name, "%s") for name in schema.update_timestamps]
             cursor.execute(
                 staging.dialect.update_from(
@@ -371,9 +378,10 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
             )
         if not insert:
             return
-        names = [c.name for c in staging.staged]
-        values = [f"COALESCE(s.{c.name}, %s)" if c.default is not None else f"s.{c.name}" for c in staging.staged]
-        defaults = [c.default for c in staging.staged if c.default is not None]
+        stored = [c for c in staging.staged if c.stored]
+        names = [c.name for c in stored]
+        values = [f"COALESCE(s.{c.name}, %s)" if c.default is not None else f"s.{c.name}" for c in stored]
+        defaults = [c.default for c in stored if c.default is not None]
         missing = "" if empty_target else f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_same_record(schema)})"
         stamps = ", ".join(["%s"] * len(schema.insert_timestamps))
         # Into an empty table, rows go in identity order: its unique index then grows at its end instead of at
@@ -428,6 +436,7 @@ def _load_through_staging(
         result.created, result.updated, result.unchanged = _counts(staging)
     if sample_size:
         result.samples = _samples(staging, sample_size)
+    unchanged = _unchanged_identities(staging) if schema.after_upsert and result.unchanged else set()
     if result.created or result.updated:
         _upsert(
             staging,
@@ -437,7 +446,43 @@ def _load_through_staging(
             insert=bool(result.created),
             run_id=run_id,
         )
+    if schema.after_upsert:
+        _after_upsert(staging, now, result, unchanged)
     staging.drop()
+
+
+def _unchanged_identities(staging: Staging) -> set:
+    """The identities of the stored records whose columns the file does not change (before the upsert)."""
+    schema = staging.schema
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.{schema.identity} FROM {staging.name} s JOIN {_q(schema.table)} t ON {_same_record(schema)} "
+            f"WHERE NOT ({_changed(staging)})"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _after_upsert(staging: Staging, now: datetime, result: ImportResult, unchanged: set) -> None:
+    """Run the schema's after-upsert steps; a record they changed that its columns left unchanged counts as
+    updated, and gets the import's update timestamps."""
+    schema = staging.schema
+    changed: set = set()
+    with connection.cursor() as cursor:
+        for path in schema.after_upsert:
+            changed |= import_string(path)(cursor=cursor, staging=staging.name, schema=schema)
+        moved = sorted(changed & unchanged)
+        result.updated += len(moved)
+        result.unchanged -= len(moved)
+        if moved and schema.update_timestamps:
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            sets = ", ".join(f"{_q(name)} = %s" for name in schema.update_timestamps)
+            for start in range(0, len(moved), 500):
+                part = moved[start : start + 500]
+                marks = ", ".join(["%s"] * len(part))
+                cursor.execute(
+                    f"UPDATE {_q(schema.table)} SET {sets} WHERE {_q(schema.identity)} IN ({marks})",
+                    [stamp] * len(schema.update_timestamps) + part,
+                )
 
 
 def load_file(

@@ -524,3 +524,40 @@ def _last_record(source: SourceFile) -> tuple[list[str], int]:
         for _row in reader:
             last, current[:] = list(current), []
         return last, reader.line_num - len(last) + 1
+
+
+SMALL_FILE_BYTES = 10 * 1024 * 1024
+
+
+def read_small_csv(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """A small CSV (a settings file, not data) read whole, with the same checks, encodings and delimiters as an
+    import: its header cells, and each row's cells with the line it starts on (the header is line 1). Raises
+    RefusedFile with a one-line reason (no such file, binary, empty, larger than 10 MB, an open quote)."""
+    path = Path(path)
+    head = _read_head(path)
+    if not head.strip():
+        raise RefusedFile(f"{path}: the file is empty.")
+    _refuse_binary(path, head)
+    if path.stat().st_size > SMALL_FILE_BYTES:
+        raise RefusedFile(f"{path}: larger than {SMALL_FILE_BYTES // (1 << 20)} MB, too big for this kind of file.")
+    encoding = detect_encoding(path)
+    text = path.read_text(encoding=encoding, errors="replace")
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise RefusedFile(f"{path}: the file is empty.")
+    delimiter = sniff_delimiter(text[:65536])
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True, **_DIALECT)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        start = 1
+        for record in reader:
+            rows.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            message = f'{path}: line {start}: a quote (") is opened and never closed before the end of the file.'
+            raise RefusedFile(message) from None
+        raise RefusedFile(f"{path}: line {reader.line_num}: {_one_line(exc)}") from None
+    header = rows[0][1] if rows else []
+    return header, rows[1:]

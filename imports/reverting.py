@@ -121,6 +121,16 @@ def _relations(schema: Schema):
     return cascade, set_null, protect
 
 
+def _memberships(schema: Schema):
+    """(through model, its foreign key's attname to the record) of every many-to-many the model takes part in."""
+    meta = apps.get_model(schema.model)._meta
+    found = [(f.remote_field.through, f"{f.m2m_field_name()}_id") for f in meta.many_to_many]
+    found += [
+        (rel.through, f"{rel.field.m2m_reverse_field_name()}_id") for rel in meta.related_objects if rel.many_to_many
+    ]
+    return found
+
+
 def _revert(run: ImportRun, schema: Schema, *, dry_run: bool) -> RevertResult:
     dialect = sql.dialect()
     cascade, set_null, protect = _relations(schema)
@@ -154,6 +164,8 @@ def _revert(run: ImportRun, schema: Schema, *, dry_run: bool) -> RevertResult:
         result.deleted, result.restored = int(counts.get(CREATED, 0)), int(counts.get(UPDATED, 0))
         if result.deleted:
             created = f"SELECT record_id FROM {kept} WHERE action = '{CREATED}'"
+            for through, column in _memberships(schema):  # many-to-many rows go with their record
+                through._base_manager.filter(**{f"{column}__in": RawSQL(created, [])}).delete()
             for rel in cascade:  # Django's deletion: collected, then deleted set-based
                 rel.related_model._base_manager.filter(**{f"{rel.field.attname}__in": RawSQL(created, [])}).delete()
             for rel in set_null:

@@ -106,6 +106,9 @@ class _ReasonsAbout:
     def add(self, mask: pd.Series, text: str, values: pd.Series | None = None) -> None:
         self.reasons.add(mask, text, values, about=self.label)
 
+    def add_messages(self, messages: pd.Series) -> None:
+        self.reasons.add_messages(messages, about=self.label)
+
 
 def _drop_blank_lines(raw: pd.DataFrame, extra: pd.Series | None) -> tuple[pd.DataFrame, int]:
     if raw.empty:

@@ -21,6 +21,8 @@ import dataclasses
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
 
 import pandas as pd
 from django.db.models import Value
@@ -42,9 +44,12 @@ class Field:
     needed_for_new: bool = False  # a new record must have it (Schema.new_record_rule); an update need not
     shown: bool = True  # in the preview's sample rows
     parts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (what it is, its headers): e.g. first name, last name
+    # False: not a column of the table (a many-to-many): cleaned and staged like the others, never compared or
+    # upserted; a step of Schema.after_upsert writes it. Its max_length is the Field's own (a staged text).
+    stored: bool = True
     # Read from the model (Schema.for_model):
     max_length: int | None = None
-    sql_type: str = "text"  # text, datetime, bool, int
+    sql_type: str = "text"  # text, datetime, bool, int, decimal
     nullable: bool = True
     default: object = None  # stored for a new record whose row leaves it empty
 
@@ -73,12 +78,19 @@ class Schema:
     update_timestamps: tuple[str, ...] = ()  # and on update
     model: str = ""  # the model's label (app_label.ModelName): a revert deletes through it
     pk: str = "id"  # the primary key's column
+    # Steps run in the import's transaction after the upsert (a dry run's too, rolled back with it), as dotted
+    # paths (the schema stays plain data): see AfterUpsert.
+    after_upsert: tuple[str, ...] = ()
 
     @classmethod
-    def for_model(cls, model, *, kind: str, identity: str, fields, keys=(), new_record_rule: str = "") -> Schema:
+    def for_model(
+        cls, model, *, kind: str, identity: str, fields, keys=(), new_record_rule: str = "", after_upsert=()
+    ) -> Schema:
         meta = model._meta
 
         def column(field: Field) -> Field:
+            if not field.stored:
+                return dataclasses.replace(field, sql_type="text", nullable=True, default=None)
             model_field = meta.get_field(field.name)
             return dataclasses.replace(
                 field,
@@ -106,10 +118,16 @@ class Schema:
             update_timestamps=tuple(f.column for f in stamped if f.auto_now),
             model=meta.label,
             pk=meta.pk.column,
+            after_upsert=tuple(after_upsert),
         )
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
+
+    @property
+    def stored(self) -> tuple[Field, ...]:
+        """The fields that are columns of the table."""
+        return tuple(f for f in self.fields if f.stored)
 
     @property
     def needed_for_new(self) -> tuple[str, ...]:
@@ -119,6 +137,17 @@ class Schema:
     def shown(self) -> list[str]:
         """The columns a person reads in a preview, in the schema's order."""
         return [f.name for f in self.fields if f.shown]
+
+
+class AfterUpsert(Protocol):
+    """A step of Schema.after_upsert: `step(cursor=..., staging=..., schema=...)`, called once per import after the
+    upsert, in its transaction, with the staging table's name (its rows: one per record, merged, with every field,
+    `Field(stored=False)` ones included). It writes set-based what is not a column of the table (a record's
+    many-to-many) and returns the identities of the records whose stored data it changed, so that a record
+    changed only there counts as updated (and gets the import's update timestamps). It must reference the
+    staging table once per statement (MariaDB cannot reopen a temporary table within one)."""
+
+    def __call__(self, *, cursor, staging: str, schema: Schema) -> set: ...
 
 
 _REGISTRY: dict[str, Schema] = {}
@@ -154,6 +183,7 @@ _SQL_TYPES = {
     "PositiveSmallIntegerField": "int",
     "SmallIntegerField": "int",
     "BigIntegerField": "int",
+    "DecimalField": "decimal",
 }
 
 
@@ -173,6 +203,8 @@ def _default(model_field):
         value = value.value if isinstance(value, Value) else value
     if isinstance(value, enum.Enum):
         value = value.value
+    if isinstance(value, Decimal):
+        value = str(value)
     if value is not None and not isinstance(value, str | int | float | bool):
         raise TypeError(f"{model_field}: an import cannot store the default {value!r}")
     return value

@@ -1,7 +1,8 @@
 """Cleaning values: vectorized over pyarrow-backed pandas strings, a whole column at a time.
 
 The functions turn a column of cells into typed values (`parse_datetimes`, `name_keys`, ...); the cleaners
-(`Text`, `Email`, `Choice`, `YesNo`, `WholeNumber`, `DateTime`) are what an import schema (imports.schema)
+(`Text`, `Email`, `Choice`, `YesNo`, `WholeNumber`, `DecimalNumber`, `DateTime`, `Checked`,
+`NameList`) are what an import schema (imports.schema)
 puts on a column: each cleans the column's cells and names, per row, the rule a cell breaks. They hold only
 plain data, so a schema travels to the cleaning process pickled.
 """
@@ -9,6 +10,7 @@ plain data, so a schema travels to the cleaning process pickled.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -320,3 +322,79 @@ class DateTime(Cleaner):
 
     def empty(self, index):
         return pd.Series(pd.NaT, index=index, dtype=self.dtype)
+
+
+@dataclass(frozen=True)
+class DecimalNumber(Cleaner):
+    """A decimal number above 0 (`positive`) or from 0, with at most `decimal_places` decimals and `max_digits`
+    digits in all (`0.5`, `1`, `1,25` with a decimal comma); loaded as its text (`0.5`)."""
+
+    max_digits: int
+    decimal_places: int
+    positive: bool = True
+
+    def clean(self, given, label, reasons, context):
+        text = given.str.replace(",", ".", regex=False)
+        shape = r"\+?[0-9]*(?:[.][0-9]*)?"
+        number_like = text.str.fullmatch(shape).fillna(False).astype(bool) & text.str.contains("[0-9]").fillna(False)
+        whole = text.str.extract(r"^\+?0*([0-9]*)")[0].fillna("")
+        fraction = text.str.extract(r"[.]([0-9]*?)0*$")[0].fillna("")
+        too_precise = number_like & (fraction.str.len() > self.decimal_places)
+        too_big = number_like & (whole.str.len() > self.max_digits - self.decimal_places)
+        value = pd.to_numeric(text.where(number_like), errors="coerce")
+        below = number_like & ((value <= 0) if self.positive else (value < 0)).fillna(False).astype(bool)
+        bound = "above 0" if self.positive else "0 or more"
+        reasons.add(given.notna() & ~number_like, f"{label}: {{}} is not a number {bound}", given)
+        reasons.add(below, f"{label}: {{}} is not a number {bound}", given)
+        reasons.add(too_precise & ~below, f"{label}: {{}} has more than {self.decimal_places} decimals", given)
+        largest = "9" * (self.max_digits - self.decimal_places)
+        reasons.add(too_big & ~below, f"{label}: {{}} is larger than {largest}", given)
+        canonical = whole.where(whole != "", "0") + ("." + fraction).where(fraction != "", "")
+        return canonical.where(number_like).astype(STRING)
+
+
+@dataclass(frozen=True)
+class Checked(Cleaner):
+    """A value a function checks: `check(text)` returns the value to load (the text, or its canonical form) or
+    raises ValueError, whose message becomes the reason (`{label}: {message}`). Called once per distinct value;
+    `check` must be picklable by reference (a module-level function of a module that needs no Django)."""
+
+    check: Callable[[str], str]
+
+    def clean(self, given, label, reasons, context):
+        distinct = given.dropna().unique()
+        good: dict[str, str] = {}
+        bad: dict[str, str] = {}
+        for value in distinct:
+            try:
+                good[value] = self.check(value)
+            except ValueError as exc:
+                bad[value] = f"{label}: {exc}"
+        if bad:
+            reasons.add_messages(given[given.isin(list(bad))].map(bad).astype(object))
+        return given.map(good).astype(STRING)
+
+
+@dataclass(frozen=True)
+class NameList(Cleaner):
+    """Names in one cell, separated by any of `separators` (`EMEA; Key accounts`): each trimmed, spaces collapsed,
+    empty ones dropped, and loaded joined by `JOINED` (`EMEA; Key accounts`); a name longer than `max_length` is
+    rejected."""
+
+    separators: str = ",;"
+    max_length: int = 100
+    JOINED = "; "
+
+    def clean(self, given, label, reasons, context):
+        pattern = "[" + "".join("\\" + s for s in self.separators) + "]"
+        names = collapse_spaces(given).str.split(pattern, regex=True)
+        exploded = names.explode().str.strip()
+        exploded = exploded[exploded.notna() & (exploded != "")]
+        long = exploded[exploded.str.len() > self.max_length]
+        if len(long):
+            first_long = long.groupby(level=0).first()
+            reasons.add_messages(
+                f"{label}: the name '" + first_long.astype(object) + f"' is longer than {self.max_length} characters"
+            )
+        joined = exploded.groupby(level=0).agg(self.JOINED.join) if len(exploded) else pd.Series(dtype=object)
+        return joined.reindex(given.index).astype(STRING)

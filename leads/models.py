@@ -4,10 +4,11 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from agents.models import Agent
+from agents.models import Agent, Team
 from core import clock
 from core.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
@@ -21,6 +22,7 @@ __all__ = [
     "LeadClass",
     "LeadStatus",
     "Notification",
+    "RoutingRule",
     "VerificationRun",
 ]
 
@@ -330,3 +332,49 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+CONDITION_HELP = "Empty: anything. Alternatives separated by |; case and accents are ignored."
+
+
+class RoutingRule(models.Model):
+    """One rule of the routing (leads.routing): a lead meeting every condition goes to the team's pool; the rule
+    with the lowest position that a lead meets decides."""
+
+    # The conditions, in the order of the rules file's columns (leads.routing.CONDITIONS says how each matches).
+    CONDITIONS = ("source", "country", "email_domain", "company_contains", "classification")
+
+    position = models.PositiveIntegerField(unique=True, help_text="Rules are tried from the lowest position up.")
+    name = models.CharField(max_length=100)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="routing_rules")
+    source = models.CharField(max_length=500, blank=True, help_text=CONDITION_HELP)
+    country = models.CharField(max_length=500, blank=True, help_text=CONDITION_HELP)
+    email_domain = models.CharField(
+        "email domain",
+        max_length=500,
+        blank=True,
+        help_text="The domain after @, or a parent of it (example.com matches sales.example.com). " + CONDITION_HELP,
+    )
+    company_contains = models.CharField(
+        "company contains", max_length=500, blank=True, help_text="A part of the company's name. " + CONDITION_HELP
+    )
+    classification = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Lead classes (fresh|urgent|active|stale|closed) at the moment of routing. Empty: any.",
+    )
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.CheckConstraint(condition=models.Q(position__gte=1), name="routingrule_position_from_1")]
+
+    def __str__(self):
+        return f"{self.position}. {self.name}"
+
+    def clean(self):
+        unknown = [c for c in self.classification.split("|") if c.strip() and c.strip().lower() not in LeadClass.values]
+        if unknown:
+            raise ValidationError(
+                {"classification": f"{unknown[0].strip()!r} is not a lead class ({', '.join(LeadClass.values)})."}
+            )
+        self.classification = "|".join(c.strip().lower() for c in self.classification.split("|") if c.strip())

@@ -62,3 +62,25 @@ def test_the_agent_search_finds_an_email_typed_in_capitals(admin_client):
     assert list(response.context["cl"].result_list) == [agent]
     response = admin_client.get(reverse("admin:agents_agent_changelist"), {"q": "ann SMITH"})
     assert list(response.context["cl"].result_list) == [agent]
+
+
+@pytest.mark.parametrize("weight", ["0", "-0.5"])
+def test_the_database_refuses_a_weight_of_zero_or_less(weight):
+    agent = AgentFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Agent.objects.filter(pk=agent.pk).update(weight=weight)
+
+
+def test_a_new_agent_gets_a_full_share_and_the_project_s_time_zone(settings):
+    agent = AgentFactory()
+    agent.refresh_from_db()
+    assert (str(agent.weight), agent.daily_cap, agent.time_zone, agent.working_hours) == ("1.00", None, "UTC", "")
+    assert agent.hours.always
+
+
+def test_two_teams_cannot_differ_only_by_case_accents_or_spaces():
+    from agents.models import Team
+
+    Team.objects.create(name="Équipe  Nord")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Team.objects.create(name="equipe nord")

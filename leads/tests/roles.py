@@ -11,6 +11,7 @@ from agents.roles import AGENTS, SALES_MANAGERS
 roles_migration = importlib.import_module("crm.migrations.0001_roles")
 notifications_migration = importlib.import_module("crm.migrations.0002_managers_view_notifications")
 imports_migration = importlib.import_module("crm.migrations.0003_managers_see_and_revert_imports")
+routing_permissions_migration = importlib.import_module("crm.migrations.0004_routing_permissions")
 
 
 def ensure_roles() -> None:
@@ -18,6 +19,7 @@ def ensure_roles() -> None:
     roles_migration.create_roles(apps, None)
     notifications_migration.grant(apps, None)
     imports_migration.grant(apps, None)
+    routing_permissions_migration.grant(apps, None)
 
 
 def make_user(username: str, *, groups=(), superuser: bool = False, password: str | None = None):
@@ -38,3 +40,21 @@ def make_agent_login(agent, username: str | None = None, **kwargs):
     agent.user = user
     agent.save(update_fields=["user"])
     return user
+
+
+def agent_form(agent, **changes) -> dict:
+    """The agent's change form as the admin posts it, with no absence rows."""
+    form = {
+        "name": agent.name,
+        "email": agent.email,
+        "is_active": "on",
+        "capacity": "",
+        "weight": str(agent.weight),
+        "time_zone": agent.time_zone,
+        "working_hours": agent.working_hours,
+        "arrival_emails": "on" if agent.arrival_emails else "",
+        "absences-TOTAL_FORMS": "0",
+        "absences-INITIAL_FORMS": "0",
+    }
+    form = {**form, **changes}
+    return {name: value for name, value in form.items() if value != "" or name in ("capacity", "user")}

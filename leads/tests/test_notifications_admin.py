@@ -13,7 +13,7 @@ from core import clock
 from leads.assignment import assign_leads
 from leads.models import Notification
 from leads.tests.factories import LeadFactory
-from leads.tests.roles import make_agent_login, make_manager
+from leads.tests.roles import agent_form, make_agent_login, make_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -133,10 +133,10 @@ def test_send_again_leaves_sent_notifications_alone(manager_client, digest):
 def test_a_manager_edits_an_agent_s_arrival_emails_on_its_page(manager_client, ann):
     page = manager_client.get(reverse("admin:agents_agent_change", args=[ann.pk]))
     assert "Email me each lead on arrival" in page.content.decode()
-    manager_client.post(
-        reverse("admin:agents_agent_change", args=[ann.pk]),
-        {"name": ann.name, "email": ann.email, "is_active": "on", "capacity": "", "user": ""},
+    response = manager_client.post(
+        reverse("admin:agents_agent_change", args=[ann.pk]), agent_form(ann, user="", arrival_emails="")
     )
+    assert response.status_code == 302
     ann.refresh_from_db()
     assert ann.arrival_emails is False
 

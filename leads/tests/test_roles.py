@@ -15,7 +15,7 @@ from agents.tests.factories import AgentFactory
 from leads.models import Lead, LeadStatus
 from leads.scoping import AGENT_EDITABLE_FIELDS
 from leads.tests.factories import LeadFactory
-from leads.tests.roles import ensure_roles, make_agent_login, make_manager, make_user, roles_migration
+from leads.tests.roles import agent_form, ensure_roles, make_agent_login, make_manager, make_user, roles_migration
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,23 @@ def test_the_roles_migration_creates_both_groups():
         "agents.view_agent", "agents.add_agent", "agents.change_agent",
         "agents.import_agent", "agents.export_agent",
         "imports.view_importrun", "imports.revert_importrun",
+        # crm/migrations/0004_routing_permissions.py
+        "agents.view_team", "agents.add_team", "agents.change_team", "agents.delete_team",
+        "agents.view_absence", "agents.add_absence", "agents.change_absence", "agents.delete_absence",
+        "leads.view_routingrule", "leads.add_routingrule", "leads.change_routingrule", "leads.delete_routingrule",
     }  # fmt: skip
+
+
+def test_reversing_the_routing_permissions_takes_only_them_from_sales_managers():
+    from leads.tests.roles import routing_permissions_migration
+
+    ensure_roles()
+    routing_permissions_migration.revoke(apps, None)
+    assert not {p for p in perms_of(SALES_MANAGERS) if "team" in p or "absence" in p or "routingrule" in p}
+    assert "leads.assign_lead" in perms_of(SALES_MANAGERS)
+    routing_permissions_migration.grant(apps, None)
+    routing_permissions_migration.grant(apps, None)
+    assert "leads.change_routingrule" in perms_of(SALES_MANAGERS)
 
 
 def test_running_the_roles_migration_again_duplicates_nothing():
@@ -174,7 +190,7 @@ def test_a_manager_links_an_agent_to_a_login(client, team):
     assert choices[str(carl.pk)] == "carl"
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
-        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": carl.pk},
+        agent_form(carl_agent, user=carl.pk),
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     carl_agent.refresh_from_db()
@@ -188,7 +204,7 @@ def test_linking_a_login_to_an_agent_gives_it_the_agents_role_and_only_that_agen
     client.force_login(team.manager)
     response = client.post(
         url("agents_agent_change", carl_agent.pk),
-        {"name": carl_agent.name, "email": carl_agent.email, "is_active": "on", "capacity": "", "user": carl.pk},
+        agent_form(carl_agent, user=carl.pk),
     )
     assert response.status_code == 302
     assert list(carl.groups.values_list("name", flat=True)) == [AGENTS]
