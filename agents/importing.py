@@ -1,16 +1,14 @@
 """Importing agents from a CSV file: the agent schema (what each column is called and how it is cleaned), and the
 service behind `manage.py import_agents` and the admin import."""
 
-from datetime import datetime
-from pathlib import Path
+from functools import partial
 
 from django.db.models.expressions import RawSQL
 
 from agents.availability import check_time_zone, check_working_hours
 from agents.models import WEIGHT_DECIMAL_PLACES, WEIGHT_MAX_DIGITS, Agent, Team
 from core.normalize import name_key
-from imports.loading import ImportResult, load_file
-from imports.reading import DEFAULT_CHUNK_ROWS
+from imports.loading import load_file
 from imports.schema import Field, Schema, register
 from imports.values import Checked, DecimalNumber, Email, NameList, Text, WholeNumber, YesNo
 
@@ -120,31 +118,9 @@ def write_teams(*, cursor, staging: str, schema: Schema) -> set[str]:
     return changed
 
 
-def import_agents(
-    *,
-    path: str | Path,
-    dry_run: bool = False,
-    dayfirst: bool = False,
-    batch_size: int = DEFAULT_CHUNK_ROWS,
-    rejects_path: str | Path | None = None,
-    sample_size: int = 0,
-    now: datetime | None = None,
-    progress=None,
-) -> ImportResult:
-    """Create or update agents by email from a messy CSV; the agent's login is never touched, its teams only
-    by a non-empty teams cell (write_teams).
-
-    `dayfirst` is accepted for symmetry with leads (agent files hold no dates).
-    Raises imports.reading.RefusedFile (nothing written) when the file cannot be processed at all.
-    """
-    return load_file(
-        path,
-        AGENT_SCHEMA,
-        dry_run=dry_run,
-        dayfirst=dayfirst,
-        batch_size=batch_size,
-        rejects_path=rejects_path,
-        sample_size=sample_size,
-        now=now,
-        progress=progress,
-    )
+# import_agents(path, *, dry_run, dayfirst, batch_size, rejects_path, sample_size, now, progress) -> ImportResult:
+# create or update agents by email from a messy CSV (imports.loading.load_file with this schema); the agent's
+# login is never touched, its teams only by a non-empty teams cell (write_teams). `dayfirst` is accepted for
+# symmetry with leads (agent files hold no dates). Raises imports.reading.RefusedFile (nothing written) when
+# the file cannot be processed at all.
+import_agents = partial(load_file, schema=AGENT_SCHEMA)

@@ -1,11 +1,9 @@
 """Importing leads from a CSV file: the lead schema (what each column is called and how it is cleaned), and the
 service behind `manage.py import_leads` and the admin import."""
 
-from datetime import datetime
-from pathlib import Path
+from functools import partial
 
-from imports.loading import ImportResult, load_file
-from imports.reading import DEFAULT_CHUNK_ROWS
+from imports.loading import load_file
 from imports.schema import Field, Key, Schema, register
 from imports.values import Choice, DateTime, Email, Text, name_keys, phone_keys
 from leads.models import Lead
@@ -68,29 +66,8 @@ LEAD_SCHEMA = Schema.for_model(
 register(LEAD_SCHEMA)  # imports.schema.schema_for("lead"): jobs and reverts find it by kind
 
 
-def import_leads(
-    *,
-    path: str | Path,
-    dry_run: bool = False,
-    dayfirst: bool = False,
-    batch_size: int = DEFAULT_CHUNK_ROWS,
-    rejects_path: str | Path | None = None,
-    sample_size: int = 0,
-    now: datetime | None = None,
-    progress=None,
-) -> ImportResult:
-    """Create or update leads by email from a messy CSV; the assignment of a lead is never touched.
-
-    Raises imports.reading.RefusedFile (nothing written) when the file cannot be processed at all.
-    """
-    return load_file(
-        path,
-        LEAD_SCHEMA,
-        dry_run=dry_run,
-        dayfirst=dayfirst,
-        batch_size=batch_size,
-        rejects_path=rejects_path,
-        sample_size=sample_size,
-        now=now,
-        progress=progress,
-    )
+# import_leads(path, *, dry_run, dayfirst, batch_size, rejects_path, sample_size, now, progress) -> ImportResult:
+# create or update leads by email from a messy CSV (imports.loading.load_file with this schema); the
+# assignment of a lead is never touched. Raises imports.reading.RefusedFile (nothing written) when the file
+# cannot be processed at all.
+import_leads = partial(load_file, schema=LEAD_SCHEMA)
