@@ -40,6 +40,32 @@ LOCKS = {
 }
 
 
+@dataclass(frozen=True)
+class CountedRows:
+    """Counters of a table's rows per group, kept by row-level triggers on that table (count_triggers).
+
+    `table` holds one row per value of `source.group` (its primary key `key`) that ever counted a row, missing
+    meaning zeros: for each (counter column, values) of `counts`, how many rows of `source` with that group have
+    `column` in `values`. Rows whose group is NULL count nowhere, so inserting them fires no trigger work.
+    """
+
+    name: str  # prefix of the triggers' (and PostgreSQL's function's) names
+    source: str
+    group: str
+    column: str
+    table: str
+    key: str
+    counts: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def contribution(self, row: str, values: tuple[str, ...], sign: str = "") -> str:
+        """SQL: 1 (or -1) when `row`'s column (OLD or NEW) is one of `values`, else 0."""
+        listed = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+        return f"{sign}(CASE WHEN {row}.{self.column} IN ({listed}) THEN 1 ELSE 0 END)"
+
+    def trigger_names(self) -> tuple[str, str, str]:
+        return f"{self.name}_insert", f"{self.name}_update", f"{self.name}_delete"
+
+
 class LockTimeout(OperationalError):
     """Another transaction held the named lock longer than the database waits: nothing was written."""
 
@@ -76,6 +102,61 @@ class Dialect:
 
     def analyze(self, cursor, table: str) -> None:
         """Give the planner a freshly filled temporary table's size (where it needs to be told)."""
+
+    def analyze_table(self, cursor, table: str) -> None:
+        """Refresh a table's planner statistics after a bulk change (run outside any transaction: MariaDB's
+        ANALYZE TABLE commits). SQLite: ANALYZE samples at most analysis_limit rows per index, so it stays cheap
+        at a million rows and still tells the planner how selective each index is."""
+        cursor.execute("PRAGMA analysis_limit = 1000")
+        cursor.execute(f"ANALYZE {table}")
+
+    # -- Counters kept by triggers ------------------------------------------------------------------------
+
+    def count_triggers(self, spec: CountedRows) -> list[str]:
+        """The statements that create the triggers keeping spec.table's counters (see CountedRows).
+
+        SQLite: one trigger per event, a WHEN clause so that rows without a group (and, on update, rows whose
+        group and column did not change) cost nothing, and an upsert that adds the new row's contribution and
+        subtracts the old one's."""
+        insert, update, delete = spec.trigger_names()
+        changed = (
+            f"(OLD.{spec.column} IS NOT NEW.{spec.column} OR OLD.{spec.group} IS NOT NEW.{spec.group}) "
+            f"AND (OLD.{spec.group} IS NOT NULL OR NEW.{spec.group} IS NOT NULL)"
+        )
+        return [
+            f"CREATE TRIGGER {insert} AFTER INSERT ON {spec.source} WHEN NEW.{spec.group} IS NOT NULL "
+            f"BEGIN {self._count_upsert(spec, 'NEW', '')} END",
+            f"CREATE TRIGGER {update} AFTER UPDATE OF {spec.column}, {spec.group} ON {spec.source} WHEN {changed} "
+            f"BEGIN {self._count_upsert(spec, 'OLD', '-')} {self._count_upsert(spec, 'NEW', '')} END",
+            f"CREATE TRIGGER {delete} AFTER DELETE ON {spec.source} WHEN OLD.{spec.group} IS NOT NULL "
+            f"BEGIN {self._count_upsert(spec, 'OLD', '-')} END",
+        ]
+
+    def _count_upsert(self, spec: CountedRows, row: str, sign: str) -> str:
+        names = ", ".join(column for column, _ in spec.counts)
+        values = ", ".join(spec.contribution(row, statuses, sign) for _, statuses in spec.counts)
+        sets = ", ".join(f"{column} = {column} + excluded.{column}" for column, _ in spec.counts)
+        return (
+            f"INSERT INTO {spec.table} ({spec.key}, {names}) SELECT {row}.{spec.group}, {values} "
+            f"WHERE {row}.{spec.group} IS NOT NULL ON CONFLICT ({spec.key}) DO UPDATE SET {sets};"
+        )
+
+    def drop_count_triggers(self, spec: CountedRows) -> list[str]:
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in spec.trigger_names()]
+
+    def stored_count_triggers(self, spec: CountedRows) -> list[str]:
+        """The triggers' definitions as the database holds them, to compare with count_triggers (in its
+        order; an empty string for one that is missing)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [spec.source]
+            )
+            stored = dict(cursor.fetchall())
+        return [stored.get(name, "") for name in spec.trigger_names()]
+
+    def expected_count_triggers(self, spec: CountedRows) -> list[str]:
+        """What stored_count_triggers reads once count_triggers has run with these values."""
+        return self.count_triggers(spec)
 
     # -- Filling a table ----------------------------------------------------------------------------------
 
@@ -223,6 +304,64 @@ class PostgreSQLDialect(Dialect):
     def analyze(self, cursor, table: str) -> None:
         cursor.execute(f"ANALYZE {table}")
 
+    def analyze_table(self, cursor, table: str) -> None:
+        cursor.execute(f"ANALYZE {table}")
+
+    def count_triggers(self, spec: CountedRows) -> list[str]:
+        """One plpgsql function and a row trigger per event; the WHEN clauses keep rows without a group (and
+        updates that change neither the group nor the column) from calling it at all."""
+        insert, update, delete = spec.trigger_names()
+        changed = (
+            f"(OLD.{spec.column} IS DISTINCT FROM NEW.{spec.column} OR OLD.{spec.group} IS DISTINCT FROM "
+            f"NEW.{spec.group}) AND (OLD.{spec.group} IS NOT NULL OR NEW.{spec.group} IS NOT NULL)"
+        )
+        run = f"FOR EACH ROW WHEN ({{}}) EXECUTE FUNCTION {spec.name}()"
+        return [
+            f"CREATE OR REPLACE FUNCTION {spec.name}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $body${self._count_body(spec)}$body$",
+            f"CREATE TRIGGER {insert} AFTER INSERT ON {spec.source} " + run.format(f"NEW.{spec.group} IS NOT NULL"),
+            f"CREATE TRIGGER {update} AFTER UPDATE OF {spec.column}, {spec.group} ON {spec.source} "
+            + run.format(changed),
+            f"CREATE TRIGGER {delete} AFTER DELETE ON {spec.source} " + run.format(f"OLD.{spec.group} IS NOT NULL"),
+        ]
+
+    def _count_body(self, spec: CountedRows) -> str:
+        def upsert(row: str, sign: str) -> str:
+            names = ", ".join(column for column, _ in spec.counts)
+            values = ", ".join(spec.contribution(row, statuses, sign) for _, statuses in spec.counts)
+            sets = ", ".join(f"{column} = c.{column} + EXCLUDED.{column}" for column, _ in spec.counts)
+            return (
+                f"INSERT INTO {spec.table} AS c ({spec.key}, {names}) VALUES ({row}.{spec.group}, {values}) "
+                f"ON CONFLICT ({spec.key}) DO UPDATE SET {sets};"
+            )
+
+        return (
+            "\nBEGIN\n"
+            f"  IF TG_OP <> 'INSERT' AND OLD.{spec.group} IS NOT NULL THEN\n    {upsert('OLD', '-')}\n  END IF;\n"
+            f"  IF TG_OP <> 'DELETE' AND NEW.{spec.group} IS NOT NULL THEN\n    {upsert('NEW', '')}\n  END IF;\n"
+            "  RETURN NULL;\nEND\n"
+        )
+
+    def drop_count_triggers(self, spec: CountedRows) -> list[str]:
+        return [f"DROP TRIGGER IF EXISTS {name} ON {spec.source}" for name in spec.trigger_names()] + [
+            f"DROP FUNCTION IF EXISTS {spec.name}()"
+        ]
+
+    def stored_count_triggers(self, spec: CountedRows) -> list[str]:
+        """The function's body (where the values live), then the name of each trigger that exists and is
+        enabled."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", [spec.name])
+            body = cursor.fetchone()
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgenabled <> 'D'", [spec.source]
+            )
+            enabled = {name for (name,) in cursor.fetchall()}
+        return [body[0] if body else ""] + [name if name in enabled else "" for name in spec.trigger_names()]
+
+    def expected_count_triggers(self, spec: CountedRows) -> list[str]:
+        return [self._count_body(spec), *spec.trigger_names()]
+
     def copy_rows(self, cursor, table: str, names: Sequence[str], rows: list[tuple], batch_size: int) -> None:
         with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
@@ -340,6 +479,51 @@ class MySQLDialect(Dialect):
     def lock_name(self, key: str) -> str:
         """GET_LOCK names are the server's, not one database's: each database gets its own."""
         return f"{connection.settings_dict['NAME']}:{LOCKS[key].name}"
+
+    def analyze_table(self, cursor, table: str) -> None:
+        cursor.execute(f"ANALYZE TABLE {table}")
+        cursor.fetchall()
+
+    def count_triggers(self, spec: CountedRows) -> list[str]:
+        """A FOR EACH ROW trigger per event (no WHEN clause: an IF), upserting with ON DUPLICATE KEY UPDATE."""
+        return [
+            f"CREATE TRIGGER {name} AFTER {event} ON {spec.source} FOR EACH ROW {body}"
+            for name, event, body in zip(
+                spec.trigger_names(), ("INSERT", "UPDATE", "DELETE"), self._count_bodies(spec), strict=True
+            )
+        ]
+
+    def _count_bodies(self, spec: CountedRows) -> list[str]:
+        def upsert(row: str, sign: str) -> str:
+            names = ", ".join(column for column, _ in spec.counts)
+            values = ", ".join(spec.contribution(row, statuses, sign) for _, statuses in spec.counts)
+            sets = ", ".join(f"{column} = {column} + VALUES({column})" for column, _ in spec.counts)
+            return (
+                f"INSERT INTO {spec.table} ({spec.key}, {names}) VALUES ({row}.{spec.group}, {values}) "
+                f"ON DUPLICATE KEY UPDATE {sets};"
+            )
+
+        old, new = f"OLD.{spec.group} IS NOT NULL", f"NEW.{spec.group} IS NOT NULL"
+        changed = f"NOT (OLD.{spec.column} <=> NEW.{spec.column}) OR NOT (OLD.{spec.group} <=> NEW.{spec.group})"
+        return [
+            f"BEGIN IF {new} THEN {upsert('NEW', '')} END IF; END",
+            f"BEGIN IF {changed} THEN IF {old} THEN {upsert('OLD', '-')} END IF; "
+            f"IF {new} THEN {upsert('NEW', '')} END IF; END IF; END",
+            f"BEGIN IF {old} THEN {upsert('OLD', '-')} END IF; END",
+        ]
+
+    def stored_count_triggers(self, spec: CountedRows) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+                "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = %s",
+                [spec.source],
+            )
+            stored = dict(cursor.fetchall())
+        return [stored.get(name, "") for name in spec.trigger_names()]
+
+    def expected_count_triggers(self, spec: CountedRows) -> list[str]:
+        return self._count_bodies(spec)
 
     def is_lock_timeout(self, exc: BaseException) -> bool:
         if isinstance(exc, LockTimeout):
