@@ -52,6 +52,7 @@ BATCH = 1_000  # leads per batch request
 BATCHES = 10
 TARGET_P95_MS = 100
 TARGET_BATCH_RATE = 20_000
+RUN = secrets.token_hex(3)  # in every posted email: a reused database (--reuse) still gets new leads
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -121,10 +122,12 @@ def percentiles(ms: list[float]) -> dict:
 # One engine and size, in a process of its own
 
 
-def fresh_database(engine: str, n: int) -> str:
+def fresh_database(engine: str, n: int, reuse: bool = False) -> str:
     if engine == "sqlite":
         path = OUT / f"intake-{n}.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if reuse and path.exists():
+            return f"sqlite:///{path}"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
@@ -135,23 +138,39 @@ def fresh_database(engine: str, n: int) -> str:
     parts = urlsplit(POSTGRES_URL)
     name = parts.path.lstrip("/")
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+        exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if reuse and exists:
+            return POSTGRES_URL
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         con.execute(f'CREATE DATABASE "{name}"')
     return POSTGRES_URL
 
 
-def build(n: int) -> dict:
-    """Agents and n leads by the import commands, the open ones assigned; seconds per step."""
+def build(n: int, reuse: bool = False) -> dict:
+    """Agents and n leads by the import commands, the open ones assigned; seconds per step. reuse: on a
+    database already holding leads, only the steps still to do (migrate; assign_leads while open leads lack an
+    agent)."""
     from django.core.management import call_command
+    from django.db.utils import OperationalError, ProgrammingError
 
     data = ensure_data(n)
     took = {}
-    for label, args in [
+    steps = [
         ("migrate", ["migrate", "--verbosity", "0"]),
         ("import_agents", ["import_agents", str(data / "agents.csv"), "--json"]),
         ("import_leads", ["import_leads", str(data / "leads.csv"), "--json"]),
         ("assign_leads", ["assign_leads", "--seed", "42", "--json"]),
-    ]:
+    ]
+    if reuse:
+        from leads.models import Lead
+
+        try:
+            held = Lead.objects.exists()
+        except (OperationalError, ProgrammingError):
+            held = False
+        if held:
+            steps = steps[:1] + (steps[3:] if Lead.objects.open().unassigned().exists() else [])
+    for label, args in steps:
         start = time.perf_counter()
         with open(os.devnull, "w") as quiet:
             call_command(*args, stdout=quiet)
@@ -221,7 +240,7 @@ def database_floor(clients: int, seconds: float, tag: str) -> dict:
         n = 0
         while time.monotonic() < deadline[0]:
             start = time.perf_counter()
-            Lead.objects.create(name="Floor", email=f"floor-{tag}-{c}-{n}@bench.example", created_at=now)
+            Lead.objects.create(name="Floor", email=f"floor-{RUN}-{tag}-{c}-{n}@bench.example", created_at=now)
             latencies[c].append(time.perf_counter() - start)
             n += 1
         connection.close()
@@ -308,8 +327,8 @@ def profile(key: str) -> dict:
     return {"one": one, "batch": batch}
 
 
-def measure(engine: str, n: int, seconds: float) -> dict:
-    database_url = fresh_database(engine, n)
+def measure(engine: str, n: int, seconds: float, reuse: bool = False) -> dict:
+    database_url = fresh_database(engine, n, reuse)
     os.environ["DATABASE_URL"] = database_url
     os.environ["API_RATE_LIMIT"] = "1000000000"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
@@ -319,7 +338,7 @@ def measure(engine: str, n: int, seconds: float) -> dict:
     from leads.models import ApiKey, Lead
 
     print(f"{engine}, {n:,} leads:", file=sys.stderr)
-    took = build(n)
+    took = build(n, reuse)
     leads_before = Lead.objects.count()
     open_assigned = Lead.objects.open().filter(assigned_agent__isnull=False).count()
     key = ApiKey.issue(name="Bench", source="bench")[1]
@@ -341,7 +360,7 @@ def measure(engine: str, n: int, seconds: float) -> dict:
                 body = json.dumps(
                     {
                         "name": f"Bench Lead {c} {i}",
-                        "email": f"intake-{level}-{c}-{i}@bench.example",
+                        "email": f"intake-{RUN}-{level}-{c}-{i}@bench.example",
                         "company": "Acme",
                         "status": "New",
                     }
@@ -372,7 +391,7 @@ def measure(engine: str, n: int, seconds: float) -> dict:
 
         def post_batch(c, i):
             leads = [
-                {"name": f"Batch {c} {i} {j}", "email": f"batch-{c}-{i}-{j}@bench.example", "company": "Acme"}
+                {"name": f"Batch {c} {i} {j}", "email": f"batch-{RUN}-{c}-{i}-{j}@bench.example", "company": "Acme"}
                 for j in range(BATCH)
             ]
             return "POST", "/api/v1/leads/batch", json.dumps({"leads": leads}), auth, 200
@@ -495,18 +514,24 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000000", help="comma-separated lead counts")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--seconds", type=float, default=15, help="length of each POST run")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep a database left by an earlier run (migrate, and assign what is unassigned) instead of building it",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # ENGINE:SIZE, the child process
     args = parser.parse_args()
     if args.one:
         engine, n = args.one.split(":")
-        print(json.dumps(measure(engine, int(n), args.seconds)))
+        print(json.dumps(measure(engine, int(n), args.seconds, args.reuse)))
         return 0
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     results = []
     for engine in [e for e in args.engines.split(",") if e]:
         for n in [int(s) for s in args.sizes.split(",") if s]:
             done = subprocess.run(
-                [sys.executable, __file__, "--one", f"{engine}:{n}", "--seconds", str(args.seconds)],
+                [sys.executable, __file__, "--one", f"{engine}:{n}", "--seconds", str(args.seconds)]
+                + (["--reuse"] if args.reuse else []),
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 text=True,

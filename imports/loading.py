@@ -429,26 +429,16 @@ def _load_through_staging(
     staging.drop()
 
 
-# An import that created or changed at least this many rows, and this share of the table, refreshes the table's
-# planner statistics once it commits: after a million new leads the old ones would make the planner pick plans
-# that take seconds instead of milliseconds (docs/benchmarks.md).
-ANALYZE_AT_ROWS = 10_000
-ANALYZE_AT_SHARE = 0.10
-
-
 def _refresh_statistics_after_commit(result: ImportResult, schema: Schema) -> None:
     """Once the import's transaction commits (MariaDB's ANALYZE TABLE would commit it), ANALYZE the target table
-    when the import wrote a large share of it."""
+    when the import wrote a large share of it (core.sql.ANALYZE_AT_ROWS and ANALYZE_AT_SHARE): after a million
+    new leads the old statistics make the planner pick plans that take seconds instead of milliseconds."""
     written = result.created + result.updated
-    if written < ANALYZE_AT_ROWS or written < ANALYZE_AT_SHARE * _scalar(f"SELECT COUNT(*) FROM {_q(schema.table)}"):
+    if written < sql.ANALYZE_AT_ROWS:
         return
-    table, dialect = _q(schema.table), sql.dialect()
-
-    def analyze() -> None:
-        with connection.cursor() as cursor:
-            dialect.analyze_table(cursor, table)
-
-    transaction.on_commit(analyze, robust=True)  # only statistics: a failure must not fail the import
+    if written < sql.ANALYZE_AT_SHARE * _scalar(f"SELECT COUNT(*) FROM {_q(schema.table)}"):
+        return
+    sql.analyze_after_commit(_q(schema.table))
 
 
 def load_file(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
+from core import sql
 from imports import loading
 from imports.models import ImportRun
 from leads.importing import import_leads
@@ -642,11 +643,9 @@ def test_a_new_lead_lacking_only_its_date_is_rejected_naming_the_column_and_a_la
 def test_an_import_writing_a_large_share_of_the_table_refreshes_its_statistics_once_committed(
     tmp_path, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from core import sql
-
     analyzed = []
     monkeypatch.setattr(type(sql.dialect()), "analyze_table", lambda self, cursor, table: analyzed.append(table))
-    monkeypatch.setattr(loading, "ANALYZE_AT_ROWS", 20)
+    monkeypatch.setattr(sql, "ANALYZE_AT_ROWS", 20)
     rows = "\n".join(f"Lead {i},lead{i}@example.org,2026-11-20,New" for i in range(30))
     path = write(tmp_path, "Name,Email,Created,Status\n" + rows + "\n")
     with django_capture_on_commit_callbacks() as callbacks:
@@ -666,7 +665,7 @@ def test_an_import_writing_a_large_share_of_the_table_refreshes_its_statistics_o
 def test_sqlite_statistics_of_the_leads_exist_after_a_large_import(
     tmp_path, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(loading, "ANALYZE_AT_ROWS", 20)
+    monkeypatch.setattr(sql, "ANALYZE_AT_ROWS", 20)
     rows = "\n".join(f"Lead {i},lead{i}@example.org,2026-11-20,New" for i in range(30))
     with django_capture_on_commit_callbacks(execute=True):
         run(write(tmp_path, "Name,Email,Created,Status\n" + rows + "\n"))
