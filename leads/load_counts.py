@@ -85,11 +85,16 @@ class RebuildResult:
 
 
 def read_counts() -> dict[int, tuple[int, int]]:
-    """agent id -> (open leads, new leads) as the counters hold them (agents without a row hold none)."""
-    return {
-        agent_id: (open_leads, new_leads)
-        for agent_id, open_leads, new_leads in AgentLoadCount.objects.values_list("agent_id", "open_leads", "new_leads")
-    }
+    """agent id -> (open leads, new leads) as the counters hold them (agents without a row hold none).
+
+    Only rows of agents that exist: a flush that empties the tables one by one with foreign key checks off
+    (Django's `flush` on MariaDB deletes the counters, then the leads, whose trigger counts them down again)
+    leaves rows of agents that are gone, which nothing reads (the assignment joins the counters to the agents)
+    and the next rebuild removes."""
+    rows = AgentLoadCount.objects.filter(agent__in=Agent.objects.all()).values_list(
+        "agent_id", "open_leads", "new_leads"
+    )
+    return {agent_id: (open_leads, new_leads) for agent_id, open_leads, new_leads in rows}
 
 
 def rebuild_load_counts() -> RebuildResult:
