@@ -116,8 +116,8 @@ class Dialect:
         """The statements that create the triggers keeping spec.table's counters (see CountedRows).
 
         SQLite: one trigger per event, a WHEN clause so that rows without a group (and, on update, rows whose
-        group and column did not change) cost nothing, and an upsert that adds the new row's contribution and
-        subtracts the old one's."""
+        group and column did not change) cost nothing, an UPDATE that subtracts the old row's contribution and
+        an upsert that adds the new one's."""
         insert, update, delete = spec.trigger_names()
         changed = (
             f"(OLD.{spec.column} IS NOT NEW.{spec.column} OR OLD.{spec.group} IS NOT NEW.{spec.group}) "
@@ -127,10 +127,19 @@ class Dialect:
             f"CREATE TRIGGER {insert} AFTER INSERT ON {spec.source} WHEN NEW.{spec.group} IS NOT NULL "
             f"BEGIN {self._count_upsert(spec, 'NEW', '')} END",
             f"CREATE TRIGGER {update} AFTER UPDATE OF {spec.column}, {spec.group} ON {spec.source} WHEN {changed} "
-            f"BEGIN {self._count_upsert(spec, 'OLD', '-')} {self._count_upsert(spec, 'NEW', '')} END",
+            f"BEGIN {self._count_subtract(spec)} {self._count_upsert(spec, 'NEW', '')} END",
             f"CREATE TRIGGER {delete} AFTER DELETE ON {spec.source} WHEN OLD.{spec.group} IS NOT NULL "
-            f"BEGIN {self._count_upsert(spec, 'OLD', '-')} END",
+            f"BEGIN {self._count_subtract(spec)} END",
         ]
+
+    def _count_subtract(self, spec: CountedRows) -> str:
+        """Take the old row's contribution off its group's counters: an UPDATE, never an insert, so that a row
+        whose counters were emptied first (a flush deleting the tables one by one) leaves nothing behind. While
+        the counters are right, a row that counts has its group's counter row already."""
+        sets = ", ".join(
+            f"{column} = {column} - {spec.contribution('OLD', statuses)}" for column, statuses in spec.counts
+        )
+        return f"UPDATE {spec.table} SET {sets} WHERE {spec.key} = OLD.{spec.group};"
 
     def _count_upsert(self, spec: CountedRows, row: str, sign: str) -> str:
         names = ", ".join(column for column, _ in spec.counts)
@@ -357,10 +366,17 @@ class PostgreSQLDialect(Dialect):
                 f"GROUP BY d.k HAVING {nonzero} ORDER BY d.k ON CONFLICT ({spec.key}) DO UPDATE SET {sets};"
             )
 
+        # Deletes only subtract (an UPDATE, never an insert: see Dialect._count_subtract).
+        sums = ", ".join(f"SUM(d.{column}) AS {column}" for column, _ in spec.counts)
+        subtract = (
+            f"UPDATE {spec.table} AS c SET "
+            + ", ".join(f"{column} = c.{column} + g.{column}" for column, _ in spec.counts)
+            + f" FROM (SELECT d.k, {sums} FROM ({rows('old_rows', '-')}) d GROUP BY d.k) g WHERE c.{spec.key} = g.k;"
+        )
         return (
             "\nBEGIN\n"
             f"  IF TG_OP = 'UPDATE' THEN\n    {upsert(rows('old_rows', '-') + ' UNION ALL ' + rows('new_rows', ''))}\n"
-            f"  ELSE\n    {upsert(rows('old_rows', '-'))}\n  END IF;\n"
+            f"  ELSE\n    {subtract}\n  END IF;\n"
             "  RETURN NULL;\nEND\n"
         )
 
@@ -533,9 +549,9 @@ class MySQLDialect(Dialect):
         changed = f"NOT (OLD.{spec.column} <=> NEW.{spec.column}) OR NOT (OLD.{spec.group} <=> NEW.{spec.group})"
         return [
             f"BEGIN IF {new} THEN {upsert('NEW', '')} END IF; END",
-            f"BEGIN IF {changed} THEN IF {old} THEN {upsert('OLD', '-')} END IF; "
+            f"BEGIN IF {changed} THEN IF {old} THEN {self._count_subtract(spec)} END IF; "
             f"IF {new} THEN {upsert('NEW', '')} END IF; END IF; END",
-            f"BEGIN IF {old} THEN {upsert('OLD', '-')} END IF; END",
+            f"BEGIN IF {old} THEN {self._count_subtract(spec)} END IF; END",
         ]
 
     def stored_count_triggers(self, spec: CountedRows) -> list[str]:

@@ -241,6 +241,18 @@ def test_raw_sql_updates_inserts_and_deletes_keep_them_exact():
     assert_exact()
 
 
+def test_emptying_the_counters_before_the_leads_leaves_no_counter_rows_behind():
+    # Django's flush deletes the tables one by one in no fixed order: the leads' delete trigger must not write
+    # rows for counters that are already gone (on SQLite their agents' foreign keys would fail the commit).
+    first, second = make_agents([(True, None), (True, None)])
+    make_leads(3, agent=first)
+    make_leads(2, agent=second, status=LeadStatus.CONTACTED)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AgentLoadCount._meta.db_table}")
+        cursor.execute(f"DELETE FROM {LEADS}")
+    assert AgentLoadCount.objects.count() == 0
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The proof and the repair
 
