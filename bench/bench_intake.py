@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Benchmark the intake API against a real server: gunicorn with DEBUG off over a database of N leads.
 
-    python bench/bench_intake.py --sizes 1000000 [--engines sqlite,postgres] [--seconds 15]
+    python bench/bench_intake.py --sizes 1000000 [--engines sqlite,postgres] [--seconds 15] [--reuse]
     make bench BENCH=intake
 
 For each engine (SQLite file; PostgreSQL at BENCH_POSTGRES_URL, default
 postgres://postgres@127.0.0.1:5432/crm_bench_intake, dropped and created again) and each size, in a process of its
-own: the database is built by the product's fast path (bench/generate.py's leads and 100 agents, `import_agents`,
+own (--reuse: a database left by an earlier run is kept, only migrated and its unassigned open leads assigned):
+the database is built by the product's fast path (bench/generate.py's leads and 100 agents, `import_agents`,
 `import_leads`, then `assign_leads` so that every open lead has an agent, as in a team at work), an API key is
 made, `collectstatic` runs and gunicorn starts with crm/gunicorn_conf.py (WEB_CONCURRENCY workers x
 GUNICORN_THREADS threads, below). Clients are threads of this process, each with one persistent HTTP connection
