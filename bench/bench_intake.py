@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Benchmark the intake API against a real server: gunicorn with DEBUG off over a database of N leads.
 
-    python bench/bench_intake.py --sizes 1000000 [--engines sqlite,postgres] [--seconds 15]
+    python bench/bench_intake.py --sizes 1000000 [--engines sqlite,postgres] [--seconds 15] [--reuse]
     make bench BENCH=intake
 
 For each engine (SQLite file; PostgreSQL at BENCH_POSTGRES_URL, default
 postgres://postgres@127.0.0.1:5432/crm_bench_intake, dropped and created again) and each size, in a process of its
-own: the database is built by the product's fast path (bench/generate.py's leads and 100 agents, `import_agents`,
+own (--reuse: a database left by an earlier run is kept, only migrated and its unassigned open leads assigned):
+the database is built by the product's fast path (bench/generate.py's leads and 100 agents, `import_agents`,
 `import_leads`, then `assign_leads` so that every open lead has an agent, as in a team at work), an API key is
 made, `collectstatic` runs and gunicorn starts with crm/gunicorn_conf.py (WEB_CONCURRENCY workers x
 GUNICORN_THREADS threads, below). Clients are threads of this process, each with one persistent HTTP connection
@@ -51,6 +52,7 @@ WORKERS, THREADS = 4, 4  # gunicorn: processes x threads per process (2 cores he
 BATCH = 1_000  # leads per batch request
 TARGET_P95_MS = 100
 TARGET_BATCH_RATE = 20_000
+RUN = secrets.token_hex(3)  # in every posted email: a reused database (--reuse) still gets new leads
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -120,10 +122,12 @@ def percentiles(ms: list[float]) -> dict:
 # One engine and size, in a process of its own
 
 
-def fresh_database(engine: str, n: int) -> str:
+def fresh_database(engine: str, n: int, reuse: bool = False) -> str:
     if engine == "sqlite":
         path = OUT / f"intake-{n}.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if reuse and path.exists():
+            return f"sqlite:///{path}"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
@@ -134,23 +138,39 @@ def fresh_database(engine: str, n: int) -> str:
     parts = urlsplit(POSTGRES_URL)
     name = parts.path.lstrip("/")
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+        exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if reuse and exists:
+            return POSTGRES_URL
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         con.execute(f'CREATE DATABASE "{name}"')
     return POSTGRES_URL
 
 
-def build(n: int) -> dict:
-    """Agents and n leads by the import commands, the open ones assigned; seconds per step."""
+def build(n: int, reuse: bool = False) -> dict:
+    """Agents and n leads by the import commands, the open ones assigned; seconds per step. reuse: on a
+    database already holding leads, only the steps still to do (migrate; assign_leads while open leads lack an
+    agent)."""
     from django.core.management import call_command
+    from django.db.utils import OperationalError, ProgrammingError
 
     data = ensure_data(n)
     took = {}
-    for label, args in [
+    steps = [
         ("migrate", ["migrate", "--verbosity", "0"]),
         ("import_agents", ["import_agents", str(data / "agents.csv"), "--json"]),
         ("import_leads", ["import_leads", str(data / "leads.csv"), "--json"]),
         ("assign_leads", ["assign_leads", "--seed", "42", "--json"]),
-    ]:
+    ]
+    if reuse:
+        from leads.models import Lead
+
+        try:
+            held = Lead.objects.exists()
+        except (OperationalError, ProgrammingError):
+            held = False
+        if held:
+            steps = steps[:1] + (steps[3:] if Lead.objects.open().unassigned().exists() else [])
+    for label, args in steps:
         start = time.perf_counter()
         with open(os.devnull, "w") as quiet:
             call_command(*args, stdout=quiet)
@@ -223,7 +243,7 @@ def database_floor(clients: int, seconds: float, tag: str) -> dict:
         n = 0
         while time.monotonic() < deadline[0]:
             start = time.perf_counter()
-            Lead.objects.create(name="Floor", email=f"floor-{tag}-{c}-{n}@bench.example", created_at=now)
+            Lead.objects.create(name="Floor", email=f"floor-{RUN}-{tag}-{c}-{n}@bench.example", created_at=now)
             latencies[c].append(time.perf_counter() - start)
             n += 1
         connection.close()
@@ -310,40 +330,8 @@ def profile(key: str) -> dict:
     return {"one": one, "batch": batch}
 
 
-def reused(found: str | None) -> dict | None:
-    """With the database of an earlier run (--reuse): migrate it; its build time when it holds leads."""
-    if found is None:
-        return None
-    from django.core.management import call_command
-
-    from leads.models import Lead
-
-    start = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    if not Lead.objects.exists():
-        return None
-    print(f"  reusing {found}", file=sys.stderr)
-    return {"migrate (the database of an earlier run, reused)": time.perf_counter() - start}
-
-
-def existing_database(engine: str, n: int) -> str | None:
-    """The database an earlier run built (--reuse), if it is there."""
-    if engine == "sqlite":
-        path = OUT / f"intake-{n}.sqlite3"
-        return f"sqlite:///{path}" if path.exists() else None
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    parts = urlsplit(POSTGRES_URL)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
-        found = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")]).fetchone()
-    return POSTGRES_URL if found else None
-
-
 def measure(engine: str, n: int, seconds: float, *, reuse: bool = False, parts=("single", "batch")) -> dict:
-    found = existing_database(engine, n) if reuse else None
-    database_url = found or fresh_database(engine, n)
+    database_url = fresh_database(engine, n, reuse)
     os.environ["DATABASE_URL"] = database_url
     os.environ["API_RATE_LIMIT"] = "1000000000"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
@@ -353,7 +341,7 @@ def measure(engine: str, n: int, seconds: float, *, reuse: bool = False, parts=(
     from leads.models import ApiKey, Lead
 
     print(f"{engine}, {n:,} leads:", file=sys.stderr)
-    took = reused(found) or build(n)
+    took = build(n, reuse)
     leads_before = Lead.objects.count()
     open_assigned = Lead.objects.open().filter(assigned_agent__isnull=False).count()
     key = ApiKey.issue(name="Bench", source="bench")[1]
@@ -376,7 +364,7 @@ def measure(engine: str, n: int, seconds: float, *, reuse: bool = False, parts=(
                     body = json.dumps(
                         {
                             "name": f"Bench Lead {c} {i}",
-                            "email": f"intake-{level}-{c}-{i}@bench.example",
+                            "email": f"intake-{RUN}-{level}-{c}-{i}@bench.example",
                             "company": "Acme",
                             "status": "New",
                         }
@@ -443,10 +431,8 @@ def measure_batch(database_url: str, engine: str, key: str, seconds: float, *, a
 
     def post_batch(expected: int, tag: str, size: int = BATCH):
         def request(c, i):
-            leads = [
-                {"name": f"Batch {c} {i} {j}", "email": f"batch-{tag}-{c}-{i}-{j}@bench.example", "company": "Acme"}
-                for j in range(size)
-            ]
+            email = f"batch-{RUN}-{tag}-{c}-{i}-{{}}@bench.example"
+            leads = [{"name": f"Batch {c} {i} {j}", "email": email.format(j), "company": "Acme"} for j in range(size)]
             return "POST", "/api/v1/leads/batch", json.dumps({"leads": leads}), headers, expected
 
         return request

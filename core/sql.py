@@ -41,6 +41,32 @@ LOCKS = {
 }
 
 
+@dataclass(frozen=True)
+class CountedRows:
+    """Counters of a table's rows per group, kept by triggers on that table (count_triggers).
+
+    `table` holds one row per value of `source.group` (its primary key `key`) that ever counted a row, missing
+    meaning zeros: for each (counter column, values) of `counts`, how many rows of `source` with that group have
+    `column` in `values`. Rows whose group is NULL count nowhere, so inserting them fires no trigger work.
+    """
+
+    name: str  # prefix of the triggers' (and PostgreSQL's function's) names
+    source: str
+    group: str
+    column: str
+    table: str
+    key: str
+    counts: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def contribution(self, row: str, values: tuple[str, ...], sign: str = "") -> str:
+        """SQL: 1 (or -1) when `row`'s column (OLD or NEW) is one of `values`, else 0."""
+        listed = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+        return f"{sign}(CASE WHEN {row}.{self.column} IN ({listed}) THEN 1 ELSE 0 END)"
+
+    def trigger_names(self) -> tuple[str, str, str]:
+        return f"{self.name}_insert", f"{self.name}_update", f"{self.name}_delete"
+
+
 class LockTimeout(OperationalError):
     """Another transaction held the named lock longer than the database waits: nothing was written."""
 
@@ -81,6 +107,70 @@ class Dialect:
     def max_query_params(self) -> int:
         """How many parameters one statement may bind (PostgreSQL's and MariaDB's protocol limit)."""
         return 65_535
+
+    def analyze_table(self, cursor, table: str) -> None:
+        """Refresh a table's planner statistics after a bulk change (run outside any transaction: MariaDB's
+        ANALYZE TABLE commits). SQLite: ANALYZE samples at most analysis_limit rows per index, so it stays cheap
+        at a million rows and still tells the planner how selective each index is."""
+        cursor.execute("PRAGMA analysis_limit = 1000")
+        cursor.execute(f"ANALYZE {table}")
+
+    # -- Counters kept by triggers ------------------------------------------------------------------------
+
+    def count_triggers(self, spec: CountedRows) -> list[str]:
+        """The statements that create the triggers keeping spec.table's counters (see CountedRows).
+
+        SQLite: one trigger per event, a WHEN clause so that rows without a group (and, on update, rows whose
+        group and column did not change) cost nothing, an UPDATE that subtracts the old row's contribution and
+        an upsert that adds the new one's."""
+        insert, update, delete = spec.trigger_names()
+        changed = (
+            f"(OLD.{spec.column} IS NOT NEW.{spec.column} OR OLD.{spec.group} IS NOT NEW.{spec.group}) "
+            f"AND (OLD.{spec.group} IS NOT NULL OR NEW.{spec.group} IS NOT NULL)"
+        )
+        return [
+            f"CREATE TRIGGER {insert} AFTER INSERT ON {spec.source} WHEN NEW.{spec.group} IS NOT NULL "
+            f"BEGIN {self._count_upsert(spec, 'NEW', '')} END",
+            f"CREATE TRIGGER {update} AFTER UPDATE OF {spec.column}, {spec.group} ON {spec.source} WHEN {changed} "
+            f"BEGIN {self._count_subtract(spec)} {self._count_upsert(spec, 'NEW', '')} END",
+            f"CREATE TRIGGER {delete} AFTER DELETE ON {spec.source} WHEN OLD.{spec.group} IS NOT NULL "
+            f"BEGIN {self._count_subtract(spec)} END",
+        ]
+
+    def _count_subtract(self, spec: CountedRows) -> str:
+        """Take the old row's contribution off its group's counters: an UPDATE, never an insert, so that a row
+        whose counters were emptied first (a flush deleting the tables one by one) leaves nothing behind. While
+        the counters are right, a row that counts has its group's counter row already."""
+        sets = ", ".join(
+            f"{column} = {column} - {spec.contribution('OLD', statuses)}" for column, statuses in spec.counts
+        )
+        return f"UPDATE {spec.table} SET {sets} WHERE {spec.key} = OLD.{spec.group};"
+
+    def _count_upsert(self, spec: CountedRows, row: str, sign: str) -> str:
+        names = ", ".join(column for column, _ in spec.counts)
+        values = ", ".join(spec.contribution(row, statuses, sign) for _, statuses in spec.counts)
+        sets = ", ".join(f"{column} = {column} + excluded.{column}" for column, _ in spec.counts)
+        return (
+            f"INSERT INTO {spec.table} ({spec.key}, {names}) SELECT {row}.{spec.group}, {values} "
+            f"WHERE {row}.{spec.group} IS NOT NULL ON CONFLICT ({spec.key}) DO UPDATE SET {sets};"
+        )
+
+    def drop_count_triggers(self, spec: CountedRows) -> list[str]:
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in spec.trigger_names()]
+
+    def stored_count_triggers(self, spec: CountedRows) -> list[str]:
+        """The triggers' definitions as the database holds them, to compare with count_triggers (in its
+        order; an empty string for one that is missing)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [spec.source]
+            )
+            stored = dict(cursor.fetchall())
+        return [stored.get(name, "") for name in spec.trigger_names()]
+
+    def expected_count_triggers(self, spec: CountedRows) -> list[str]:
+        """What stored_count_triggers reads once count_triggers has run with these values."""
+        return self.count_triggers(spec)
 
     # -- Filling a table ----------------------------------------------------------------------------------
 
@@ -233,6 +323,97 @@ class PostgreSQLDialect(Dialect):
     def analyze(self, cursor, table: str) -> None:
         cursor.execute(f"ANALYZE {table}")
 
+    def analyze_table(self, cursor, table: str) -> None:
+        cursor.execute(f"ANALYZE {table}")
+
+    def count_triggers(self, spec: CountedRows) -> list[str]:
+        """Updates and deletes: a statement-level trigger reading the statement's rows from transition tables,
+        one aggregate and one upsert per statement, the counter rows locked in key order. Inserts: a row trigger.
+        Row triggers made `assign_leads` over 800k leads run for more than 10 minutes instead of about 3:
+        PostgreSQL writes a new version of a counter row at each of its updates, and every update must walk the
+        versions the same transaction left before it. (Transition tables forbid `UPDATE OF columns` and WHEN:
+        every UPDATE of the table runs it, adding nothing where no group or column changed.)"""
+        insert, update, delete = spec.trigger_names()
+        run = f"FOR EACH STATEMENT EXECUTE FUNCTION {spec.name}()"
+        return [
+            f"CREATE OR REPLACE FUNCTION {spec.name}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $body${self._count_body(spec)}$body$",
+            f"CREATE OR REPLACE FUNCTION {spec.name}_row() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $body${self._count_row_body(spec)}$body$",
+            # Inserts stay a row trigger with a WHEN clause: a bulk import of unassigned leads never calls it
+            # (a transition table would hold a copy of every imported row).
+            f"CREATE TRIGGER {insert} AFTER INSERT ON {spec.source} FOR EACH ROW "
+            f"WHEN (NEW.{spec.group} IS NOT NULL) EXECUTE FUNCTION {spec.name}_row()",
+            f"CREATE TRIGGER {update} AFTER UPDATE ON {spec.source} "
+            f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {run}",
+            f"CREATE TRIGGER {delete} AFTER DELETE ON {spec.source} REFERENCING OLD TABLE AS old_rows {run}",
+        ]
+
+    def _count_row_body(self, spec: CountedRows) -> str:
+        names = ", ".join(column for column, _ in spec.counts)
+        values = ", ".join(spec.contribution("NEW", statuses) for _, statuses in spec.counts)
+        sets = ", ".join(f"{column} = c.{column} + EXCLUDED.{column}" for column, _ in spec.counts)
+        return (
+            f"\nBEGIN\n  INSERT INTO {spec.table} AS c ({spec.key}, {names}) VALUES (NEW.{spec.group}, {values}) "
+            f"ON CONFLICT ({spec.key}) DO UPDATE SET {sets};\n  RETURN NULL;\nEND\n"
+        )
+
+    def _count_body(self, spec: CountedRows) -> str:
+        names = ", ".join(column for column, _ in spec.counts)
+
+        def rows(table: str, sign: str) -> str:
+            values = ", ".join(
+                f"{spec.contribution('r', statuses, sign)} AS {column}" for column, statuses in spec.counts
+            )
+            return f"SELECT r.{spec.group} AS k, {values} FROM {table} r WHERE r.{spec.group} IS NOT NULL"
+
+        def upsert(deltas: str) -> str:
+            sums = ", ".join(f"SUM(d.{column})" for column, _ in spec.counts)
+            nonzero = " OR ".join(f"SUM(d.{column}) <> 0" for column, _ in spec.counts)
+            sets = ", ".join(f"{column} = c.{column} + EXCLUDED.{column}" for column, _ in spec.counts)
+            return (
+                f"INSERT INTO {spec.table} AS c ({spec.key}, {names}) SELECT d.k, {sums} FROM ({deltas}) d "
+                f"GROUP BY d.k HAVING {nonzero} ORDER BY d.k ON CONFLICT ({spec.key}) DO UPDATE SET {sets};"
+            )
+
+        # Deletes only subtract (an UPDATE, never an insert: see Dialect._count_subtract).
+        sums = ", ".join(f"SUM(d.{column}) AS {column}" for column, _ in spec.counts)
+        subtract = (
+            f"UPDATE {spec.table} AS c SET "
+            + ", ".join(f"{column} = c.{column} + g.{column}" for column, _ in spec.counts)
+            + f" FROM (SELECT d.k, {sums} FROM ({rows('old_rows', '-')}) d GROUP BY d.k) g WHERE c.{spec.key} = g.k;"
+        )
+        return (
+            "\nBEGIN\n"
+            f"  IF TG_OP = 'UPDATE' THEN\n    {upsert(rows('old_rows', '-') + ' UNION ALL ' + rows('new_rows', ''))}\n"
+            f"  ELSE\n    {subtract}\n  END IF;\n"
+            "  RETURN NULL;\nEND\n"
+        )
+
+    def drop_count_triggers(self, spec: CountedRows) -> list[str]:
+        return [f"DROP TRIGGER IF EXISTS {name} ON {spec.source}" for name in spec.trigger_names()] + [
+            f"DROP FUNCTION IF EXISTS {spec.name}()",
+            f"DROP FUNCTION IF EXISTS {spec.name}_row()",
+        ]
+
+    def stored_count_triggers(self, spec: CountedRows) -> list[str]:
+        """The functions' bodies (where the values live), then the name of each trigger that exists and is
+        enabled."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT proname, prosrc FROM pg_proc WHERE proname IN (%s, %s)", [spec.name, f"{spec.name}_row"]
+            )
+            bodies = dict(cursor.fetchall())
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgenabled <> 'D'", [spec.source]
+            )
+            enabled = {name for (name,) in cursor.fetchall()}
+        functions = [bodies.get(spec.name, ""), bodies.get(f"{spec.name}_row", "")]
+        return functions + [name if name in enabled else "" for name in spec.trigger_names()]
+
+    def expected_count_triggers(self, spec: CountedRows) -> list[str]:
+        return [self._count_body(spec), self._count_row_body(spec), *spec.trigger_names()]
+
     def copy_rows(self, cursor, table: str, names: Sequence[str], rows: list[tuple], batch_size: int) -> None:
         with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
@@ -353,6 +534,51 @@ class MySQLDialect(Dialect):
         """GET_LOCK names are the server's, not one database's: each database gets its own."""
         return f"{connection.settings_dict['NAME']}:{LOCKS[key].name}"
 
+    def analyze_table(self, cursor, table: str) -> None:
+        cursor.execute(f"ANALYZE TABLE {table}")
+        cursor.fetchall()
+
+    def count_triggers(self, spec: CountedRows) -> list[str]:
+        """A FOR EACH ROW trigger per event (no WHEN clause: an IF), upserting with ON DUPLICATE KEY UPDATE."""
+        return [
+            f"CREATE TRIGGER {name} AFTER {event} ON {spec.source} FOR EACH ROW {body}"
+            for name, event, body in zip(
+                spec.trigger_names(), ("INSERT", "UPDATE", "DELETE"), self._count_bodies(spec), strict=True
+            )
+        ]
+
+    def _count_bodies(self, spec: CountedRows) -> list[str]:
+        def upsert(row: str, sign: str) -> str:
+            names = ", ".join(column for column, _ in spec.counts)
+            values = ", ".join(spec.contribution(row, statuses, sign) for _, statuses in spec.counts)
+            sets = ", ".join(f"{column} = {column} + VALUES({column})" for column, _ in spec.counts)
+            return (
+                f"INSERT INTO {spec.table} ({spec.key}, {names}) VALUES ({row}.{spec.group}, {values}) "
+                f"ON DUPLICATE KEY UPDATE {sets};"
+            )
+
+        old, new = f"OLD.{spec.group} IS NOT NULL", f"NEW.{spec.group} IS NOT NULL"
+        changed = f"NOT (OLD.{spec.column} <=> NEW.{spec.column}) OR NOT (OLD.{spec.group} <=> NEW.{spec.group})"
+        return [
+            f"BEGIN IF {new} THEN {upsert('NEW', '')} END IF; END",
+            f"BEGIN IF {changed} THEN IF {old} THEN {self._count_subtract(spec)} END IF; "
+            f"IF {new} THEN {upsert('NEW', '')} END IF; END IF; END",
+            f"BEGIN IF {old} THEN {self._count_subtract(spec)} END IF; END",
+        ]
+
+    def stored_count_triggers(self, spec: CountedRows) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+                "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = %s",
+                [spec.source],
+            )
+            stored = dict(cursor.fetchall())
+        return [stored.get(name, "") for name in spec.trigger_names()]
+
+    def expected_count_triggers(self, spec: CountedRows) -> list[str]:
+        return self._count_bodies(spec)
+
     def is_lock_timeout(self, exc: BaseException) -> bool:
         if isinstance(exc, LockTimeout):
             return True
@@ -384,6 +610,26 @@ def read_snapshot() -> Iterator[None]:
     """Read one consistent state without taking (or waiting for) a write lock."""
     with dialect().read_snapshot():
         yield
+
+
+# A bulk write of at least this many rows (and, where the caller knows it, this share of the table) refreshes
+# the table's planner statistics once it commits (analyze_after_commit).
+ANALYZE_AT_ROWS = 10_000
+ANALYZE_AT_SHARE = 0.10
+
+
+def analyze_after_commit(*tables: str) -> None:
+    """Refresh the tables' planner statistics (Dialect.analyze_table) once the current transaction commits
+    (right away outside one): after a bulk write, stale statistics make the planner choose plans that take
+    seconds instead of milliseconds (docs/benchmarks.md). Only statistics: a failure is logged, never raised."""
+    conn_dialect = dialect()
+
+    def analyze() -> None:
+        with connection.cursor() as cursor:
+            for table in tables:
+                conn_dialect.analyze_table(cursor, table)
+
+    transaction.on_commit(analyze, robust=True)
 
 
 @contextmanager

@@ -7,7 +7,8 @@ page and the agent list.
 - an *eligible* agent is active and below its capacity.
 
 Read set-based whatever the number of agents: one query for the agents and one aggregate over the open leads
-grouped by agent (and by class, when asked), never a query per agent.
+grouped by agent (and by class, when asked), never a query per agent. counted_loads reads the same numbers from
+the counters the database keeps (leads.load_counts): one small query, whatever the number of leads.
 """
 
 from collections.abc import Iterable
@@ -77,6 +78,19 @@ def agent_loads(
     by_class_as_of: also count each agent's open leads per class at that moment (`by_class`).
     """
     return _read(agent_ids=agent_ids, everyone=everyone, by_class_as_of=by_class_as_of, order_by=order_by)[0]
+
+
+def counted_loads() -> list[AgentLoad]:
+    """Every agent with its loads from the counters (AgentLoadCount, kept by triggers; no row: none), by id: one
+    query joining the agents, however many leads there are. Exact as the leads are, in the same transaction
+    (verify_assignments proves they agree with agent_loads)."""
+    rows = Agent.objects.order_by("id").values_list(
+        "id", "name", "email", "is_active", "capacity", "updated_at", "load_count__open_leads", "load_count__new_leads"
+    )
+    return [
+        AgentLoad(agent_id, name, email, is_active, capacity, open_leads or 0, new_leads or 0, None, updated_at)
+        for agent_id, name, email, is_active, capacity, updated_at, open_leads, new_leads in rows
+    ]
 
 
 def team_loads(*, by_class_as_of: datetime | None = None) -> TeamLoads:

@@ -15,6 +15,7 @@ from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import LeadClass, class_condition, classification_expression, classify, explain
 
 __all__ = [
+    "AgentLoadCount",
     "ApiKey",
     "AssignmentRun",
     "Lead",
@@ -259,6 +260,19 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.to} ({self.status})"
+
+
+class AgentLoadCount(models.Model):
+    """An agent's open and `new` leads, kept exact by triggers on the leads table (leads.load_counts): every
+    write to a lead, whatever path makes it (ORM, import, raw SQL), changes them in the same transaction. An
+    agent without a row holds none."""
+
+    agent = models.OneToOneField(Agent, primary_key=True, on_delete=models.CASCADE, related_name="load_count")
+    open_leads = models.BigIntegerField(default=0)
+    new_leads = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.agent_id}: {self.open_leads} open, {self.new_leads} new"
 
 
 class VerificationRun(models.Model):

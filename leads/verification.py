@@ -1,8 +1,10 @@
 """Verification of assignments: the proof a manager shows that the split is complete, legal and fair.
 
 Checks that every open lead is assigned, that no open lead sits with an inactive agent, that no agent is
-above capacity, and that the loads are balanced (spread <= 1, see leads/assignment.py). Everything is
-aggregated in SQL (the loads from leads/loads.py): four queries whatever the number of agents and leads.
+above capacity, that the loads are balanced (spread <= 1, see leads/assignment.py), and that the load
+counters the database keeps (leads.load_counts, which the assignment reads) equal the real aggregate. Everything
+is aggregated in SQL (the loads from leads/loads.py): a handful of queries whatever the number of agents and
+leads.
 """
 
 from dataclasses import dataclass, field
@@ -10,10 +12,12 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
+from agents.models import Agent
 from core import clock
 from core.db_lock import read_snapshot
 from leads.assignment import spread_of
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES
+from leads.load_counts import read_counts
 from leads.loads import AgentLoad, agent_loads
 from leads.models import Lead, VerificationRun
 
@@ -32,7 +36,13 @@ class VerificationReport:
     spread: int
     agents: list[AgentLoad]  # every active agent, and every inactive one that still holds open leads
     first_unassigned: list[dict]  # the first few unassigned open leads (id, name, email, lead_class)
+    # Agents whose counters (AgentLoadCount) differ from the real aggregate: email -> {column: [counted, real]}
+    counter_errors: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def counters_ok(self) -> bool:
+        return not self.counter_errors
 
     @property
     def ok(self) -> bool:
@@ -53,6 +63,7 @@ class VerificationReport:
             "spread": self.spread,
             "per_agent": self.per_agent,
             "problems": self.problems,
+            "counters_ok": self.counters_ok,
         }
 
 
@@ -92,6 +103,7 @@ def _verify(as_of: datetime) -> VerificationReport:
         spread=spread_of([row.open_leads for row in active], [row.capacity for row in active]),
         agents=rows,
         first_unassigned=first,
+        counter_errors=_counter_errors(rows),
     )
     if report.unassigned:
         report.problems.append(f"{report.unassigned} open leads are not assigned to any agent.")
@@ -107,7 +119,32 @@ def _verify(as_of: datetime) -> VerificationReport:
         report.problems.append(
             f"The loads are unbalanced: spread {report.spread} (at most 1 allowed) between active agents."
         )
+    for email, columns in report.counter_errors.items():
+        differences = ", ".join(
+            f"{column.replace('_', ' ')} counted {counted}, real {real}" for column, (counted, real) in columns.items()
+        )
+        report.problems.append(
+            f"The load counters of {email} disagree with its leads ({differences}): run rebuild_load_counts."
+        )
     return report
+
+
+def _counter_errors(rows: list[AgentLoad]) -> dict[str, dict[str, list[int]]]:
+    """The counters against the real aggregate (rows: every agent holding open leads, and the active ones).
+    An agent missing from rows holds no open lead; one without a counter row is counted as holding none."""
+    real = {row.id: (row.open_leads, row.new_leads) for row in rows}
+    counted = read_counts()
+    wrong = sorted(i for i in set(real) | set(counted) if real.get(i, (0, 0)) != counted.get(i, (0, 0)))
+    if not wrong:
+        return {}
+    emails = dict(Agent.objects.filter(pk__in=wrong).values_list("id", "email"))
+    errors = {}
+    for agent_id in sorted(wrong, key=lambda i: emails.get(i, str(i))):
+        have, want = counted.get(agent_id, (0, 0)), real.get(agent_id, (0, 0))
+        errors[emails.get(agent_id, str(agent_id))] = {
+            column: [c, r] for column, c, r in zip(("open_leads", "new_leads"), have, want, strict=True) if c != r
+        }
+    return errors
 
 
 def record_verification(

@@ -6,7 +6,8 @@ Definitions (README.md, "Assignment and verification"):
 - the team is *balanced* when max(load of active agents) - min(load of active agents below capacity) <= 1.
 
 How a run works:
-1. Read the loads in one aggregate query, on a snapshot that takes no lock (core.db_lock.read_snapshot).
+1. Read the loads from the counters the database keeps (leads.load_counts: one small query), on a snapshot that
+   takes no lock (core.db_lock.read_snapshot).
 2. Plan in memory (planning.py: pure functions, no database). Water-filling: every lead goes to an agent with
    the lowest load at that moment, never beyond capacity, ties broken at random. The plan is computed on counts
    (how many leads each agent gets), then the candidate leads, fetched in a deterministic order, are shuffled
@@ -39,7 +40,7 @@ from core.sql import read_snapshot
 from leads.assignment.planning import PoolEntry, deal, plan_counts, plan_moves, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
-from leads.loads import AgentLoad, agent_loads
+from leads.loads import AgentLoad, counted_loads
 from leads.models import AssignmentRun, Lead, LeadAssignment
 from leads.notifications import record_arrivals, record_digests
 
@@ -382,8 +383,10 @@ def lock_assignments():
 
 
 def load_agents() -> dict[int, AgentLoad]:
-    """Every agent by id with its load and its count of `new` open leads (leads.loads)."""
-    return {agent.id: agent for agent in agent_loads(everyone=True)}
+    """Every agent by id with its load and its count of `new` open leads, from the counters the database keeps
+    (leads.loads.counted_loads: one small query; exact in the reading transaction, which verify_assignments
+    proves against the real aggregate)."""
+    return {agent.id: agent for agent in counted_loads()}
 
 
 def _check_classes(classifications) -> frozenset[str] | None:
@@ -515,6 +518,11 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
     if mapping:
         _apply_staged(run_id=run.pk, now=now)
         record_digests(run_id=run.pk, as_of=now)  # sent by a job once the run's transaction commits
+    if len(mapping) >= sql.ANALYZE_AT_ROWS:
+        # A big run rewrites many leads and adds as many audit rows: without fresh statistics PostgreSQL read
+        # one arrival's audit rows through a plan of 80 ms instead of 0.5 ms (docs/benchmarks.md).
+        qn = connection.ops.quote_name
+        sql.analyze_after_commit(qn(Lead._meta.db_table), qn(LeadAssignment._meta.db_table))
     run.assigned, run.moved, run.unassigned, run.unassigned_left = (
         result.assigned,
         result.moved,

@@ -136,6 +136,7 @@ def test_verify_assignments_json_shape_and_exit_one_on_problems():
         "spread",
         "per_agent",
         "problems",
+        "counters_ok",
     }
     assert data["ok"] is False and data["unassigned"] == 2 and len(data["per_agent"]) == 1
     assert VerificationRun.objects.get().report == data

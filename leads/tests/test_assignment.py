@@ -445,3 +445,25 @@ def test_limit_and_short_capacity_place_the_most_urgent_leads_first(leads, limit
         assert result.unassigned_left == min(limit, len(ordered)) - expected
 
     in_rollback(example)
+
+
+def test_a_big_run_refreshes_the_planner_statistics_of_the_leads_and_their_audit_once_committed(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+
+    from core import sql
+
+    analyzed = []
+    monkeypatch.setattr(type(sql.dialect()), "analyze_table", lambda self, cursor, table: analyzed.append(table))
+    monkeypatch.setattr(sql, "ANALYZE_AT_ROWS", 5)
+    make_agents([(True, None)])
+    make_leads(4)
+    with django_capture_on_commit_callbacks(execute=True):
+        assign_leads(seed=1, as_of=AS_OF)  # 4 leads: below the threshold
+    assert analyzed == []
+    make_leads(5)
+    with django_capture_on_commit_callbacks(execute=True):
+        assign_leads(seed=1, as_of=AS_OF)
+    qn = connection.ops.quote_name
+    assert analyzed == [qn("leads_lead"), qn("leads_leadassignment")]

@@ -207,6 +207,18 @@ def test_verify_assignments_says_ok_when_everything_holds(manager_client):
     assert "every check holds" in response.content.decode()
 
 
+def test_verify_assignments_shows_load_counters_that_disagree_with_the_leads(manager_client):
+    from leads.models import AgentLoadCount
+
+    solo = AgentFactory(name="Solo", email="solo@sales.test")
+    LeadFactory.create_batch(2, assigned_agent=solo)
+    AgentLoadCount.objects.filter(pk=solo.pk).update(open_leads=5)  # edited by hand
+    content = manager_client.post(VERIFY, follow=True).content.decode()
+    run = VerificationRun.objects.get()
+    assert run.ok is False and run.report["counters_ok"] is False
+    assert "The load counters of solo@sales.test disagree with its leads (open leads counted 5, real 2)" in content
+
+
 def test_verify_assignments_answers_only_to_post(manager_client):
     assert manager_client.get(VERIFY).status_code == 405
     assert not VerificationRun.objects.exists()

@@ -10,11 +10,13 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agents.tests.factories import AgentFactory
 from conftest import FROZEN_AT
+from core import sql
 from imports import loading
 from imports.models import ImportRun
 from leads.importing import import_leads
@@ -636,3 +638,37 @@ def test_a_new_lead_lacking_only_its_date_is_rejected_naming_the_column_and_a_la
     assert (result.rows, result.created, result.merged_duplicates, result.rejected) == (3, 1, 1, 1)
     assert result.rejects["reason"].to_dict() == {2: "Created: missing (a new lead needs a name and a created date)"}
     assert Lead.objects.get().name == "Bo"
+
+
+def test_an_import_writing_a_large_share_of_the_table_refreshes_its_statistics_once_committed(
+    tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    analyzed = []
+    monkeypatch.setattr(type(sql.dialect()), "analyze_table", lambda self, cursor, table: analyzed.append(table))
+    monkeypatch.setattr(sql, "ANALYZE_AT_ROWS", 20)
+    rows = "\n".join(f"Lead {i},lead{i}@example.org,2026-11-20,New" for i in range(30))
+    path = write(tmp_path, "Name,Email,Created,Status\n" + rows + "\n")
+    with django_capture_on_commit_callbacks() as callbacks:
+        run(path)
+    assert analyzed == []  # not before the import commits
+    for callback in callbacks:
+        callback()
+    assert analyzed == [connection.ops.quote_name("leads_lead")]
+    analyzed.clear()
+    again = write(tmp_path, "Name,Email,Created,Status\nLead 1,lead1@example.org,2026-11-20,Lost\n", "one.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        run(again)  # one row of 30: the statistics still hold
+    assert analyzed == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's own statistics table")
+def test_sqlite_statistics_of_the_leads_exist_after_a_large_import(
+    tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(sql, "ANALYZE_AT_ROWS", 20)
+    rows = "\n".join(f"Lead {i},lead{i}@example.org,2026-11-20,New" for i in range(30))
+    with django_capture_on_commit_callbacks(execute=True):
+        run(write(tmp_path, "Name,Email,Created,Status\n" + rows + "\n"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'leads_lead'")
+        assert cursor.fetchone()[0] > 0

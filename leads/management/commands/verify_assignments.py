@@ -12,7 +12,8 @@ from leads.verification import record_verification, verify_assignments
 class Command(OneLineFailures, BaseCommand):
     help = (
         "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
-        "is above capacity and that the loads are balanced (spread <= 1). Prints the agents' loads by class "
+        "is above capacity, that the loads are balanced (spread <= 1) and that the load counters the database keeps "
+        "equal the real counts (`counters_ok` in --json). Prints the agents' loads by class "
         "and the first unassigned open leads; unassigned closed leads are reported but are not a failure. "
         "The result is stored as a VerificationRun. Exit 0 when everything holds, 1 when a check fails, "
         "2 for bad arguments."
