@@ -65,3 +65,25 @@ def test_a_manager_reads_the_sent_emails_in_the_admin(page):
     page.locator(".field-leads a").click()
     expect(page).to_have_url(f"{page.url.split('/admin/')[0]}/admin/leads/lead/{lead['id']}/change/")
     assert Notification.objects.get().status == "sent"
+
+
+def test_a_manager_sends_a_failed_email_again_from_the_list(page, settings):
+    AgentFactory(name="Ann Agent", email="ann@sales.test")
+    make_manager(password=PASSWORD)
+    _, key = ApiKey.issue(name="Web form")
+    settings.EMAIL_BACKEND = "leads.tests.mail.RefusingBackend"
+    settings.NOTIFY_MAX_ATTEMPTS = 1
+    post_lead(page, key, "jo@example.org")
+    failed = Notification.objects.get()
+    assert failed.status == "failed" and mail.outbox == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
+
+    log_in(page, "manager")
+    page.goto("/admin/leads/notification/")
+    page.check(f"input[name=_selected_action][value='{failed.pk}']")
+    page.select_option("select[name=action]", "send_failed_again")
+    page.click("button[name=index]")
+    expect(page.locator(".messagelist")).to_contain_text("1 failed notification queued to be sent again.")
+    expect(page.locator("#result_list tbody tr").first.locator(".field-status")).to_have_text("Sent")
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["ann@sales.test"], "New lead: jo")]
+    assert Notification.objects.get().status == "sent"
