@@ -257,3 +257,7 @@ LOGGING = {
 # Routing (leads/routing.py, README "Routing"): the team whose pool takes the leads no rule matches; empty: every
 # agent. A name that matches no team is refused where routing reads it, naming the teams there are.
 ROUTING_DEFAULT_TEAM = env_str("ROUTING_DEFAULT_TEAM", "")
+# What a pool balances: `open_load`, the open leads each agent holds, or `received`, the leads each received over
+# the last ROUTING_WINDOW_DAYS days (days away or before joining create no debt), both divided by the weights.
+ROUTING_BALANCE = env_choice("ROUTING_BALANCE", "open_load", ("open_load", "received"))
+ROUTING_WINDOW_DAYS = env_positive_int("ROUTING_WINDOW_DAYS", 30)

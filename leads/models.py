@@ -138,6 +138,13 @@ class AssignmentRun(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     seed = models.BigIntegerField(null=True, blank=True)
     flags = models.JSONField(default=dict, blank=True)
+    # The moment the run decided at (its --as-of): availability, daily caps and the balance window are judged
+    # there. None for runs recorded before routing (their started_at stands in).
+    as_of = models.DateTimeField(null=True, blank=True, db_index=True)
+    # What each pool looked like to the run (leads.assignment.eligibility.PoolReport.to_dict, by pool name): the
+    # rule-decided pool's agents with loads, weights and caps, those skipped and why, what was given and left
+    # waiting. explain_assignment reads it back instead of guessing.
+    pools = models.JSONField(default=dict, blank=True)
     assigned = models.PositiveIntegerField(default=0)
     moved = models.PositiveIntegerField(default=0)
     unassigned = models.PositiveIntegerField(default=0, help_text="Leads taken away from an agent.")
@@ -169,6 +176,7 @@ class LeadAssignment(models.Model):
         MANUAL = "manual", "Manual"
         UNASSIGNED = "unassigned", "Unassigned"
         ASSIGNED_ON_ARRIVAL = "assigned-on-arrival", "Assigned on arrival"
+        REROUTED = "rerouted", "Rerouted"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignment_history")
     # Agents referenced by the audit trail are protected: deactivate them instead.
@@ -177,6 +185,10 @@ class LeadAssignment(models.Model):
     run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="changes")
     reason = models.CharField(max_length=30, choices=Reason.choices)
     changed_at = models.DateTimeField(default=clock.now)
+    # The pool the lead was placed in (a team's name; empty: every agent) and the rule that chose it (empty: none
+    # matched), as text: the audit keeps its words when a rule or team is later renamed or removed.
+    pool = models.CharField(max_length=100, blank=True)
+    rule = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -191,6 +203,7 @@ class LeadAssignment(models.Model):
         Reason.MANUAL: "manual",
         Reason.UNASSIGNED: "unassigned",
         Reason.ASSIGNED_ON_ARRIVAL: "on arrival",
+        Reason.REROUTED: "rerouted to its rule's pool",
     }
 
     def __str__(self):
