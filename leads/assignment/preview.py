@@ -60,7 +60,10 @@ def where_would_it_go(lead, *, as_of: datetime) -> LeadPreview:
         )
     else:
         names = ", ".join(row["email"] for row in chosen)
-        why = f"{rule}: pool {route.pool_label}; {names} tie at the lowest weighted load ({float(lowest):.3g}): the run's seed picks one."
+        why = (
+            f"{rule}: pool {route.pool_label}; {names} tie at the lowest weighted load ({float(lowest):.3g}): "
+            "the run's seed picks one."
+        )
     skipped = ", ".join(f"{row['email']} ({SKIP_PHRASES[row['skipped']]})" for row in pool.skipped)
     if skipped:
         why += f" Skipped: {skipped}."
