@@ -187,8 +187,8 @@ class LeadAssignment(models.Model):
     changed_at = models.DateTimeField(default=clock.now)
     # The pool the lead was placed in (a team's name; empty: every agent) and the rule that chose it (empty: none
     # matched), as text: the audit keeps its words when a rule or team is later renamed or removed.
-    pool = models.CharField(max_length=100, blank=True)
-    rule = models.CharField(max_length=200, blank=True)
+    pool = models.CharField(max_length=100, blank=True, db_default="")
+    rule = models.CharField(max_length=200, blank=True, db_default="")
 
     class Meta:
         ordering = ["-changed_at", "-id"]

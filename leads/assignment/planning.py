@@ -200,3 +200,75 @@ def deal(
         if from_id is not None:
             mapping.append((lead_id, from_id, None, reason))
     return mapping, len(pool) - placed
+
+
+def plan_pools(
+    pools: list[tuple[list[int], int, list[int]]],
+    loads: list[int],
+    shares: list,
+    rooms: list[int | None],
+    rng: np.random.Generator,
+) -> list[tuple[list[int], list[int]]]:
+    """Weighted water-filling over several pools whose members may overlap (an agent in several teams).
+
+    pools: (member indices: the pool's eligible agents, leads to place, movable leads each member holds in the pool:
+    its `new` leads for a rebalance, else zeros); loads, shares (weights, > 0) and rooms (None: no limit) per agent.
+    Each pool in turn is water-filled over the loads as the pools before it left them (ties drawn with rng); then,
+    while in some pool a member holding one of its leads (given now or movable) sits above another member with
+    room, load_i / share_i > (load_j + 1) / share_j, leads move from i to j: each move lowers sum(load (load + 1) /
+    share), so it ends, and then no single move of a pool's lead lowers the highest weighted load.
+    Returns per pool (gives: leads each member receives, shed: movable leads each member gives up), aligned with
+    the members; a member never both gives up and receives in one pool.
+    """
+    loads, rooms = list(loads), list(rooms)
+    w = [Fraction(s) for s in shares]
+    given, held = [], []
+    for members, n, movable in pools:
+        sub_loads, sub_rooms = [loads[i] for i in members], [rooms[i] for i in members]
+        if len({w[i] for i in members}) <= 1:
+            gives, ties, rest = fill_counts(sub_loads, sub_rooms, n)
+        else:
+            gives, ties, rest = weighted_fill_counts(sub_loads, [w[i] for i in members], sub_rooms, n)
+        if rest:
+            for t in sorted(rng.choice(len(ties), size=rest, replace=False).tolist()):
+                gives[ties[t]] += 1
+        for k, i in enumerate(members):
+            loads[i] += gives[k]
+            rooms[i] = None if rooms[i] is None else rooms[i] - gives[k]
+        given.append(gives)
+        held.append(list(movable))
+    shed = [[0] * len(members) for members, _, _ in pools]
+    moved = True
+    while moved:
+        moved = False
+        for p, (members, _, _) in enumerate(pools):
+            holders = [k for k in range(len(members)) if given[p][k] + held[p][k] > 0]
+            targets = [k for k, i in enumerate(members) if rooms[i] is None or rooms[i] > 0]
+            if not holders or not targets:
+                continue
+            hi = max(holders, key=lambda k: (Fraction(loads[members[k]]) / w[members[k]], -k))
+            lo = min(targets, key=lambda k: (Fraction(loads[members[k]] + 1) / w[members[k]], k))
+            i, j = members[hi], members[lo]
+            if i == j or Fraction(loads[i]) / w[i] <= Fraction(loads[j] + 1) / w[j]:
+                continue
+            # The largest m for which every one of m single moves still satisfies the condition above.
+            bound = (Fraction(loads[i] + 1) / w[i] - Fraction(loads[j]) / w[j]) / (1 / w[i] + 1 / w[j])
+            m = max(1, math.ceil(bound) - 1)
+            m = min(m, given[p][hi] + held[p][hi], *([] if rooms[j] is None else [rooms[j]]))
+            from_given = min(m, given[p][hi])
+            given[p][hi] -= from_given
+            held[p][hi] -= m - from_given
+            shed[p][hi] += m - from_given
+            given[p][lo] += m
+            loads[i] -= m
+            loads[j] += m
+            if rooms[i] is not None:
+                rooms[i] += m
+            if rooms[j] is not None:
+                rooms[j] -= m
+            moved = True
+    plans = []
+    for p in range(len(pools)):
+        both = [min(g, s) for g, s in zip(given[p], shed[p])]  # keep its own lead rather than swap one
+        plans.append(([g - b for g, b in zip(given[p], both)], [s - b for s, b in zip(shed[p], both)]))
+    return plans

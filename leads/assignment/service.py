@@ -31,18 +31,28 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 from django.db import connection
 from django.db.models import Count
 
 from agents.models import Agent
 from core import clock, sql
 from core.sql import read_snapshot
-from leads.assignment.planning import PoolEntry, deal, plan_counts, plan_moves, spread_of
+from leads.assignment.eligibility import (
+    AT_CAPACITY,
+    AT_DAILY_CAP,
+    RECEIVED,
+    Eligibility,
+    PoolReport,
+    read_eligibility,
+)
+from leads.assignment.planning import PoolEntry, deal, plan_moves, plan_pools, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
 from leads.loads import AgentLoad, counted_loads
 from leads.models import AssignmentRun, Lead, LeadAssignment
 from leads.notifications import record_arrivals, record_digests
+from leads.routing import RuleSet
 
 # The named lock (core.sql.LOCKS) that serializes assignment runs, the admin's actions included.
 LOCK = "assignment"
@@ -79,6 +89,13 @@ class AssignmentResult:
     capacity: dict[str, int | None] = field(default_factory=dict)
     spread: int = 0
     notes: list[str] = field(default_factory=list)
+    pools: dict[str, PoolReport] = field(default_factory=dict)  # by pool label: what each pool looked like
+    balance: str = "open_load"  # ROUTING_BALANCE at the run
+
+    @property
+    def waiting(self) -> dict[str, int]:
+        """Leads left unassigned per pool (nobody eligible or no room), by pool label."""
+        return {label: report.waiting for label, report in sorted(self.pools.items()) if report.waiting}
 
     @property
     def after(self) -> dict[str, int]:
@@ -99,6 +116,16 @@ class AssignmentResult:
             "seed": self.seed,
             "per_agent": self.per_agent,
             "run": self.run_id,
+            "waiting": self.waiting,
+            "waiting_details": {
+                label: {
+                    "leads": report.waiting,
+                    "why": report.why_waiting(),
+                    "next_available": report.next_available.isoformat() if report.next_available else None,
+                }
+                for label, report in sorted(self.pools.items())
+                if report.waiting
+            },
         }
 
 
@@ -112,6 +139,7 @@ def assign_leads(
     classifications: Iterable[str] | None = None,
     limit: int | None = None,
     rebalance: bool = False,
+    reroute: bool = False,
     dry_run: bool = False,
     lead_ids=None,
     source: str = AssignmentRun.Source.COMMAND,
@@ -124,11 +152,20 @@ def assign_leads(
     lead_ids: only these leads (ids or a queryset of ids), e.g. the admin's selection.
     rebalance: first take back open leads from inactive agents and above capacity, then move `new` leads
     from the most to the least loaded active agents until balanced, then assign the rest.
+    reroute: also take back the `new` leads whose rule now names a pool their agent is not in, and place them there.
+    Each lead goes to its pool (leads.routing) and is placed among the pool's eligible agents (eligibility.py).
     Raises AssignmentError (nothing changed) when no agent is active or the arguments make no sense.
     """
     classes, seed = _check_arguments(classifications=classifications, limit=limit, seed=seed)
     args = dict(
-        seed=seed, classes=classes, limit=limit, rebalance=rebalance, dry_run=dry_run, lead_ids=lead_ids, as_of=as_of
+        seed=seed,
+        classes=classes,
+        limit=limit,
+        rebalance=rebalance,
+        reroute=reroute,
+        dry_run=dry_run,
+        lead_ids=lead_ids,
+        as_of=as_of,
     )
     # Plan on a snapshot, outside the write lock (on SQLite a long plan would hold every other writer back).
     with read_snapshot():
@@ -139,8 +176,10 @@ def assign_leads(
         "classifications": sorted(classes) if classes is not None else None,
         "limit": limit,
         "rebalance": rebalance,
+        "reroute": reroute,
         "selection": lead_ids is not None,
         "as_of": as_of.isoformat(),
+        "balance": result.balance,
     }
     in_transaction = sql.dialect().temporary_tables_end_with_transaction
     if not in_transaction:
@@ -155,7 +194,7 @@ def assign_leads(
         if not _plan_still_stands(planned_agents, mapping):
             _, result, mapping = _plan(**args)
             _stage_mapping(mapping)
-        _write(result, mapping, source=source, user=user, flags=flags)
+        _write(result, mapping, source=source, user=user, flags=flags, as_of=as_of)
     return result
 
 
@@ -176,18 +215,79 @@ def _plan_still_stands(planned_agents: dict[int, AgentLoad], mapping) -> bool:
     return load_agents() == planned_agents and _still_as_planned(mapping)
 
 
-def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
-    """The run's plan: (the agents as read, the result's counts, the (lead, from, to, reason) mapping)."""
+def _plan(*, seed, classes, limit, rebalance, reroute, dry_run, lead_ids, as_of):
+    """The run's plan: (the agents as read, the result's counts, the (lead, from, to, reason, pool, rule) mapping)."""
     rng = np.random.default_rng(seed)
     result = AssignmentResult(seed=seed, dry_run=dry_run, action="rebalance" if rebalance else "assign")
     agents, planned_agents = _read_loads(result)
+    rules = RuleSet.load()
     # The pool: (lead id, from agent id, reason) of every lead that needs an agent.
     pool: list[PoolEntry] = []
     keys: dict[int, tuple] = {}  # priority sort keys of the reclaimed leads
     if rebalance:
         pool, keys = _reclaim(agents, rng, as_of)
-    active = sorted((a for a in agents.values() if a.is_active), key=lambda a: a.id)
+    if reroute:
+        pool += _reroute(agents, rules, as_of, keys)
+    eligibility = read_eligibility(agents, as_of=as_of)
+    result.balance = eligibility.policy
     candidates = _read_candidates(classes=classes, lead_ids=lead_ids, as_of=as_of)
+    if not rules.rules and _uniform(eligibility, rules.default_team_id):
+        mapping, unplaced = _plan_one_pool(
+            result, eligibility, rules, candidates, pool, keys, rng, limit=limit, rebalance=rebalance, as_of=as_of
+        )
+    else:
+        mapping, unplaced = _plan_routed(
+            result,
+            eligibility,
+            rules,
+            candidates,
+            pool,
+            keys,
+            rng,
+            limit=limit,
+            rebalance=rebalance,
+            as_of=as_of,
+            reason=REASON.ASSIGNED,
+        )
+    _count(result, mapping, agents, unplaced=unplaced)
+    return planned_agents, result, mapping
+
+
+def _uniform(eligibility: Eligibility, team_id: int | None) -> bool:
+    """Whether one pool's plan is today's plain water-filling: the open-load balance and equal weights."""
+    return eligibility.policy != RECEIVED and len({a.weight for a in eligibility.members(team_id)}) <= 1
+
+
+def _participants(eligibility: Eligibility, team_id: int | None):
+    """The pool's agents that take part in a plan: the eligible ones, and those only full (at capacity or today's
+    cap: they take nothing but may give up `new` leads in a rebalance). Absent, off-hours and inactive ones don't."""
+    return [a for a in eligibility.members(team_id) if a.skip in ("", AT_CAPACITY, AT_DAILY_CAP)]
+
+
+def _report(eligibility: Eligibility, team_id, team_name, gives: dict[int, int], *, leads: int) -> PoolReport:
+    report = PoolReport(team_id=team_id, team=team_name, leads=leads, placed=sum(gives.values()))
+    for agent in eligibility.members(team_id):
+        if agent.eligible:
+            report.eligible.append(eligibility.describe(agent, given=gives.get(agent.id, 0)))
+        else:
+            report.skipped.append(eligibility.describe(agent))
+    if report.waiting:
+        report.next_available = eligibility.next_available(team_id)
+    return report
+
+
+def _plan_one_pool(result, eligibility, rules, candidates, pool, keys, rng, *, limit, rebalance, as_of):
+    """Every lead in one pool with equal weights (no routing rule): water-filling over the pool's participants,
+    within capacity and daily caps; a rebalance moves `new` leads (planning.plan_moves)."""
+    team_id, team_name = rules.default_team_id, rules.default_team_name
+    participants = _participants(eligibility, team_id)
+    # The rooms left by capacity and daily cap, as a capacity the plan reads (AgentLoad.room).
+    active = [
+        AgentLoad(
+            a.id, a.name, a.email, True, None if a.room is None else a.open_leads + a.room, a.open_leads, a.new_leads
+        )
+        for a in participants
+    ]
     pool = _pool(candidates, pool, keys, active=active, limit=limit, as_of=as_of)
     net_shed, net_give, possible = plan_moves(active, len(pool), rng, rebalance=rebalance)
     if not possible:
@@ -199,14 +299,165 @@ def _plan(*, seed, classes, limit, rebalance, dry_run, lead_ids, as_of):
         _shed_leads(active, net_shed, rng, reclaimed=keys) + pool
     )  # moved leads are always placed (they free their own room)
     mapping, unplaced = deal(pool, [a.id for a in active], net_give, rng)
-    _count(result, mapping, agents, unplaced=unplaced)
-    final = [result.after[a.email] for a in active]
-    result.spread = spread_of(final, [a.capacity for a in active])
+    label = team_name or ""
+    mapping = [(*row, label, "") for row in mapping]
+    gives = {a.id: g for a, g in zip(active, net_give) if g}
+    report = _report(eligibility, team_id, team_name, gives, leads=len(pool))
+    result.pools[report.label] = report
+    final = [a.open_leads + g for a, g in zip(active, net_give)]
+    final = [f - s for f, s in zip(final, net_shed)]
+    result.spread = spread_of(final, [a.capacity for a in participants])
     if result.spread > 1 and not rebalance:
         result.notes.append(
             f"The loads stay unbalanced (spread {result.spread}): run with --rebalance to move `new` leads."
         )
-    return planned_agents, result, mapping
+    return mapping, unplaced
+
+
+def _plan_routed(result, eligibility, rules, candidates, pool, keys, rng, *, limit, rebalance, as_of, reason):
+    """Each lead routed to its pool (leads.routing), then weighted water-filling pool by pool over the pools'
+    participants (planning.plan_pools: overlapping teams share one load); a rebalance may move `new` leads within
+    their pool."""
+    frame = _routed_frame(candidates, rules, as_of, limit=limit)
+    route = dict(zip(frame["id"].tolist(), zip(frame["team_id"].tolist(), frame["rule"].tolist(), strict=True)))
+    keys = dict(keys)
+    keys.update(zip(frame["id"].tolist(), frame["key"].tolist()))
+    if pool:
+        holders = sorted({from_id for _, from_id, _ in pool if from_id is not None})
+        taken = _routed_frame(Lead.objects.open().filter(assigned_agent_id__in=holders), rules, as_of)
+        route.update(zip(taken["id"].tolist(), zip(taken["team_id"].tolist(), taken["rule"].tolist(), strict=True)))
+    by_pool: dict[int | None, list[PoolEntry]] = defaultdict(list)
+    for entry in pool:
+        by_pool[route[entry[0]][0]].append(entry)
+    for lead_id in sorted(frame["id"].tolist()):
+        by_pool[route[lead_id][0]].append((lead_id, None, reason))
+    movable = _movable(eligibility, rules, as_of, exclude=route) if rebalance and eligibility.policy != RECEIVED else {}
+    order = sorted(set(by_pool) | {team_id for team_id, _ in movable}, key=lambda t: (t is None, t or 0))
+    index = {a.id: k for k, a in enumerate(eligibility.agents.values())}
+    agents = list(eligibility.agents.values())
+    members = {team_id: _participants(eligibility, team_id) for team_id in order}
+    for team_id in order:
+        entries = by_pool[team_id]
+        rooms = [a.room for a in members[team_id] if a.eligible]
+        total_room = None if any(r is None for r in rooms) else sum(rooms)
+        if total_room is not None and total_room < len(entries):
+            entries.sort(key=lambda e: keys[e[0]])  # room short: the most urgent first
+    plans = plan_pools(
+        [
+            (
+                [index[a.id] for a in members[t]],
+                len(by_pool[t]),
+                [len(movable.get((t, a.id), ())) for a in members[t]],
+            )
+            for t in order
+        ],
+        [eligibility.load(a) for a in agents],
+        [eligibility.share(a) for a in agents],
+        [a.room for a in agents],
+        rng,
+    )
+    team_names = _team_names(order)
+    mapping, unplaced = [], 0
+    for team_id, (gives, shed) in zip(order, plans, strict=True):
+        ids = [a.id for a in members[team_id]]
+        moved = []
+        for agent_id, n in zip(ids, shed):
+            if n:
+                own = sorted(movable[(team_id, agent_id)])
+                moved += [
+                    (own[k], agent_id, REASON.REBALANCED) for k in sorted(rng.choice(len(own), n, False).tolist())
+                ]
+        rows, left = deal(moved + by_pool[team_id], ids, gives, rng)
+        label = team_names.get(team_id) or ""
+        mapping += [(*row, label, route.get(row[0], (None, ""))[1]) for row in rows]
+        unplaced += left
+        report = _report(
+            eligibility,
+            team_id,
+            team_names.get(team_id),
+            dict(zip(ids, gives)),
+            leads=len(moved) + len(by_pool[team_id]),
+        )
+        result.pools[report.label] = report
+        final = [a.open_leads + g - s for a, g, s in zip(members[team_id], gives, shed)]
+        result.spread = max(result.spread, spread_of(final, [a.capacity for a in members[team_id]]))
+    mapping.sort(key=lambda row: row[0])
+    return mapping, unplaced
+
+
+def _team_names(team_ids) -> dict[int, str]:
+    from agents.models import Team
+
+    return dict(Team.objects.filter(pk__in=[t for t in team_ids if t is not None]).values_list("id", "name"))
+
+
+def _routed_frame(leads, rules: RuleSet, as_of: datetime, *, limit: int | None = None) -> pd.DataFrame:
+    """The leads (at most `limit`, most urgent first) with their agent (`agent`), pool (`team_id`: None for every
+    agent), deciding rule's name (`rule`) and priority sort key (`key`: rank, created_at, id), in one query."""
+    ranked = most_urgent_first(leads, as_of)
+    ranked = ranked[:limit] if limit is not None else ranked.order_by()
+    columns = ["id", "source", "country", "email", "company", "_lead_class", "_rank", "created_at", "assigned_agent_id"]
+    frame = pd.DataFrame(
+        list(ranked.values_list(*columns)),
+        columns=["id", "source", "country", "email", "company", "classification", "rank", "created", "agent"],
+    )
+    if frame.empty:
+        return pd.DataFrame({"id": [], "agent": [], "team_id": [], "rule": [], "key": []})
+    positions = rules.match_frame(frame)
+    names = {r.position: r.name for r in rules.rules}
+    teams = {r.position: r.team_id for r in rules.rules}
+    decided = positions.notna().to_numpy()
+    team_ids = [
+        int(teams[int(p)]) if hit else rules.default_team_id for p, hit in zip(positions.tolist(), decided, strict=True)
+    ]
+    rule_names = [names[int(p)] if hit else "" for p, hit in zip(positions.tolist(), decided, strict=True)]
+    keys = list(zip(frame["rank"].tolist(), frame["created"].tolist(), frame["id"].tolist(), strict=True))
+    return pd.DataFrame(
+        {
+            "id": frame["id"],
+            "agent": frame["agent"],
+            "team_id": pd.Series(team_ids, dtype=object),
+            "rule": rule_names,
+            "key": keys,
+        }
+    )
+
+
+def _movable(eligibility: Eligibility, rules: RuleSet, as_of: datetime, *, exclude) -> dict[tuple, list[int]]:
+    """(pool, agent id) -> the `new` leads the agent holds in that pool (routed now), not already taken back."""
+    holders = [a.id for a in eligibility.agents.values() if a.skip in ("", AT_CAPACITY, AT_DAILY_CAP)]
+    if not holders:
+        return {}
+    frame = _routed_frame(Lead.objects.filter(status=LeadStatus.NEW, assigned_agent_id__in=holders), rules, as_of)
+    movable = defaultdict(list)
+    for lead_id, agent_id, team_id in zip(frame["id"].tolist(), frame["agent"].tolist(), frame["team_id"].tolist()):
+        if lead_id not in exclude:
+            movable[(team_id, agent_id)].append(lead_id)
+    return movable
+
+
+def _reroute(agents: dict[int, AgentLoad], rules: RuleSet, as_of: datetime, keys: dict[int, tuple]) -> list[PoolEntry]:
+    """Take back (in the plan) the `new` leads whose pool, by the rules now, is a team their agent is not in."""
+    if not rules.rules and rules.default_team_id is None:
+        return []
+    from agents.models import Agent
+
+    teams = defaultdict(set)
+    for agent_id, team_id in Agent.teams.through.objects.values_list("agent_id", "team_id"):
+        teams[agent_id].add(team_id)
+    frame = _routed_frame(Lead.objects.filter(status=LeadStatus.NEW, assigned_agent__isnull=False), rules, as_of)
+    pool = []
+    for lead_id, agent_id, team_id, key in zip(
+        frame["id"].tolist(), frame["agent"].tolist(), frame["team_id"].tolist(), frame["key"].tolist(), strict=True
+    ):
+        if lead_id in keys:  # already taken back (inactive agent, above capacity)
+            continue
+        if team_id is not None and team_id not in teams[agent_id]:
+            pool.append((lead_id, agent_id, REASON.REROUTED))
+            keys[lead_id] = key
+            agents[agent_id].open_leads -= 1
+            agents[agent_id].new_leads -= 1
+    return sorted(pool)
 
 
 def _read_loads(result: AssignmentResult) -> tuple[dict[int, AgentLoad], dict[int, AgentLoad]]:
@@ -262,7 +513,7 @@ def assign_to_agent(*, lead_ids, agent: Agent, source: str = AssignmentRun.Sourc
     selected = Lead.objects.filter(id__in=lead_ids)
     rows = list(selected.open().exclude(assigned_agent=agent).values_list("id", "assigned_agent_id").order_by("id"))
     result.skipped = selected.count() - len(rows)
-    mapping = [(lead_id, from_id, agent.id, REASON.MANUAL) for lead_id, from_id in rows]
+    mapping = [(lead_id, from_id, agent.id, REASON.MANUAL, "", "") for lead_id, from_id in rows]
     _count(result, mapping, agents, unplaced=0)
     _stage_mapping(mapping)
     _write(result, mapping, source=source, user=user, flags={"agent": agent.email})
@@ -278,7 +529,7 @@ def unassign_leads(*, lead_ids, source: str = AssignmentRun.Source.ADMIN, user=N
     selected = Lead.objects.filter(id__in=lead_ids)
     rows = list(selected.open().filter(assigned_agent__isnull=False).values_list("id", "assigned_agent_id"))
     result.skipped = selected.count() - len(rows)
-    mapping = [(lead_id, from_id, None, REASON.UNASSIGNED) for lead_id, from_id in sorted(rows)]
+    mapping = [(lead_id, from_id, None, REASON.UNASSIGNED, "", "") for lead_id, from_id in sorted(rows)]
     _count(result, mapping, agents, unplaced=0)
     _stage_mapping(mapping)
     _write(result, mapping, source=source, user=user, flags={})
@@ -297,18 +548,27 @@ def assign_on_arrival(*, lead_ids, as_of: datetime, seed: int | None = None) -> 
     _, seed = _check_arguments(classifications=None, limit=None, seed=seed)
     with sql.locked(LOCK):
         candidates = Lead.objects.open().unassigned().filter(id__in=list(lead_ids))
-        pool = [
-            (lead_id, None, REASON.ASSIGNED_ON_ARRIVAL)
-            for lead_id in most_urgent_first(candidates, as_of).values_list("id", flat=True)
-        ]
         result = AssignmentResult(seed=seed, dry_run=False, action="assign-on-arrival")
-        if not pool:
+        if not candidates.exists():
             return result
         agents = load_agents()
         _describe_before(result, agents)
-        active = sorted((a for a in agents.values() if a.is_active), key=lambda a: a.id)
+        eligibility = read_eligibility(agents, as_of=as_of)
+        result.balance = eligibility.policy
         rng = np.random.default_rng(seed)
-        mapping, unplaced = deal(pool, [a.id for a in active], plan_counts(active, len(pool), rng), rng)
+        mapping, unplaced = _plan_routed(
+            result,
+            eligibility,
+            RuleSet.load(),
+            candidates,
+            [],
+            {},
+            rng,
+            limit=None,
+            rebalance=False,
+            as_of=as_of,
+            reason=REASON.ASSIGNED_ON_ARRIVAL,
+        )
         _count(result, mapping, agents, unplaced=unplaced)
         _write_arrivals(result, mapping, as_of=as_of)
     return result
@@ -324,19 +584,21 @@ def _write_arrivals(result: AssignmentResult, mapping, *, as_of: datetime) -> No
         source=AssignmentRun.Source.API,
         action=result.action,
         seed=result.seed,
-        flags={"as_of": as_of.isoformat()},
+        flags={"as_of": as_of.isoformat(), "balance": result.balance},
+        as_of=as_of,
+        pools={label: report.to_dict() for label, report in result.pools.items()},
         assigned=result.assigned,
         unassigned_left=result.unassigned_left,
     )
     result.run_id = run.pk
     by_agent = defaultdict(list)
-    for lead_id, _from_id, to_id, _reason in mapping:
+    for lead_id, _from_id, to_id, *_ in mapping:
         by_agent[to_id].append(lead_id)
     for agent_id, ids in sorted(by_agent.items()):
         Lead.objects.filter(id__in=ids).update(assigned_agent_id=agent_id, assigned_at=now, updated_at=now)
     LeadAssignment.objects.bulk_create(
-        LeadAssignment(lead_id=lead_id, to_agent_id=to_id, run=run, reason=reason, changed_at=now)
-        for lead_id, _from_id, to_id, reason in mapping
+        LeadAssignment(lead_id=lead_id, to_agent_id=to_id, run=run, reason=reason, changed_at=now, pool=pool, rule=rule)
+        for lead_id, _from_id, to_id, reason, pool, rule in mapping
     )
     if mapping:
         record_arrivals(run_id=run.pk, as_of=now)  # sent by a job once the intake's transaction commits
@@ -486,7 +748,8 @@ def _describe_before(result: AssignmentResult, agents: dict[int, AgentLoad]) -> 
 
 def _count(result: AssignmentResult, mapping, agents: dict[int, AgentLoad], *, unplaced: int) -> None:
     added, taken = defaultdict(int), defaultdict(int)
-    for _, from_id, to_id, _ in mapping:
+    for row in mapping:
+        from_id, to_id = row[1], row[2]
         if from_id is not None:
             taken[agents[from_id].email] += 1
         if to_id is not None:
@@ -504,7 +767,7 @@ def _count(result: AssignmentResult, mapping, agents: dict[int, AgentLoad], *, u
 MAPPING_TABLE = "crm_assignment_mapping"
 
 
-def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict) -> None:
+def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict, as_of: datetime | None = None) -> None:
     """Record the run, then apply the staged mapping with one UPDATE and one INSERT ... SELECT."""
     now = clock.now()
     run = AssignmentRun.objects.create(
@@ -514,6 +777,8 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict)
         user=user if user is not None and user.is_authenticated else None,
         seed=result.seed,
         flags=flags,
+        as_of=as_of or now,
+        pools={label: report.to_dict() for label, report in result.pools.items()},
     )
     if mapping:
         _apply_staged(run_id=run.pk, now=now)
@@ -542,12 +807,14 @@ def _stage_mapping(mapping) -> None:
         return
     dialect, tmp = sql.dialect(), connection.ops.quote_name(MAPPING_TABLE)
     columns = (
-        "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL"
+        "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL, "
+        "pool varchar(100) NOT NULL, rule varchar(200) NOT NULL"
     )
+    names = ["lead_id", "from_agent_id", "to_agent_id", "reason", "pool", "rule"]
     with connection.cursor() as cursor:
         dialect.drop_temporary_table(cursor, tmp)
         dialect.create_temporary_table(cursor, tmp, columns)
-        dialect.copy_rows(cursor, tmp, ["lead_id", "from_agent_id", "to_agent_id", "reason"], mapping, 50_000)
+        dialect.copy_rows(cursor, tmp, names, mapping, 50_000)
         dialect.analyze(cursor, tmp)  # a temporary table has no statistics: let the planner see its size
 
 
@@ -581,8 +848,8 @@ def _apply_staged(*, run_id: int, now: datetime) -> None:
         ]
         cursor.execute(dialect.update_from(leads, "l", tmp, "m", "l.id = m.lead_id", sets), [stamp, stamp])
         cursor.execute(
-            f"INSERT INTO {history} (lead_id, from_agent_id, to_agent_id, run_id, reason, changed_at) "
-            f"SELECT lead_id, from_agent_id, to_agent_id, %s, reason, %s FROM {tmp} ORDER BY lead_id",
+            f"INSERT INTO {history} (lead_id, from_agent_id, to_agent_id, run_id, reason, changed_at, pool, rule) "
+            f"SELECT lead_id, from_agent_id, to_agent_id, %s, reason, %s, pool, rule FROM {tmp} ORDER BY lead_id",
             [run_id, stamp],
         )
         dialect.drop_temporary_table(cursor, tmp, if_exists=False)

@@ -26,7 +26,17 @@ def test_assign_leads_prints_the_json_shape_and_exits_zero():
     code, out, _ = run("assign_leads", "--seed", "9", "--json", "--as-of", AS_OF.isoformat())
     data = json.loads(out)
     assert code == 0
-    assert set(data) == {"assigned", "moved", "unassigned_left", "seed", "per_agent", "run"}
+    assert set(data) == {
+        "assigned",
+        "moved",
+        "unassigned_left",
+        "seed",
+        "per_agent",
+        "run",
+        "waiting",
+        "waiting_details",
+    }
+    assert data["waiting"] == {}
     assert (data["assigned"], data["moved"], data["unassigned_left"], data["seed"]) == (5, 0, 0, 9)
     assert sorted(data["per_agent"].values()) == [2, 3] and set(data["per_agent"]) == {first.email, second.email}
     assert data["run"] == AssignmentRun.objects.get().pk

@@ -10,11 +10,13 @@ from leads.classification import PRIORITY
 
 class Command(OneLineFailures, BaseCommand):
     help = (
-        "Give every unassigned open lead to an active agent below capacity: each lead to an agent with the "
-        "lowest load at that moment, never beyond capacity, ties broken at random (--seed makes the run "
-        "reproducible). One transaction, recorded as an AssignmentRun. "
-        "Exit 0 when every selected lead was placed, 1 when some could not be (no room) or no agent is active "
-        "(then nothing changes), 2 for bad arguments."
+        "Give every unassigned open lead to an agent of its pool (the first routing rule that matches it names a "
+        "team; no rule: ROUTING_DEFAULT_TEAM, or every agent): each lead to an eligible agent (active, not absent, "
+        "inside working hours at --as-of, below capacity and today's daily cap) with the lowest weighted load at "
+        "that moment (ROUTING_BALANCE), ties broken at random (--seed makes the run reproducible). Leads whose pool "
+        "has nobody eligible wait, reported per pool. One transaction, recorded as an AssignmentRun. "
+        "Exit 0 when every selected lead was placed, 1 when some could not be (nobody eligible, no room) or no agent "
+        "is active (then nothing changes), 2 for bad arguments."
     )
 
     def add_arguments(self, parser):
@@ -35,6 +37,11 @@ class Command(OneLineFailures, BaseCommand):
             help="First take back leads from inactive agents and above capacity, move `new` leads from the most "
             "to the least loaded agents until balanced, then assign the rest.",
         )
+        parser.add_argument(
+            "--reroute",
+            action="store_true",
+            help="Also move unworked (`new`) leads whose rule now names a pool their agent is not in.",
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
         parser.add_argument("--as-of", help=AS_OF_HELP)
 
@@ -46,6 +53,7 @@ class Command(OneLineFailures, BaseCommand):
                 classifications=classes,
                 limit=options["limit"],
                 rebalance=options["rebalance"],
+                reroute=options["reroute"],
                 dry_run=options["dry_run"],
                 as_of=parse_as_of(options["as_of"]),
             )
@@ -58,10 +66,25 @@ class Command(OneLineFailures, BaseCommand):
             self.stdout.write(render_result(result))
         for note in result.notes:
             self.stderr.write(note)
+        for line in waiting_lines(result):
+            self.stderr.write(line)
         if result.unassigned_left:
             raise CommandError(
-                f"{result.unassigned_left} open leads could not be placed: no active agent has room left.", returncode=1
+                f"{result.unassigned_left} open leads could not be placed: no eligible agent has room left"
+                + (" in their pool." if result.waiting else "."),
+                returncode=1,
             )
+
+
+def waiting_lines(result) -> list[str]:
+    """One line per pool whose leads wait: how many, why, and when the next agent becomes available."""
+    lines = []
+    for label, n in result.waiting.items():
+        report = result.pools[label]
+        when = report.next_available
+        back = f"; next agent available {when.isoformat()}" if when else ""
+        lines.append(f"Pool {label}: {n} leads wait ({report.why_waiting()}{back}); the next run places them.")
+    return lines
 
 
 def render_result(result) -> str:
