@@ -250,7 +250,7 @@ def _pool_balance(eligibility: Eligibility, team_id: int | None, holders: set[in
             if worst is None or gap > worst[0]:
                 worst = (gap, agent, other[1])
     levels = [level[a.id] for a in eligible]
-    spread = round(float(max(levels) - min(levels)), 3) if len(levels) >= 2 else 0
+    spread = round(float(max(levels) - min(levels)), 3) if len(levels) >= 2 else 0.0
     result = {
         "ok": worst is None,
         "agents": {

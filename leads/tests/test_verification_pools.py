@@ -255,7 +255,7 @@ def test_the_text_report_shows_the_pools_and_fails_on_a_misrouted_new_lead(two_t
         call_command("verify_assignments", stdout=out)
     assert failed.value.returncode == 1
     text = out.getvalue()
-    assert "  France: ok, spread 0, 1 members, 1 eligible" in text
+    assert "  France: ok, spread 0.0, 1 members, 1 eligible" in text
     assert "Open leads outside the team their rule names: 1 (1 new; worked ones are not a failure)." in text
     assert "PROBLEM: 1 open new leads sit with an agent outside the team" in text
 
@@ -290,3 +290,16 @@ def test_the_queries_do_not_grow_with_agents_or_teams():
     # the totals, the loads (2), the counters, the rules, the eligibility (memberships, absences, agents, today's
     # receipts of capped agents), the routed leads, the window's receipts
     assert len(many) == len(few) <= 11
+
+
+def test_the_received_balance_weighs_what_each_agent_received_over_the_window(settings):
+    settings.ROUTING_BALANCE = "received"
+    busy, quiet = agent("busy@x.test"), agent("quiet@x.test")
+    receive(busy, 4, at=clock.now() - timedelta(days=2))
+    receive(quiet, 1, at=clock.now() - timedelta(days=2))
+    hold(busy, 1)  # by open loads 1 against 0 would pass
+    report = verify_assignments(as_of=clock.now())
+    rows = report.pools["every agent"]["agents"]
+    assert (rows["busy@x.test"]["load"], rows["quiet@x.test"]["load"]) == (4, 1)
+    assert not report.pools["every agent"]["ok"]
+    assert report.problems[0].startswith("The loads are unbalanced in pool every agent: busy@x.test is at 4 / ")
