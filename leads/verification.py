@@ -1,25 +1,37 @@
 """Verification of assignments: the proof a manager shows that the split is complete, legal and fair.
 
 Checks that every open lead is assigned, that no open lead sits with an inactive agent, that no agent is
-above capacity, that the loads are balanced (spread <= 1, see leads/assignment.py), and that the load
-counters the database keeps (leads.load_counts, which the assignment reads) equal the real aggregate. Everything
-is aggregated in SQL (the loads from leads/loads.py): a handful of queries whatever the number of agents and
-leads.
+above capacity, that the load counters the database keeps (leads.load_counts, which the assignment reads) equal
+the real aggregate, and, pool by pool (leads.routing, leads.assignment.eligibility):
+- weighted balance: no active member holding a lead routed to the pool is above what water-filling would have
+  given any other eligible member, load_i / share_i <= (load_j + 1) / share_j (with equal weights and no routing:
+  spread <= 1, as the top-level `spread` still reports);
+- misrouted: open leads held by an agent outside the team their rule names now (a failure for `new` leads only);
+- received while away: receipts of the window at which the agent was absent or outside its working hours;
+- daily caps: no agent received more than its cap on a day of its own time zone within the window.
+Everything is aggregated in SQL (the loads from leads/loads.py) or read grouped: a handful of queries whatever the
+number of agents, teams and leads. Without rules and default team no lead is routed (all are in "every agent").
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from fractions import Fraction
 
+import pandas as pd
 from django.db.models import Count, Q
 
-from agents.models import Agent
+from agents.availability import as_zone, is_available, parse_working_hours
+from agents.models import WEIGHT_DECIMAL_PLACES, Agent
 from core import clock
 from core.db_lock import read_snapshot
 from leads.assignment import spread_of
-from leads.choices import CLOSED_STATUSES, OPEN_STATUSES
+from leads.assignment.eligibility import EVERY_AGENT, Eligibility, PoolAgent, local_day, read_eligibility, receipts
+from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.load_counts import read_counts
 from leads.loads import AgentLoad, agent_loads
 from leads.models import Lead, VerificationRun
+from leads.routing import FRAME_COLUMNS, RoutingError, RuleSet
 
 FIRST_UNASSIGNED = 10
 
@@ -38,6 +50,13 @@ class VerificationReport:
     first_unassigned: list[dict]  # the first few unassigned open leads (id, name, email, lead_class)
     # Agents whose counters (AgentLoadCount) differ from the real aggregate: email -> {column: [counted, real]}
     counter_errors: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    # Pool label (a team's name, or "every agent") -> {"ok", "agents": {email: {...}}, "spread"}
+    pools: dict[str, dict] = field(default_factory=dict)
+    misrouted: int = 0  # open leads held by an agent outside their pool's team
+    misrouted_new: int = 0  # of which `new`: a failure (assign_leads --reroute moves them)
+    received_while_away: int = 0
+    away_by_agent: dict[str, int] = field(default_factory=dict)  # email -> receipts while absent or off hours
+    over_daily_cap: list[str] = field(default_factory=list)  # emails
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -62,6 +81,11 @@ class VerificationReport:
             "over_capacity": self.over_capacity,
             "spread": self.spread,
             "per_agent": self.per_agent,
+            "pools": self.pools,
+            "misrouted": self.misrouted,
+            "misrouted_new": self.misrouted_new,
+            "received_while_away": self.received_while_away,
+            "over_daily_cap": self.over_daily_cap,
             "problems": self.problems,
             "counters_ok": self.counters_ok,
         }
@@ -81,15 +105,19 @@ def _verify(as_of: datetime) -> VerificationReport:
         unassigned=Count("id", filter=open_q & Q(assigned_agent__isnull=True)),
         unassigned_closed=Count("id", filter=Q(status__in=sorted(CLOSED_STATUSES), assigned_agent__isnull=True)),
     )
-    # Every active agent and every inactive one still holding open leads, with its open leads per class.
-    rows = agent_loads(by_class_as_of=as_of, order_by=("email",))
-    first = list(
-        Lead.objects.open()
-        .unassigned()
-        .with_classification(as_of)
-        .order_by("created_at", "id")
-        .values("id", "name", "email", "lead_class")[:FIRST_UNASSIGNED]
-    )
+    # Every agent with its open leads per class (the pools need the idle inactive ones too); the report lists
+    # the active ones and the inactive ones still holding open leads.
+    everyone = agent_loads(everyone=True, by_class_as_of=as_of, order_by=("email",))
+    rows = [row for row in everyone if row.is_active or row.open_leads]
+    first = []
+    if totals["unassigned"]:
+        first = list(
+            Lead.objects.open()
+            .unassigned()
+            .with_classification(as_of)
+            .order_by("created_at", "id")
+            .values("id", "name", "email", "lead_class")[:FIRST_UNASSIGNED]
+        )
 
     active = [row for row in rows if row.is_active]
     report = VerificationReport(
@@ -115,10 +143,9 @@ def _verify(as_of: datetime) -> VerificationReport:
             report.problems.append(
                 f"{row.email} holds {row.open_leads} open leads, above its capacity of {row.capacity}."
             )
-    if report.spread > 1:
-        report.problems.append(
-            f"The loads are unbalanced: spread {report.spread} (at most 1 allowed) between active agents."
-        )
+    eligibility = read_eligibility({row.id: row for row in everyone}, as_of=as_of)
+    _check_pools(report, eligibility, everyone, as_of)
+    _check_receipts(report, eligibility, as_of)
     for email, columns in report.counter_errors.items():
         differences = ", ".join(
             f"{column.replace('_', ' ')} counted {counted}, real {real}" for column, (counted, real) in columns.items()
@@ -127,6 +154,182 @@ def _verify(as_of: datetime) -> VerificationReport:
             f"The load counters of {email} disagree with its leads ({differences}): run rebuild_load_counts."
         )
     return report
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pools: weighted balance and misrouted leads
+
+
+def _check_pools(report: VerificationReport, eligibility: Eligibility, everyone: list[AgentLoad], as_of) -> None:
+    try:
+        rules = RuleSet.load()
+    except RoutingError as exc:
+        report.problems.append(f"The pools cannot be checked: {exc}")
+        return
+    pools: dict[str, int | None] = {}
+    for rule in sorted(rules.rules, key=lambda r: r.team_name):
+        pools.setdefault(rule.team_name, rule.team_id)
+    if rules.default_team_id is not None:
+        pools.setdefault(rules.default_team_name, rules.default_team_id)
+    pools = dict(sorted(pools.items()))
+    if rules.default_team_id is None:
+        pools[EVERY_AGENT] = None
+
+    if not rules.rules and rules.default_team_id is None:
+        # Nothing is routed: every open lead is in the pool of every agent.
+        holders = {None: {row.id for row in everyone if row.open_leads}}
+    else:
+        holders = _route_held(report, rules, eligibility, as_of)
+    if report.misrouted_new:
+        report.problems.append(
+            f"{report.misrouted_new} open new leads sit with an agent outside the team their rule names: "
+            "run assign_leads --reroute."
+        )
+
+    for label, team_id in pools.items():
+        result, worst = _pool_balance(eligibility, team_id, holders.get(team_id, set()))
+        report.pools[label] = result
+        if worst is not None:
+            high, low = worst
+            report.problems.append(
+                f"The loads are unbalanced in pool {label}: {high.email} is at {_level(eligibility, high)}, "
+                f"above what {low.email} would reach with one more lead, {_level(eligibility, low, plus=1)}."
+            )
+
+
+def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibility, as_of) -> dict:
+    """Route the open assigned leads by the current rules (one query, vectorized): the agents holding a lead of
+    each pool (team id, None: every agent); counts the misrouted leads into the report."""
+    rows = (
+        Lead.objects.open()
+        .filter(assigned_agent__isnull=False)
+        .with_classification(as_of, name="_lead_class")
+        .order_by()
+        .values_list("assigned_agent_id", "status", "source", "country", "email", "company", "_lead_class")
+    )
+    frame = pd.DataFrame(list(rows), columns=["agent_id", "status", *FRAME_COLUMNS])
+    if frame.empty:
+        return {}
+    held = pd.DataFrame(
+        {
+            "agent_id": frame["agent_id"],
+            "pool": rules.route_frame(frame).fillna(-1).astype("int64"),
+            "new": frame["status"] == LeadStatus.NEW,
+        }
+    )
+    holders: dict[int | None, set[int]] = defaultdict(set)
+    for (agent_id, pool, new), n in held.groupby(["agent_id", "pool", "new"]).size().items():
+        team_id = None if pool == -1 else int(pool)
+        agent = eligibility.agents.get(int(agent_id))
+        if team_id is None or (agent is not None and team_id in agent.team_ids):
+            holders[team_id].add(int(agent_id))
+        else:
+            report.misrouted += int(n)
+            report.misrouted_new += int(n) if new else 0
+    return holders
+
+
+def _pool_balance(eligibility: Eligibility, team_id: int | None, holders: set[int]):
+    """The pool's JSON row and its worst violation (holder, eligible agent) or None.
+
+    Water-filling never gives a lead to an agent whose next level (load + 1) / share is above another eligible
+    agent's: so a member holding a lead of the pool may not stand above any other eligible member's next level.
+    """
+    members = eligibility.members(team_id)
+    eligible = [a for a in members if a.eligible]
+    level = {a.id: Fraction(eligibility.load(a)) / eligibility.share(a) for a in members}
+    # The two lowest next levels suffice: the lowest one other than the holder's own.
+    lowest = sorted((Fraction(eligibility.load(a) + 1) / eligibility.share(a), a.id, a) for a in eligible)[:2]
+    worst = None
+    for agent in members:
+        if not agent.is_active or agent.id not in holders:
+            continue
+        other = next(((key, a) for key, agent_id, a in lowest if agent_id != agent.id), None)
+        if other is not None and level[agent.id] > other[0]:
+            gap = level[agent.id] - other[0]
+            if worst is None or gap > worst[0]:
+                worst = (gap, agent, other[1])
+    levels = [level[a.id] for a in eligible]
+    spread = round(float(max(levels) - min(levels)), 3) if len(levels) >= 2 else 0.0
+    result = {
+        "ok": worst is None,
+        "agents": {
+            a.email: {
+                "load": eligibility.load(a),
+                "weight": f"{a.weight:.{WEIGHT_DECIMAL_PLACES}f}",
+                "eligible": a.eligible,
+                "skipped": a.skip,
+            }
+            for a in sorted(members, key=lambda a: a.email)
+        },
+        "spread": spread,
+    }
+    return result, (None if worst is None else worst[1:])
+
+
+def _level(eligibility: Eligibility, agent: PoolAgent, *, plus: int = 0) -> str:
+    load, share = eligibility.load(agent), eligibility.share(agent)
+    value = Fraction(load + plus) / share
+    shown = f"({load} + {plus})" if plus else str(load)
+    return f"{shown} / {share} = {float(value):.3g}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Receipts over the window: while away, above daily caps
+
+
+def _check_receipts(report: VerificationReport, eligibility: Eligibility, as_of: datetime) -> None:
+    """One grouped read of the window's receipts (by agent and run moment), for the agents with working hours,
+    an absence in the window or a daily cap only."""
+    start = as_of - timedelta(days=eligibility.window_days)
+    agents = eligibility.agents
+    absent = {
+        agent_id
+        for agent_id, periods in eligibility.absences.by_agent.items()
+        if any(p.starts_at <= as_of and p.ends_at > start for p in periods)
+    }
+    watch_away = absent | {a.id for a in agents.values() if not parse_working_hours(a.working_hours).always}
+    capped = {a.id for a in agents.values() if a.daily_cap is not None}
+    watched = sorted((watch_away | capped) & set(agents))
+    if not watched:
+        return
+    rows = (
+        receipts()
+        .filter(to_agent_id__in=watched, run__as_of__gte=start, run__as_of__lte=as_of)
+        .values_list("to_agent_id", "run__as_of")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    away: dict[int, int] = defaultdict(int)
+    per_day: dict[int, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
+    for agent_id, moment, n in rows:
+        agent = agents[agent_id]
+        if agent_id in watch_away and not is_available(agent, eligibility.absences, moment)[0]:
+            away[agent_id] += n
+        if agent_id in capped:
+            per_day[agent_id][local_day(moment, agent.time_zone)[0]] += n
+
+    report.away_by_agent = {agents[i].email: n for i, n in sorted(away.items(), key=lambda x: agents[x[0]].email)}
+    report.received_while_away = sum(away.values())
+    if report.received_while_away:
+        who = ", ".join(f"{email} {n}" for email, n in report.away_by_agent.items())
+        report.problems.append(
+            f"{report.received_while_away} leads were received while their agent was absent or outside its "
+            f"working hours ({who})."
+        )
+    over = {}
+    for agent_id, days in per_day.items():
+        agent = agents[agent_id]
+        above = sorted((day, n) for day, n in days.items() if n > agent.daily_cap)
+        if above:
+            over[agent.email] = (agent, above)
+    report.over_daily_cap = sorted(over)
+    for email in report.over_daily_cap:
+        agent, above = over[email]
+        days = ", ".join(f"{day.astimezone(as_zone(agent.time_zone)).date()} ({n})" for day, n in above)
+        report.problems.append(
+            f"{email} received more leads than its daily cap of {agent.daily_cap} on {days} ({agent.time_zone})."
+        )
 
 
 def _counter_errors(rows: list[AgentLoad]) -> dict[str, dict[str, list[int]]]:

@@ -145,6 +145,11 @@ def test_verify_assignments_json_shape_and_exit_one_on_problems():
         "over_capacity",
         "spread",
         "per_agent",
+        "pools",
+        "misrouted",
+        "misrouted_new",
+        "received_while_away",
+        "over_daily_cap",
         "problems",
         "counters_ok",
     }

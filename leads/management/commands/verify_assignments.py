@@ -12,10 +12,15 @@ from leads.verification import record_verification, verify_assignments
 class Command(OneLineFailures, BaseCommand):
     help = (
         "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
-        "is above capacity, that the loads are balanced (spread <= 1) and that the load counters the database keeps "
-        "equal the real counts (`counters_ok` in --json). Prints the agents' loads by class "
-        "and the first unassigned open leads; unassigned closed leads are reported but are not a failure. "
-        "The result is stored as a VerificationRun. Exit 0 when everything holds, 1 when a check fails, "
+        "is above capacity, and that the load counters the database keeps equal the real counts (`counters_ok` in "
+        "--json). Then, pool by pool (every team a routing rule or ROUTING_DEFAULT_TEAM names, and every agent "
+        "when no default team is set): weighted balance (no active member holding a lead of the pool above "
+        "(load + 1) / share of any other eligible member; with equal weights, spread <= 1), open leads held "
+        "outside the team their rule names (`misrouted`; a failure for `new` ones: run assign_leads --reroute), "
+        "leads received over the last ROUTING_WINDOW_DAYS while the agent was absent or outside its working "
+        "hours, and agents above their daily cap on a day of their time zone. Prints the agents' loads by class, "
+        "the pools and the first unassigned open leads; unassigned closed leads are reported but are not a "
+        "failure. The result is stored as a VerificationRun. Exit 0 when everything holds, 1 when a check fails, "
         "2 for bad arguments."
     )
 
@@ -58,5 +63,26 @@ def render_report(report) -> str:
         ]
     if report.unassigned_closed:
         lines += ["", f"Closed leads without an agent (not a failure): {report.unassigned_closed}."]
+    if report.pools:
+        lines += ["", "Pools (balance load / share):"]
+        for label, pool in report.pools.items():
+            rows = pool["agents"]
+            eligible = sum(1 for row in rows.values() if row["eligible"])
+            skipped = ", ".join(f"{email} {row['skipped']}" for email, row in rows.items() if row["skipped"])
+            lines.append(
+                f"  {label}: {'ok' if pool['ok'] else 'UNBALANCED'}, spread {pool['spread']}, "
+                f"{len(rows)} members, {eligible} eligible" + (f" (skipped: {skipped})" if skipped else "")
+            )
+    if report.misrouted:
+        lines += [
+            "",
+            f"Open leads outside the team their rule names: {report.misrouted} ({report.misrouted_new} new; "
+            "worked ones are not a failure).",
+        ]
+    if report.received_while_away:
+        who = ", ".join(f"{email} {n}" for email, n in report.away_by_agent.items())
+        lines += ["", f"Received while absent or off hours: {report.received_while_away} ({who})."]
+    if report.over_daily_cap:
+        lines += ["", f"Above their daily cap on some day: {', '.join(report.over_daily_cap)}."]
     lines += [""] + ([f"PROBLEM: {p}" for p in report.problems] or ["OK: every check holds."])
     return "\n".join(lines)
