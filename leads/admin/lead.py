@@ -1,10 +1,16 @@
-from django.contrib import admin
+from datetime import datetime
 
+from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from agents.roles import is_scoped_agent
 from core.admin_lists import NarrowListMixin, agent_column, date_column, text_column
 from imports.admin import CleanImportExportMixin
 from imports.admin_runs import import_history_links
 from leads.admin.actions import LeadAssignmentAdminMixin
 from leads.admin.classification import LeadClassificationAdminMixin
+from leads.explanation import explain_assignment
 from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter
 from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
@@ -47,9 +53,38 @@ class LeadAdmin(
     )
     date_hierarchy = "created_at"
     raw_id_fields = ["assigned_agent"]
-    readonly_fields = ["classification_reason", "name_key", "assigned_at", "added_at", "updated_at", "import_history"]
+    readonly_fields = [
+        "classification_reason",
+        "name_key",
+        "assigned_at",
+        "added_at",
+        "updated_at",
+        "import_history",
+        "why_this_agent",
+    ]
     show_full_result_count = False
 
     @admin.display(description="import history")
     def import_history(self, lead):
         return import_history_links(kind="lead", record_id=lead.pk)
+
+    def get_fieldsets(self, request, obj=None):
+        # "Why this agent" is a section of its own on a lead's change page; an agent does not see it (it names
+        # the other agents and their loads), nor does the add page (no lead, no run yet).
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.fieldsets is None:  # the default single fieldset: take the section's field out of it
+            fieldsets = [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "why_this_agent"]})
+                for name, opts in fieldsets
+            ]
+        if obj is not None and obj.pk is not None and not is_scoped_agent(request.user):
+            fieldsets = [*fieldsets, ("Why this agent", {"fields": ["why_this_agent"]})]
+        return fieldsets
+
+    @admin.display(description="from the run's record")
+    def why_this_agent(self, lead):
+        """The lead's latest assignment explained from what its run recorded (leads.explanation)."""
+        data = explain_assignment(lead).to_dict()
+        as_of = data["as_of"]
+        as_of_text = f"{timezone.localtime(datetime.fromisoformat(as_of)):%d %b %Y %H:%M}" if as_of else ""
+        return render_to_string("admin/leads/lead/why_this_agent.html", {**data, "as_of_text": as_of_text})
