@@ -21,6 +21,7 @@ from core.clock import request_as_of
 from core.db_lock import is_lock_timeout, lock_timeout_message
 from leads.classification import LeadClass
 from leads.dashboard import lead_overview
+from leads.team_overview import team_overview
 
 
 def can_view_overview(user) -> bool:
@@ -36,6 +37,7 @@ def overview_view(request, *, site):
         raise PermissionDenied
     overview = lead_overview(as_of=request_as_of(request))
     changelist = reverse("admin:leads_lead_changelist", current_app=site.name)
+    agents = reverse("admin:agents_agent_changelist", current_app=site.name)
     context = {
         **site.each_context(request),
         "title": "Lead overview",
@@ -44,6 +46,11 @@ def overview_view(request, *, site):
         "agent_bars": _agent_bars(overview, changelist),
         "unassigned_url": f"{changelist}?agent=none",
         "verification": overview.latest_verification,
+        # The same loads as the chart, at the same moment: one set of numbers on the page.
+        "teams": team_overview(as_of=overview.as_of, loads=overview.agents),
+        "team_url": f"{agents}?teams__id__exact=",
+        "agents_url": agents,
+        "absences_now_url": reverse("admin:agents_absence_changelist", current_app=site.name) + "?when=now",
         "can_verify": can_verify_assignments(request.user),
     }
     return TemplateResponse(request, "admin/leads/lead_overview.html", context)
