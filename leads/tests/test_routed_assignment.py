@@ -308,3 +308,64 @@ def test_after_any_run_every_invariant_holds_and_the_seed_reproduces_it(specs, c
             )
             transaction.set_rollback(True)
     assert outcomes[0] == outcomes[1]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# What a run records is what verification and the explanation read
+
+
+def test_a_routed_run_verifies_and_explains_itself(territories):
+    from leads.explanation import explain_assignment
+    from leads.verification import verify_assignments
+
+    emea, americas = territories
+    away = agent("away@x.test", emea)
+    agent("ana@x.test", emea)
+    agent("ben@x.test", emea, weight=Decimal("0.5"))
+    agent("cat@x.test", americas)
+    Absence.objects.create(
+        agent=away, starts_at=AS_OF - timedelta(days=1), ends_at=AS_OF + timedelta(days=3), reason="holiday"
+    )
+    leads(9, country="France", prefix="fr")
+    leads(2, country="Canada", prefix="ca")
+    result = assign_leads(seed=11, as_of=AS_OF)
+    assert held()["ana@x.test"] == 6 and held()["ben@x.test"] == 3 and held()["away@x.test"] == 0
+
+    report = verify_assignments(as_of=AS_OF)
+    data = report.to_dict()
+    assert data["ok"], data["problems"]
+    assert set(data["pools"]) == {"EMEA", "Americas", "every agent"}
+    assert all(pool["ok"] for pool in data["pools"].values())
+    assert (data["misrouted"], data["received_while_away"], data["over_daily_cap"]) == (0, 0, [])
+
+    lead = Lead.objects.filter(country="France", assigned_agent__email="ben@x.test").first()
+    explanation = explain_assignment(lead)
+    out = StringIO()
+    call_command("explain_assignment", str(lead.id), "--json", stdout=out)
+    explained = json.loads(out.getvalue())
+    assert explanation.rule == "Europe"
+    assert explained["seed"] == result.seed
+    assert explained["rule"] == "Europe"
+    assert explained["skipped"][0]["email"] == "away@x.test"
+    assert "absent" in json.dumps(explained["skipped"][0])
+    given = {row["email"]: row["given"] for row in explained["eligible"]}
+    assert given == {"ana@x.test": 6, "ben@x.test": 3}
+
+
+def test_verification_catches_a_lead_received_by_an_absent_agent(territories):
+    from leads.verification import verify_assignments
+
+    emea, _ = territories
+    agent("other@x.test", emea)
+    agent("ana@x.test", emea)
+    leads(4, country="France")
+    assign_leads(seed=1, as_of=AS_OF)
+    # The absence was entered late, covering the run's moment: the proof must say so.
+    Absence.objects.create(
+        agent=Agent.objects.get(email="ana@x.test"),
+        starts_at=AS_OF - timedelta(hours=1),
+        ends_at=AS_OF + timedelta(hours=1),
+    )
+    data = verify_assignments(as_of=AS_OF + timedelta(hours=2)).to_dict()
+    assert data["received_while_away"] == 2
+    assert not data["ok"]
