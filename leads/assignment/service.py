@@ -379,8 +379,11 @@ def _plan_routed(result, eligibility, rules, candidates, pool, keys, rng, *, lim
             leads=len(moved) + len(by_pool[team_id]),
         )
         result.pools[report.label] = report
+        # The pool's spread in leads: the most loaded participant against the least loaded one with room left.
         final = [a.open_leads + g - s for a, g, s in zip(members[team_id], gives, shed)]
-        result.spread = max(result.spread, spread_of(final, [a.capacity for a in members[team_id]]))
+        open_room = [f for a, f, g in zip(members[team_id], final, gives) if a.room is None or a.room > g]
+        if final and open_room:
+            result.spread = max(result.spread, max(final) - min(open_room))
     mapping.sort(key=lambda row: row[0])
     return mapping, unplaced
 
