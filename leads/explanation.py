@@ -204,6 +204,14 @@ def _routed(lead: Lead, change: LeadAssignment, pool: dict) -> Explanation:
             f"the pool's {placed} placed lead{'s' if placed != 1 else ''}, reaching ({load} + {given}) / "
             f"{_num(share)} = {_num(level)}."
         )
+        if not _has_room(chosen, given):
+            cap = chosen.get("daily_cap")
+            limit = (
+                f"today's daily cap of {cap}"
+                if cap is not None and chosen.get("room") == cap - (chosen.get("received_today") or 0)
+                else f"capacity of {chosen.get('capacity')}"
+            )
+            parts.append(f"It then had no room left ({limit}): the pool's other leads went to the others.")
         tied = [row["email"] for row in eligible if row["tied"]]
         seed = f"the seed ({run.seed})" if run.seed is not None else "the run's draw"
         if tied:

@@ -369,3 +369,16 @@ def test_verification_catches_a_lead_received_by_an_absent_agent(territories):
     data = verify_assignments(as_of=AS_OF + timedelta(hours=2)).to_dict()
     assert data["received_while_away"] == 2
     assert not data["ok"]
+
+
+def test_the_explanation_says_when_an_agent_stopped_at_its_daily_cap():
+    from leads.explanation import explain_assignment
+
+    agent("capped@x.test", daily_cap=2)
+    agent("free@x.test")
+    leads(8)
+    assign_leads(seed=1, as_of=AS_OF)
+    lead = Lead.objects.filter(assigned_agent__email="capped@x.test").first()
+    assert "no room left (today's daily cap of 2)" in explain_assignment(lead).why
+    other = Lead.objects.filter(assigned_agent__email="free@x.test").first()
+    assert "no room left" not in explain_assignment(other).why
