@@ -39,8 +39,11 @@ from agents.models import Agent
 from core import clock, sql
 from core.sql import read_snapshot
 from leads.assignment.eligibility import (
+    ABSENT,
     AT_CAPACITY,
     AT_DAILY_CAP,
+    INACTIVE,
+    OFF_HOURS,
     RECEIVED,
     Eligibility,
     PoolReport,
@@ -169,7 +172,7 @@ def assign_leads(
     )
     # Plan on a snapshot, outside the write lock (on SQLite a long plan would hold every other writer back).
     with read_snapshot():
-        planned_agents, result, mapping = _plan(**args)
+        planned_agents, standing, result, mapping = _plan(**args)
     if dry_run:
         return result
     flags = {
@@ -191,8 +194,8 @@ def assign_leads(
         # Another run (or an import, an admin action) may have written since the snapshot: the plan stands only
         # if the agents and their loads are the same and every lead of the plan is still where it was planned
         # from. Otherwise plan again, under the lock, from what is there now.
-        if not _plan_still_stands(planned_agents, mapping):
-            _, result, mapping = _plan(**args)
+        if not _plan_still_stands(planned_agents, standing, mapping, as_of=as_of):
+            _, _, result, mapping = _plan(**args)
             _stage_mapping(mapping)
         _write(result, mapping, source=source, user=user, flags=flags, as_of=as_of)
     return result
@@ -210,13 +213,35 @@ def _check_arguments(*, classifications, limit, seed) -> tuple[frozenset[str] | 
     return classes, seed
 
 
-def _plan_still_stands(planned_agents: dict[int, AgentLoad], mapping) -> bool:
-    """Under the lock: the same agents with the same loads, and every lead of the staged plan where it was."""
-    return load_agents() == planned_agents and _still_as_planned(mapping)
+def _plan_still_stands(planned_agents: dict[int, AgentLoad], standing: dict, mapping, *, as_of: datetime) -> bool:
+    """Under the lock: the same agents with the same loads and eligibility (an absence, working hours or a cap
+    changed meanwhile plans again), and every lead of the staged plan where it was."""
+    current = load_agents()
+    if current != planned_agents:
+        return False
+    return _standing(read_eligibility(current, as_of=as_of)) == standing and _still_as_planned(mapping)
+
+
+def _standing(eligibility: Eligibility) -> dict:
+    """What eligibility depends on besides the loads (compared with them): availability, caps, receipts, weights,
+    teams."""
+    return {
+        a.id: (
+            a.skip if a.skip in (INACTIVE, ABSENT, OFF_HOURS) else "",
+            a.daily_cap,
+            a.received_today,
+            a.received_window,
+            a.present,
+            a.weight,
+            a.team_ids,
+        )
+        for a in eligibility.agents.values()
+    }
 
 
 def _plan(*, seed, classes, limit, rebalance, reroute, dry_run, lead_ids, as_of):
-    """The run's plan: (the agents as read, the result's counts, the (lead, from, to, reason, pool, rule) mapping)."""
+    """The run's plan: (the agents as read, what their eligibility rests on, the result's counts, the (lead, from,
+    to, reason, pool, rule) mapping)."""
     rng = np.random.default_rng(seed)
     result = AssignmentResult(seed=seed, dry_run=dry_run, action="rebalance" if rebalance else "assign")
     agents, planned_agents = _read_loads(result)
@@ -250,7 +275,7 @@ def _plan(*, seed, classes, limit, rebalance, reroute, dry_run, lead_ids, as_of)
             reason=REASON.ASSIGNED,
         )
     _count(result, mapping, agents, unplaced=unplaced)
-    return planned_agents, result, mapping
+    return planned_agents, _standing(eligibility), result, mapping
 
 
 def _uniform(eligibility: Eligibility, team_id: int | None) -> bool:

@@ -382,3 +382,26 @@ def test_the_explanation_says_when_an_agent_stopped_at_its_daily_cap():
     assert "no room left (today's daily cap of 2)" in explain_assignment(lead).why
     other = Lead.objects.filter(assigned_agent__email="free@x.test").first()
     assert "no room left" not in explain_assignment(other).why
+
+
+def test_an_absence_entered_while_a_run_plans_makes_it_plan_again_under_the_lock(monkeypatch):
+    from leads.assignment import service
+
+    leaving = agent("leaving@x.test")
+    agent("staying@x.test")
+    leads(6)
+    original, calls = service._plan, []
+
+    def plan_then_leave(**kwargs):
+        calls.append(kwargs)
+        planned = original(**kwargs)
+        if len(calls) == 1:  # another session records an absence before the run takes the lock
+            Absence.objects.create(
+                agent=leaving, starts_at=AS_OF - timedelta(hours=1), ends_at=AS_OF + timedelta(days=1)
+            )
+        return planned
+
+    monkeypatch.setattr(service, "_plan", plan_then_leave)
+    assign_leads(seed=1, as_of=AS_OF)
+    assert len(calls) == 2
+    assert held() == {"leaving@x.test": 0, "staying@x.test": 6}
