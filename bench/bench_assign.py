@@ -26,10 +26,12 @@ def load_data(n_leads: int) -> None:
 
     with connection.cursor() as cursor:
         for table in (
+            "leads_notification",
             "leads_leadassignment",
             "leads_assignmentrun",
             "leads_verificationrun",
             "leads_lead",
+            "leads_agentloadcount",  # emptied by the triggers as the leads go, but its rows name the agents
             "agents_agent",
         ):
             cursor.execute(f"DELETE FROM {table}")
