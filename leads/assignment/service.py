@@ -346,7 +346,8 @@ def _plan_routed(result, eligibility, rules, candidates, pool, keys, rng, *, lim
     frame = _routed_frame(candidates, rules, as_of, limit=limit)
     route = dict(zip(frame["id"].tolist(), zip(frame["team_id"].tolist(), frame["rule"].tolist(), strict=True)))
     keys = dict(keys)
-    keys.update(zip(frame["id"].tolist(), frame["key"].tolist()))
+    if "key" in frame:
+        keys.update(zip(frame["id"].tolist(), frame["key"].tolist()))
     if pool:
         holders = sorted({from_id for _, from_id, _ in pool if from_id is not None})
         taken = _routed_frame(Lead.objects.open().filter(assigned_agent_id__in=holders), rules, as_of)
@@ -366,6 +367,8 @@ def _plan_routed(result, eligibility, rules, candidates, pool, keys, rng, *, lim
         rooms = [a.room for a in members[team_id] if a.eligible]
         total_room = None if any(r is None for r in rooms) else sum(rooms)
         if total_room is not None and total_room < len(entries):
+            if any(e[0] not in keys for e in entries):
+                keys.update(_priority_keys(candidates, as_of))
             entries.sort(key=lambda e: keys[e[0]])  # room short: the most urgent first
     plans = plan_pools(
         [
@@ -419,36 +422,49 @@ def _team_names(team_ids) -> dict[int, str]:
     return dict(Team.objects.filter(pk__in=[t for t in team_ids if t is not None]).values_list("id", "name"))
 
 
-def _routed_frame(leads, rules: RuleSet, as_of: datetime, *, limit: int | None = None) -> pd.DataFrame:
+def _routed_frame(
+    leads, rules: RuleSet, as_of: datetime, *, limit: int | None = None, keys: bool = False
+) -> pd.DataFrame:
     """The leads (at most `limit`, most urgent first) with their agent (`agent`), pool (`team_id`: None for every
-    agent), deciding rule's name (`rule`) and priority sort key (`key`: rank, created_at, id), in one query."""
-    ranked = most_urgent_first(leads, as_of)
-    ranked = ranked[:limit] if limit is not None else ranked.order_by()
-    columns = ["id", "source", "country", "email", "company", "_lead_class", "_rank", "created_at", "assigned_agent_id"]
-    frame = pd.DataFrame(
-        list(ranked.values_list(*columns)),
-        columns=["id", "source", "country", "email", "company", "classification", "rank", "created", "agent"],
-    )
+    agent) and deciding rule's name (`rule`), in one query; with `keys` (or a limit) also their priority sort key
+    (`key`: rank, created_at, id), which costs reading and converting every created_at."""
+    keys = keys or limit is not None
+    names = ["id", "source", "country", "email", "company", "assigned_agent_id"]
+    if keys:
+        ranked = most_urgent_first(leads, as_of)
+        ranked = ranked[:limit] if limit is not None else ranked.order_by()
+        names += ["_lead_class", "_rank", "created_at"]
+    elif any(rule.classification for rule in rules.rules):
+        ranked = leads.with_classification(as_of, name="_lead_class").order_by()
+        names += ["_lead_class"]
+    else:
+        ranked = leads.order_by()
+    renamed = {"assigned_agent_id": "agent", "_lead_class": "classification", "_rank": "rank", "created_at": "created"}
+    frame = pd.DataFrame(list(ranked.values_list(*names)), columns=[renamed.get(n, n) for n in names])
     if frame.empty:
         return pd.DataFrame({"id": [], "agent": [], "team_id": [], "rule": [], "key": []})
     positions = rules.match_frame(frame)
-    names = {r.position: r.name for r in rules.rules}
+    rule_names = {r.position: r.name for r in rules.rules}
     teams = {r.position: r.team_id for r in rules.rules}
     decided = positions.notna().to_numpy()
     team_ids = [
         int(teams[int(p)]) if hit else rules.default_team_id for p, hit in zip(positions.tolist(), decided, strict=True)
     ]
-    rule_names = [names[int(p)] if hit else "" for p, hit in zip(positions.tolist(), decided, strict=True)]
-    keys = list(zip(frame["rank"].tolist(), frame["created"].tolist(), frame["id"].tolist(), strict=True))
-    return pd.DataFrame(
-        {
-            "id": frame["id"],
-            "agent": frame["agent"],
-            "team_id": pd.Series(team_ids, dtype=object),
-            "rule": rule_names,
-            "key": keys,
-        }
-    )
+    routed = {
+        "id": frame["id"],
+        "agent": frame["agent"],
+        "team_id": pd.Series(team_ids, dtype=object),
+        "rule": [rule_names[int(p)] if hit else "" for p, hit in zip(positions.tolist(), decided, strict=True)],
+    }
+    if keys:
+        routed["key"] = list(zip(frame["rank"].tolist(), frame["created"].tolist(), frame["id"].tolist(), strict=True))
+    return pd.DataFrame(routed)
+
+
+def _priority_keys(leads, as_of: datetime) -> dict[int, tuple]:
+    """lead id -> (rank, created_at, id), the "most urgent first" sort key, in one query."""
+    rows = most_urgent_first(leads, as_of).order_by().values_list("id", "_rank", "created_at")
+    return {lead_id: (rank, created, lead_id) for lead_id, rank, created in rows}
 
 
 def _movable(eligibility: Eligibility, rules: RuleSet, as_of: datetime, *, exclude) -> dict[tuple, list[int]]:
@@ -473,7 +489,9 @@ def _reroute(agents: dict[int, AgentLoad], rules: RuleSet, as_of: datetime, keys
     teams = defaultdict(set)
     for agent_id, team_id in Agent.teams.through.objects.values_list("agent_id", "team_id"):
         teams[agent_id].add(team_id)
-    frame = _routed_frame(Lead.objects.filter(status=LeadStatus.NEW, assigned_agent__isnull=False), rules, as_of)
+    frame = _routed_frame(
+        Lead.objects.filter(status=LeadStatus.NEW, assigned_agent__isnull=False), rules, as_of, keys=True
+    )
     pool = []
     for lead_id, agent_id, team_id, key in zip(
         frame["id"].tolist(), frame["agent"].tolist(), frame["team_id"].tolist(), frame["key"].tolist(), strict=True

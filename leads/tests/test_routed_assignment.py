@@ -405,3 +405,16 @@ def test_an_absence_entered_while_a_run_plans_makes_it_plan_again_under_the_lock
     assign_leads(seed=1, as_of=AS_OF)
     assert len(calls) == 2
     assert held() == {"leaving@x.test": 0, "staying@x.test": 6}
+
+
+def test_a_routed_pool_short_of_room_places_the_most_urgent_leads_first(territories):
+    emea, _ = territories
+    agent("eu@x.test", emea, capacity=3)
+    leads(4, country="France", prefix="young", age_days=1)  # fresh
+    urgent = leads(2, country="France", prefix="waiting", age_days=9)  # new and past the fresh window: urgent
+    result = assign_leads(seed=1, as_of=AS_OF)
+    assert result.assigned == 3 and result.waiting == {"EMEA": 3}
+    placed = set(Lead.objects.filter(assigned_agent__isnull=False).values_list("id", flat=True))
+    assert {lead.id for lead in urgent} <= placed
+    # Of the fresh ones, the one waiting longest.
+    assert Lead.objects.get(id=(placed - {lead.id for lead in urgent}).pop()).name == "young 3"
