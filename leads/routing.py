@@ -178,6 +178,14 @@ def route_lead(lead, as_of: datetime) -> Route:
 
 
 CONDITION_NAMES = ("source", "country", "email_domain", "company_contains", "classification")
+# The frame column each condition reads.
+ROUTED_COLUMNS = {
+    "source": "source",
+    "country": "country",
+    "email_domain": "email",
+    "company_contains": "company",
+    "classification": "classification",
+}
 
 
 def _folded(frame: pd.DataFrame, needed) -> dict[str, pd.Series]:
@@ -366,6 +374,8 @@ def export_rules_text() -> str:
 
 __all__ = [
     "COLUMNS",
+    "CONDITION_NAMES",
+    "ROUTED_COLUMNS",
     "RefusedFile",
     "Route",
     "RoutingError",

@@ -31,7 +31,7 @@ from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.load_counts import read_counts
 from leads.loads import AgentLoad, agent_loads
 from leads.models import Lead, VerificationRun
-from leads.routing import FRAME_COLUMNS, RoutingError, RuleSet
+from leads.routing import CONDITION_NAMES, ROUTED_COLUMNS, RoutingError, RuleSet
 
 FIRST_UNASSIGNED = 10
 
@@ -200,14 +200,19 @@ def _check_pools(report: VerificationReport, eligibility: Eligibility, everyone:
 def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibility, as_of) -> dict:
     """Route the open assigned leads by the current rules (one query, vectorized): the agents holding a lead of
     each pool (team id, None: every agent); counts the misrouted leads into the report."""
-    rows = (
-        Lead.objects.open()
-        .filter(assigned_agent__isnull=False)
-        .with_classification(as_of, name="_lead_class")
-        .order_by()
-        .values_list("assigned_agent_id", "status", "source", "country", "email", "company", "_lead_class")
-    )
-    frame = pd.DataFrame(list(rows), columns=["agent_id", "status", *FRAME_COLUMNS])
+    # Only the columns some rule reads; without an email-domain rule the leads are read grouped by those columns
+    # (a few thousand groups rather than a row per lead) and each group is routed once.
+    used = {name for rule in rules.rules for name in CONDITION_NAMES if getattr(rule, name)}
+    columns = [column for name, column in ROUTED_COLUMNS.items() if name in used]
+    leads = Lead.objects.open().filter(assigned_agent__isnull=False)
+    if "classification" in used:
+        leads = leads.with_classification(as_of, name="_lead_class")
+    fields = ["assigned_agent_id", "status", *[("_lead_class" if c == "classification" else c) for c in columns]]
+    if "email_domain" in used:
+        rows = [(*row, 1) for row in leads.order_by().values_list(*fields)]
+    else:
+        rows = list(leads.order_by().values_list(*fields).annotate(n=Count("id")))
+    frame = pd.DataFrame(rows, columns=["agent_id", "status", *columns, "n"])
     if frame.empty:
         return {}
     held = pd.DataFrame(
@@ -215,10 +220,11 @@ def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibi
             "agent_id": frame["agent_id"],
             "pool": rules.route_frame(frame).fillna(-1).astype("int64"),
             "new": frame["status"] == LeadStatus.NEW,
+            "n": frame["n"],
         }
     )
     holders: dict[int | None, set[int]] = defaultdict(set)
-    for (agent_id, pool, new), n in held.groupby(["agent_id", "pool", "new"]).size().items():
+    for (agent_id, pool, new), n in held.groupby(["agent_id", "pool", "new"])["n"].sum().items():
         team_id = None if pool == -1 else int(pool)
         agent = eligibility.agents.get(int(agent_id))
         if team_id is None or (agent is not None and team_id in agent.team_ids):

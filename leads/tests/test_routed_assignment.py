@@ -418,3 +418,18 @@ def test_a_routed_pool_short_of_room_places_the_most_urgent_leads_first(territor
     assert {lead.id for lead in urgent} <= placed
     # Of the fresh ones, the one waiting longest.
     assert Lead.objects.get(id=(placed - {lead.id for lead in urgent}).pop()).name == "young 3"
+
+
+@pytest.mark.parametrize("condition", [{"email_domain": "example.org"}, {"country": "France"}])
+def test_verification_counts_misrouted_leads_read_one_by_one_or_grouped(condition):
+    from leads.verification import verify_assignments
+
+    team = Team.objects.create(name="Key accounts")
+    member = agent("key@x.test", team)
+    outsider = agent("out@x.test")
+    leads(3, country="France", agent=outsider, prefix="mis")  # emails @example.org, France: the rule's pool
+    leads(2, country="France", agent=member, prefix="right")
+    RoutingRule.objects.create(position=1, name="Key", team=team, **condition)
+    data = verify_assignments(as_of=AS_OF).to_dict()
+    assert (data["misrouted"], data["misrouted_new"]) == (3, 3)
+    assert not data["ok"]
