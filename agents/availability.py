@@ -9,6 +9,9 @@ by `,`: `Mon,Wed`; full names too, any case) and then one or more ranges `HH:MM-
 `24:00` is midnight at the end of the day). A day named in several groups gets all their ranges. Empty text:
 any time. The ranges are wall-clock times in the agent's zone, so 09:00 stays 09:00 across a DST change.
 
+Business time (`add_working_time`, `working_time_between`, for SLA timers) counts only the instants inside the
+hours on local days that are not holidays (below, "Business time").
+
 Availability (`is_available`, `next_available`) is about time only: absent, off hours or available. Whether an
 agent is active, below capacity or below its daily cap is the assignment's eligibility.
 
@@ -19,11 +22,13 @@ read the database.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from functools import lru_cache
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -238,6 +243,174 @@ def check_time_zone(name: str) -> str:
     if canonical is None:
         raise ValueError(f"{str(name).strip()!r} is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)")
     return canonical
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Business time
+#
+# Working time is the set of instants whose wall-clock time in the zone lies inside a range of its local day, on
+# local days that are not holidays: exactly the instants `WorkingHours.contains` accepts. So a range partly in a
+# spring-forward gap is shorter that day (the missing wall times never happen), and the repeated hour of a fall
+# back counts twice when it lies inside a range (both occurrences are working time, as the agent is at work
+# through both). A range ending at 24:00 runs to the next local midnight.
+
+WORKING_TIME_HORIZON_DAYS = 3 * 366  # add_working_time gives up after this many local days
+_DAY = timedelta(days=1)
+_OFFSET_SAMPLE = timedelta(hours=4)  # no zone has had two transitions within 6 hours since 1900
+_ALL_DAY = ((0, MINUTES_PER_DAY),)
+
+
+def add_working_time(
+    start: datetime,
+    hours: Decimal | float | int | timedelta,
+    *,
+    hours_spec: WorkingHours,
+    tz: str | tzinfo,
+    holidays: frozenset[date] = frozenset(),
+) -> datetime:
+    """The instant (UTC) at which `hours` of working time have elapsed after `start` (aware): in the ranges of
+    `hours_spec`, wall-clock in `tz`, on local days not in `holidays`. Elapsing exactly at the end of a range
+    gives that end (Friday 13:00 + 4h with 09:00-17:00 is Friday 17:00). Zero hours: `start` when it is
+    working time, else the next opening. ValueError for negative hours or when they cannot elapse within
+    `WORKING_TIME_HORIZON_DAYS` (no ranges at all, or holidays all the way)."""
+    zone = _as_tzinfo(tz)
+    moment = _as_utc(start, "start")
+    remaining = _as_duration(hours)
+    if not hours_spec.always and not any(hours_spec.days):
+        raise ValueError("no working time at all: the working hours have no range on any day")
+    day = moment.astimezone(zone).date()
+    for _ in range(WORKING_TIME_HORIZON_DAYS):
+        if day not in holidays:
+            for opens, closes in _working_intervals(hours_spec, zone, day):
+                if closes <= moment:
+                    continue
+                opens = max(opens, moment)
+                if remaining <= closes - opens:
+                    return opens + remaining
+                remaining -= closes - opens
+        day += _DAY
+    raise ValueError(
+        f"the working time cannot elapse within {WORKING_TIME_HORIZON_DAYS} days after {moment.isoformat()}"
+        f" ({remaining} still to go): holidays or days without working hours all the way"
+    )
+
+
+def working_time_between(
+    start: datetime,
+    end: datetime,
+    *,
+    hours_spec: WorkingHours,
+    tz: str | tzinfo,
+    holidays: frozenset[date] = frozenset(),
+) -> timedelta:
+    """The working time inside [start, end) (both aware), counted as `add_working_time` counts it; zero when
+    `end` is not after `start`."""
+    zone = _as_tzinfo(tz)
+    start, end = _as_utc(start, "start"), _as_utc(end, "end")
+    total = timedelta(0)
+    if end <= start or (not hours_spec.always and not any(hours_spec.days)):
+        return total
+    day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    while day <= last:
+        if day not in holidays:
+            for opens, closes in _working_intervals(hours_spec, zone, day):
+                opens, closes = max(opens, start), min(closes, end)
+                if opens < closes:
+                    total += closes - opens
+        day += _DAY
+    return total
+
+
+def _as_tzinfo(tz: str | tzinfo) -> tzinfo:
+    return as_zone(tz) if isinstance(tz, str | zoneinfo.ZoneInfo) else tz
+
+
+def _as_utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (with a time zone), not {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def _as_duration(hours: Decimal | float | int | timedelta) -> timedelta:
+    if isinstance(hours, timedelta):
+        duration = hours
+    elif isinstance(hours, Decimal):
+        if not hours.is_finite():
+            raise ValueError(f"{hours} is not a number of hours")
+        duration = timedelta(microseconds=int((hours * 3_600_000_000).to_integral_value()))
+    else:
+        if not math.isfinite(hours):
+            raise ValueError(f"{hours} is not a number of hours")
+        duration = timedelta(hours=hours)
+    if duration < timedelta(0):
+        raise ValueError(f"{hours} hours: working time cannot be negative")
+    return duration
+
+
+@lru_cache(maxsize=65536)
+def _working_intervals(hours: WorkingHours, zone: tzinfo, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The working time of one local day, as sorted disjoint UTC intervals [opens, closes)."""
+    midnight = datetime.combine(day, time())
+    ranges = _ALL_DAY if hours.always else hours.days[day.weekday()]
+    out = []
+    for first, last, offset in _day_segments(zone, day):
+        for start, end in ranges:
+            opens = max(first, (midnight + timedelta(minutes=start) - offset).replace(tzinfo=UTC))
+            closes = min(last, (midnight + timedelta(minutes=end) - offset).replace(tzinfo=UTC))
+            if opens < closes:
+                out.append((opens, closes))
+    return tuple(out)
+
+
+@lru_cache(maxsize=16384)
+def _day_segments(zone: tzinfo, day: date) -> tuple[tuple[datetime, datetime, timedelta], ...]:
+    """The instants whose local date is `day`, as UTC intervals [first, last) of one UTC offset each, in order:
+    one on most days, two across a DST change (their wall times overlap on a fall back, leave a gap on a spring
+    forward). A zone's local date never steps back (true of every zone since 1900), so the days follow each
+    other in UTC."""
+    midnight = datetime.combine(day, time())
+    # Offsets are under a day, so every instant of the day lies within a day either side of its wall times.
+    low, high = (midnight - _DAY).replace(tzinfo=UTC), (midnight + 2 * _DAY).replace(tzinfo=UTC)
+    out = []
+    for first, last, offset in _constant_offsets(zone, low, high):
+        first = max(first, (midnight - offset).replace(tzinfo=UTC))
+        last = min(last, (midnight + _DAY - offset).replace(tzinfo=UTC))
+        if first < last:
+            out.append((first, last, offset))
+    return tuple(out)
+
+
+def _constant_offsets(zone: tzinfo, low: datetime, high: datetime) -> list[tuple[datetime, datetime, timedelta]]:
+    """[low, high) cut at the zone's offset changes: (first, last, offset) pieces, in order."""
+    pieces = []
+    first, offset = low, _offset(zone, low)
+    sample = low
+    while sample < high:
+        following = min(sample + _OFFSET_SAMPLE, high)
+        after = _offset(zone, following)
+        while after != offset:  # one or more changes in (sample, following]: find the first, then go on
+            change = _offset_change(zone, sample, following, offset)
+            pieces.append((first, change, offset))
+            first, sample, offset = change, change, _offset(zone, change)
+        sample = following
+    pieces.append((first, high, offset))
+    return pieces
+
+
+def _offset(zone: tzinfo, moment: datetime) -> timedelta:
+    return moment.astimezone(zone).utcoffset()
+
+
+def _offset_change(zone: tzinfo, low: datetime, high: datetime, offset: timedelta) -> datetime:
+    """The first instant in (low, high] whose offset is not `offset` (low has it, high does not), to the
+    microsecond."""
+    while high - low > timedelta(microseconds=1):
+        middle = low + (high - low) / 2
+        if _offset(zone, middle) == offset:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 # ---------------------------------------------------------------------------------------------------------
