@@ -429,6 +429,16 @@ def _routed_frame(
     agent) and deciding rule's name (`rule`), in one query; with `keys` (or a limit) also their priority sort key
     (`key`: rank, created_at, id), which costs reading and converting every created_at."""
     keys = keys or limit is not None
+    if not rules.rules and not keys:  # every lead goes to the default pool: nothing to read but the ids
+        rows = list(leads.order_by().values_list("id", "assigned_agent_id"))
+        return pd.DataFrame(
+            {
+                "id": [lead_id for lead_id, _ in rows],
+                "agent": [agent_id for _, agent_id in rows],
+                "team_id": pd.Series([rules.default_team_id] * len(rows), dtype=object),
+                "rule": [""] * len(rows),
+            }
+        )
     names = ["id", "source", "country", "email", "company", "assigned_agent_id"]
     if keys:
         ranked = most_urgent_first(leads, as_of)

@@ -433,3 +433,15 @@ def test_verification_counts_misrouted_leads_read_one_by_one_or_grouped(conditio
     data = verify_assignments(as_of=AS_OF).to_dict()
     assert (data["misrouted"], data["misrouted_new"]) == (3, 3)
     assert not data["ok"]
+
+
+def test_weights_count_without_any_rule_and_on_arrival_too():
+    agent("senior@x.test")
+    agent("hire@x.test", weight=Decimal("0.5"))
+    leads(12)
+    assign_leads(seed=2, as_of=AS_OF)
+    assert held() == {"senior@x.test": 8, "hire@x.test": 4}
+    (arrival,) = leads(1, prefix="arrival")
+    assign_on_arrival(lead_ids=[arrival.id], as_of=AS_OF, seed=1)
+    # (8 + 1) / 1 = 9 against (4 + 1) / 0.5 = 10: the senior takes it.
+    assert Lead.objects.get(id=arrival.id).assigned_agent.email == "senior@x.test"
