@@ -1,10 +1,10 @@
-"""The admin of teams and absences. The agent admin itself lives in leads/admin/agent.py (its columns are about
-leads); it shows AbsenceInline on the agent's form."""
+"""The admin of teams, absences and holidays. The agent admin itself lives in leads/admin/agent.py (its columns
+are about leads); it shows AbsenceInline on the agent's form."""
 
 from django.contrib import admin
 from django.db.models import Count
 
-from agents.models import Absence, Team
+from agents.models import Absence, Holiday, Team
 from core.clock import request_as_of
 
 
@@ -60,3 +60,55 @@ class AbsenceAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     ordering = ["-starts_at"]
     autocomplete_fields = ["agent"]
+
+
+class HolidayTeamListFilter(admin.SimpleListFilter):
+    """Everyone's holidays, or one team's."""
+
+    title = "team"
+    parameter_name = "team"
+
+    def lookups(self, request, model_admin):
+        return [("everyone", "Everyone"), *((str(pk), name) for pk, name in Team.objects.values_list("pk", "name"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "everyone":
+            return queryset.filter(team__isnull=True)
+        if self.value() and self.value().isdigit():
+            return queryset.filter(team=self.value())
+        return queryset
+
+
+class HolidayYearListFilter(admin.SimpleListFilter):
+    """The years that have holidays, latest first."""
+
+    title = "year"
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        return [(str(day.year), str(day.year)) for day in Holiday.objects.dates("date", "year", order="DESC")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(date__year=int(self.value()))
+        return queryset
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "applies_to"]
+    list_select_related = ["team"]
+    list_filter = [HolidayTeamListFilter, HolidayYearListFilter]
+    search_fields = ["name", "team__name"]
+    date_hierarchy = "date"
+    ordering = ["-date", "team__name"]
+    fields = ["date", "name", "team"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "team":
+            kwargs["empty_label"] = "Everyone"
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="for", ordering="team__name")
+    def applies_to(self, holiday):
+        return holiday.team.name if holiday.team_id else "Everyone"

@@ -1,9 +1,11 @@
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from agents.availability import check_time_zone, parse_working_hours
 from core.fields import NameKeyField, NormalizedEmailField
@@ -87,6 +89,34 @@ class AgentQuerySet(models.QuerySet):
             pk: RoutingProfile(pk, weight, cap, zone, hours, frozenset(teams.get(pk, ())))
             for pk, weight, cap, zone, hours in rows
         }
+
+    def holiday_dates(self, start: date, end: date) -> dict[int, frozenset[date]]:
+        """Each agent's holidays from `start` to `end` (both included): its teams' and everyone's, by agent id
+        (every agent of the queryset, an empty set when it has none), in one query."""
+        no_date, no_agent = (
+            models.Value(None, output_field=models.DateField()),
+            models.Value(None, models.BigIntegerField()),
+        )
+        agents = self.order_by().values_list("pk", no_date)
+        team_days = (
+            Agent.teams.through.objects.filter(agent__in=self.values("pk"))
+            .filter(team__holidays__date__gte=start, team__holidays__date__lte=end)
+            .order_by()
+            .values_list("agent_id", "team__holidays__date")
+        )
+        everyone_days = (
+            Holiday.objects.between(start, end).filter(team__isnull=True).order_by().values_list(no_agent, "date")
+        )
+        days: dict[int, set[date]] = {}
+        everyone: set[date] = set()
+        for agent_id, day in agents.union(team_days, everyone_days, all=True):
+            if agent_id is None:
+                everyone.add(day)
+            else:
+                found = days.setdefault(agent_id, set())
+                if day is not None:
+                    found.add(day)
+        return {agent_id: frozenset(found | everyone) for agent_id, found in days.items()}
 
 
 class Agent(models.Model):
@@ -201,3 +231,62 @@ class Absence(models.Model):
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "Must be after the start."})
+
+
+class HolidayQuerySet(models.QuerySet):
+    def between(self, start: date, end: date):
+        """Holidays from `start` to `end`, both included."""
+        return self.filter(date__gte=start, date__lte=end)
+
+
+def team_scope_field() -> models.GeneratedField:
+    """The row's team id, or 0 without a team: a unique constraint on it allows one row per team and one without,
+    on every engine (NULLs are distinct in a unique constraint, and MariaDB has no conditional constraints)."""
+    return models.GeneratedField(
+        expression=Coalesce(models.F("team"), models.Value(0)), output_field=models.BigIntegerField(), db_persist=True
+    )
+
+
+class TeamScoped(models.Model):
+    """A model with a nullable `team` and a `team_scope` (team_scope_field) in a unique constraint."""
+
+    class Meta:
+        abstract = True
+
+    def validate_constraints(self, exclude=None):
+        # A form has no team_scope field (the database computes it from team), so Django would skip the
+        # constraint: check it whenever the team is checked.
+        if exclude and "team" not in exclude:
+            exclude = set(exclude) - {"team_scope"}
+        super().validate_constraints(exclude=exclude)
+
+
+class Holiday(TeamScoped):
+    """A day off for one team's agents, or for every agent (no team). SLA hours skip it (leads.sla_policies)."""
+
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="holidays",
+        help_text="Empty: a holiday for every agent.",
+    )
+    team_scope = team_scope_field()
+
+    objects = HolidayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date", "team__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_scope", "date"],
+                name="holiday_one_per_day_and_team",
+                violation_error_message="This day is already a holiday for this team (or for everyone).",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.name} ({self.team.name if self.team_id else 'everyone'})"

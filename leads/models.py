@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from agents.models import Agent, Team
+from agents.models import Agent, Team, TeamScoped, team_scope_field
 from core import clock
 from core.fields import NameKeyField, NormalizedEmailField, PhoneKeyField
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
@@ -24,6 +24,7 @@ __all__ = [
     "LeadStatus",
     "Notification",
     "RoutingRule",
+    "SlaPolicy",
     "VerificationRun",
 ]
 
@@ -405,3 +406,145 @@ class RoutingRule(models.Model):
                 {"classification": f"{unknown[0].strip()!r} is not a lead class ({', '.join(LeadClass.values)})."}
             )
         self.classification = "|".join(c.strip().lower() for c in self.classification.split("|") if c.strip())
+
+
+SLA_HOURS_MAX_DIGITS, SLA_HOURS_DECIMAL_PLACES = 6, 2  # up to 9999.99 working hours
+SLA_HOURS = ("first_touch_hours", "remind_at_hours", "escalate_after_hours", "reassign_after_hours")
+SLA_COUNTS = ("max_reassignments", "recycle_stale_after_days")
+
+
+class SlaPolicyQuerySet(models.QuerySet):
+    def for_team(self, team_id: int | None) -> "SlaPolicy | None":
+        """The policy of a pool, in one query: its team's, else the default one (no team); None when neither
+        exists (no SLA). The pool of every agent (None) has the default policy."""
+        mine = models.Q(team__isnull=True) if team_id is None else models.Q(team=team_id) | models.Q(team__isnull=True)
+        return self.filter(mine).order_by(models.F("team").asc(nulls_last=True)).first()
+
+
+def _sla_hours(verbose_name: str, help_text: str) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=SLA_HOURS_MAX_DIGITS,
+        decimal_places=SLA_HOURS_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        help_text=help_text + " Working hours after the lead's latest assignment. Empty: no such step.",
+    )
+
+
+class SlaPolicy(TeamScoped):
+    """How long a lead may wait for its first touch, and what happens when it waits longer, for one team's pool or
+    for every pool without one of its own (the default policy, no team). Each step is off when empty.
+
+    The steps must come in an order that makes sense (`problems`): remind no later than the first-touch deadline
+    (the agent hears before it is late), escalate and reassign no earlier than it (the lead is late by then), and
+    never reassign before reminding (the agent is warned before the lead is taken away). Escalating and
+    reassigning may come in either order."""
+
+    HOURS = SLA_HOURS
+    COUNTS = SLA_COUNTS
+
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+        help_text="Empty: the default policy, for every pool without a policy of its own.",
+    )
+    team_scope = team_scope_field()  # the team, or 0 for the default policy
+    first_touch_hours = _sla_hours("first touch (hours)", "The lead should be worked (leave new) by then.")
+    remind_at_hours = _sla_hours("remind at (hours)", "The agent is reminded then.")
+    escalate_after_hours = _sla_hours("escalate after (hours)", "The team's managers are told then.")
+    reassign_after_hours = _sla_hours(
+        "reassign after (hours)", "The lead goes to another eligible agent of its pool, never one who held it."
+    )
+    max_reassignments = models.PositiveIntegerField(
+        "max reassignments",
+        null=True,
+        blank=True,
+        help_text="After this many reassignments the lead is only escalated. Empty: no limit (a lead still never "
+        "returns to an agent who held it).",
+    )
+    recycle_stale_after_days = models.PositiveIntegerField(
+        "recycle stale after (days)",
+        null=True,
+        blank=True,
+        help_text="An assigned lead with no activity for this many days goes back to its pool. Empty: never.",
+    )
+
+    objects = SlaPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        ordering = [models.F("team__name").asc(nulls_first=True)]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_scope"],
+                name="slapolicy_one_per_team_and_one_default",
+                violation_error_message="There is already a policy for this team (or a default policy, when no team).",
+            ),
+            *(
+                models.CheckConstraint(condition=models.Q(**{f"{name}__gt": 0}), name=f"slapolicy_{name}_positive")
+                for name in SLA_HOURS
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_reassignments__gte=1), name="slapolicy_max_reassignments_from_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recycle_stale_after_days__gte=1), name="slapolicy_recycle_stale_from_1"
+            ),
+        ]
+
+    def __str__(self):
+        return f"SLA policy: {self.team.name}" if self.team_id else "SLA policy: default"
+
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with the values, as (field, message): the one list the admin form and the policies file
+        both report."""
+        found = []
+        for name in self.HOURS:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                found.append((name, "must be more than 0 hours (empty switches the step off)"))
+        for name in self.COUNTS:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                found.append((name, "must be a whole number from 1 (empty switches it off)"))
+        if found:
+            return found
+        first, remind = self.first_touch_hours, self.remind_at_hours
+        escalate, reassign = self.escalate_after_hours, self.reassign_after_hours
+        if first is not None and remind is not None and remind > first:
+            found.append(("remind_at_hours", f"{remind} is after the first touch deadline ({first}): remind before it"))
+        if first is not None and escalate is not None and escalate < first:
+            found.append(
+                (
+                    "escalate_after_hours",
+                    f"{escalate} is before the first touch deadline ({first}): the lead is not late yet",
+                )
+            )
+        if first is not None and reassign is not None and reassign < first:
+            found.append(
+                (
+                    "reassign_after_hours",
+                    f"{reassign} is before the first touch deadline ({first}): the lead is not late yet",
+                )
+            )
+        if remind is not None and escalate is not None and escalate < remind:
+            found.append(
+                ("escalate_after_hours", f"{escalate} is before the reminder ({remind}): remind the agent first")
+            )
+        if remind is not None and reassign is not None and reassign < remind:
+            found.append(
+                ("reassign_after_hours", f"{reassign} is before the reminder ({remind}): remind the agent first")
+            )
+        return found
+
+    def clean(self):
+        errors: dict[str, list[str]] = {}
+        for name, message in self.problems():
+            errors.setdefault(name, []).append(message[0].upper() + message[1:] + ".")
+        if errors:
+            raise ValidationError(errors)

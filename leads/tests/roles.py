@@ -12,6 +12,7 @@ roles_migration = importlib.import_module("crm.migrations.0001_roles")
 notifications_migration = importlib.import_module("crm.migrations.0002_managers_view_notifications")
 imports_migration = importlib.import_module("crm.migrations.0003_managers_see_and_revert_imports")
 routing_permissions_migration = importlib.import_module("crm.migrations.0004_routing_permissions")
+sla_permissions_migration = importlib.import_module("crm.migrations.0005_sla_permissions")
 
 
 def ensure_roles() -> None:
@@ -20,6 +21,7 @@ def ensure_roles() -> None:
     notifications_migration.grant(apps, None)
     imports_migration.grant(apps, None)
     routing_permissions_migration.grant(apps, None)
+    sla_permissions_migration.grant(apps, None)
 
 
 def make_user(username: str, *, groups=(), superuser: bool = False, password: str | None = None):

@@ -72,6 +72,9 @@ def test_the_roles_migration_creates_both_groups():
         "agents.view_team", "agents.add_team", "agents.change_team", "agents.delete_team",
         "agents.view_absence", "agents.add_absence", "agents.change_absence", "agents.delete_absence",
         "leads.view_routingrule", "leads.add_routingrule", "leads.change_routingrule", "leads.delete_routingrule",
+        # crm/migrations/0005_sla_permissions.py
+        "agents.view_holiday", "agents.add_holiday", "agents.change_holiday", "agents.delete_holiday",
+        "leads.view_slapolicy", "leads.add_slapolicy", "leads.change_slapolicy", "leads.delete_slapolicy",
     }  # fmt: skip
 
 

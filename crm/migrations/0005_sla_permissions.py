@@ -1,0 +1,55 @@
+"""Give Sales managers the SLA data: holidays and SLA policies (view, add, change, delete), like 0004 gave them the
+routing models.
+
+Reuses 0004's way of finding the permissions (creating them first in a fresh database), written out here so that
+it keeps meaning what it meant when it ran. Re-running it adds nothing twice; reversing it takes just these
+permissions away from the group.
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.db import migrations
+
+GROUP = "Sales managers"
+PERMISSIONS = [
+    f"{app}.{action}_{model}"
+    for app, model in (("agents", "holiday"), ("leads", "slapolicy"))
+    for action in ("view", "add", "change", "delete")
+]
+
+
+def _permissions(apps, using):
+    for label in ("agents", "leads"):  # in a fresh database post_migrate has not created them yet
+        app_config = global_apps.get_app_config(label)
+        create_contenttypes(app_config, verbosity=0, using=using, apps=apps)
+        create_permissions(app_config, verbosity=0, using=using, apps=apps)
+    Permission = apps.get_model("auth", "Permission")
+    found = []
+    for perm in PERMISSIONS:
+        app_label, codename = perm.split(".")
+        found.append(Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename))
+    return found
+
+
+def grant(apps, schema_editor):
+    using = schema_editor.connection.alias if schema_editor else "default"
+    group, _ = apps.get_model("auth", "Group").objects.using(using).get_or_create(name=GROUP)
+    group.permissions.add(*_permissions(apps, using))
+
+
+def revoke(apps, schema_editor):
+    using = schema_editor.connection.alias if schema_editor else "default"
+    group = apps.get_model("auth", "Group").objects.using(using).filter(name=GROUP).first()
+    if group is not None:
+        group.permissions.remove(*_permissions(apps, using))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("crm", "0004_routing_permissions"),
+        ("agents", "0005_holidays"),
+        ("leads", "0011_sla_policies"),
+    ]
+
+    operations = [migrations.RunPython(grant, revoke)]
