@@ -321,6 +321,42 @@ def working_time_between(
     return total
 
 
+def working_time_before(
+    end: datetime,
+    hours: Decimal | float | int | timedelta,
+    *,
+    hours_spec: WorkingHours,
+    tz: str | tzinfo,
+    holidays: frozenset[date] = frozenset(),
+) -> datetime:
+    """The latest instant (UTC) from which `hours` of working time have elapsed by `end`: working_time_between(it,
+    end) == hours, and any later start has less. So `hours` have elapsed since a moment `m` exactly when
+    m <= working_time_before(end, hours): one bound per agent and step, which a query compares with every lead
+    (the SLA). Zero hours: `end`. ValueError as add_working_time."""
+    zone = _as_tzinfo(tz)
+    moment = _as_utc(end, "end")
+    remaining = _as_duration(hours)
+    if not remaining:
+        return moment
+    if not hours_spec.always and not any(hours_spec.days):
+        raise ValueError("no working time at all: the working hours have no range on any day")
+    day = moment.astimezone(zone).date()
+    for _ in range(WORKING_TIME_HORIZON_DAYS):
+        if day not in holidays:
+            for opens, closes in reversed(_working_intervals(hours_spec, zone, day)):
+                if opens >= moment:
+                    continue
+                closes = min(closes, moment)
+                if remaining <= closes - opens:
+                    return closes - remaining
+                remaining -= closes - opens
+        day -= _DAY
+    raise ValueError(
+        f"the working time cannot elapse within {WORKING_TIME_HORIZON_DAYS} days before {moment.isoformat()}"
+        f" ({remaining} still to go): holidays or days without working hours all the way"
+    )
+
+
 def _as_tzinfo(tz: str | tzinfo) -> tzinfo:
     return as_zone(tz) if isinstance(tz, str | zoneinfo.ZoneInfo) else tz
 

@@ -97,6 +97,8 @@ class Lead(models.Model):
             models.Index(fields=["assigned_agent", "status", "created_at"], name="lead_agent_status_created_idx"),
             # An agent's (or the unassigned) leads, newest first: the changelist's ?agent= filter.
             models.Index(fields=["assigned_agent", "created_at"], name="lead_agent_created_idx"),
+            # The SLA's due leads: an agent's untouched leads assigned before a moment (leads.sla).
+            models.Index(fields=["assigned_agent", "status", "assigned_at"], name="lead_agent_status_assigned_idx"),
             models.Index(fields=["created_at"], name="lead_created_idx"),
         ]
         permissions = [
@@ -178,6 +180,8 @@ class LeadAssignment(models.Model):
         UNASSIGNED = "unassigned", "Unassigned"
         ASSIGNED_ON_ARRIVAL = "assigned-on-arrival", "Assigned on arrival"
         REROUTED = "rerouted", "Rerouted"
+        SLA_REASSIGNED = "sla-reassigned", "Reassigned: first touch overdue"
+        RECYCLED_STALE = "recycled-stale", "Recycled: no activity"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignment_history")
     # Agents referenced by the audit trail are protected: deactivate them instead.
@@ -205,6 +209,8 @@ class LeadAssignment(models.Model):
         Reason.UNASSIGNED: "unassigned",
         Reason.ASSIGNED_ON_ARRIVAL: "on arrival",
         Reason.REROUTED: "rerouted to its rule's pool",
+        Reason.SLA_REASSIGNED: "reassigned: not touched in time",
+        Reason.RECYCLED_STALE: "recycled: no activity for too long",
     }
 
     def __str__(self):
@@ -246,13 +252,17 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         ARRIVAL = "arrival", "Arrival"
         DIGEST = "digest", "Digest"
+        SLA_REMINDER = "sla-reminder", "SLA reminder"
+        SLA_ESCALATION = "sla-escalation", "SLA escalation"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="notifications")
+    # The agent told (arrivals, digests, SLA reminders); an SLA escalation goes to a manager's login instead.
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     to = models.EmailField("to", max_length=254, help_text="The agent's email when the notification was made.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="notifications")
@@ -267,10 +277,16 @@ class Notification(models.Model):
     sent_at = models.DateTimeField("sent", null=True, blank=True)
     subject = models.CharField(max_length=255, blank=True, default="", help_text="As sent (or last tried).")
     last_error = models.TextField(blank=True, default="")
+    # For an SLA step: the assignment it measures from (the lead's assigned_at then): one notification per lead,
+    # step, assignment and recipient, never repeated (the unique constraint; NULLs never collide).
+    sla_clock = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "kind", "sla_clock", "to"], name="notification_once_per_sla_step")
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.to} ({self.status})"
@@ -548,3 +564,17 @@ class SlaPolicy(TeamScoped):
             errors.setdefault(name, []).append(message[0].upper() + message[1:] + ".")
         if errors:
             raise ValidationError(errors)
+
+
+class Schedule(models.Model):
+    """A job the worker runs every so often (leads.tasks): when it last ran and when it runs next. A queued run
+    that finds itself early (another chain of the same job got there first) ends without queueing a next one, so
+    starting the schedule twice never runs it twice as often."""
+
+    name = models.CharField(max_length=50, unique=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return self.name

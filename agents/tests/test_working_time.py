@@ -9,6 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from agents.availability import (
+    working_time_before,
     ANY_TIME,
     DAYS,
     WorkingHours,
@@ -337,3 +338,25 @@ def test_zero_hours_fall_due_at_the_next_opening(hours, zone, start):
     opening = hours.next_opening(start, zone)
     assume(opening is not None)
     assert add_working_time(start, 0, hours_spec=hours, tz=zone) == opening
+
+
+@settings(deadline=None, max_examples=300)
+@given(hours_specs, st.sampled_from(ZONES), instants, durations, st.data())
+def test_the_latest_start_before_an_end_is_exactly_the_hours_back(hours, zone, end, duration, data):
+    holidays = data.draw(holiday_sets(end - timedelta(days=20)))
+    start = working_time_before(end, duration, hours_spec=hours, tz=zone, holidays=holidays)
+    assert start <= end
+    assert working_time_between(start, end, hours_spec=hours, tz=zone, holidays=holidays) == duration
+    if duration:  # the latest such start: a microsecond later, less has elapsed by the end
+        tiny = timedelta(microseconds=1)
+        assert working_time_between(start + tiny, end, hours_spec=hours, tz=zone, holidays=holidays) == duration - tiny
+
+
+def test_four_working_hours_before_monday_ten_is_friday_two_pm():
+    monday = FROZEN_AT.date() + timedelta(days=(7 - FROZEN_AT.weekday()) % 7 or 7)
+    end = at(monday, 10)
+    assert working_time_before(end, 4, hours_spec=OFFICE, tz=PARIS) == at(monday - timedelta(days=3), 14)
+    holiday = frozenset({monday - timedelta(days=3)})  # that Friday off: Thursday 14:00
+    assert working_time_before(end, 4, hours_spec=OFFICE, tz=PARIS, holidays=holiday) == at(
+        monday - timedelta(days=4), 15
+    )
