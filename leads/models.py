@@ -262,7 +262,9 @@ class Notification(models.Model):
 
     # The agent told (arrivals, digests, SLA reminders); an SLA escalation goes to a manager's login instead.
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     to = models.EmailField("to", max_length=254, help_text="The agent's email when the notification was made.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="notifications")

@@ -27,6 +27,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from agents.models import Agent
 from core import clock
@@ -148,7 +149,7 @@ def _claim(ids, *, now: datetime) -> tuple[str, list[Notification]]:
     Notification.objects.filter(_due(now), id__in=batch).update(claimed_by=token, claimed_at=now)
     # None when another job took the whole batch: it goes on with the rest, as this one would have.
     return token, list(
-        Notification.objects.filter(claimed_by=token).select_related("agent", "lead", "run").order_by("id")
+        Notification.objects.filter(claimed_by=token).select_related("agent", "user", "lead", "run").order_by("id")
     )
 
 
@@ -245,7 +246,53 @@ def render(row: Notification) -> tuple[str, str]:
     """The subject and plain-text body of a notification (reads the agent, the lead or the run's leads)."""
     if row.kind == KIND.ARRIVAL:
         return _render_arrival(row)
+    if row.kind == KIND.SLA_REMINDER:
+        return _render_sla_reminder(row)
+    if row.kind == KIND.SLA_ESCALATION:
+        return _render_sla_escalation(row)
     return _render_digest(row)
+
+
+def _since(row: Notification) -> str:
+    return timezone.localtime(row.sla_clock).strftime("%d %b %Y %H:%M") if row.sla_clock else "its assignment"
+
+
+def _render_sla_reminder(row: Notification) -> tuple[str, str]:
+    lead = row.lead
+    if lead is None:
+        raise LookupError("the lead of this notification was deleted")
+    subject = f"Reminder: {lead.name} is waiting for its first touch"[:255]
+    lines = [
+        f"Hello {row.agent.name},",
+        "",
+        f"This lead was assigned to you on {_since(row)} and has not been worked yet:",
+        "",
+        f"  {_lead_line(lead)}",
+        "",
+        f"Open it: {lead_url(lead.pk)}",
+        "",
+        "If it stays untouched, your managers are told and it may be given to someone else (the SLA policy).",
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+def _render_sla_escalation(row: Notification) -> tuple[str, str]:
+    lead = row.lead
+    if lead is None:
+        raise LookupError("the lead of this notification was deleted")
+    holder = row.agent.name if row.agent_id else "its agent"
+    subject = f"Escalation: {lead.name} untouched by {holder}"[:255]
+    name = (row.user.get_full_name() or row.user.get_username()) if row.user_id else "there"
+    lines = [
+        f"Hello {name},",
+        "",
+        f"This lead, assigned to {holder} on {_since(row)}, has not been worked within its SLA:",
+        "",
+        f"  {_lead_line(lead)}",
+        "",
+        f"Open it: {lead_url(lead.pk)}",
+    ]
+    return subject, "\n".join(lines) + "\n"
 
 
 def _lead_line(lead) -> str:

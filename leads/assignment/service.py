@@ -855,6 +855,35 @@ def _write(result: AssignmentResult, mapping, *, source: str, user, flags: dict,
     result.run_id = run.pk
 
 
+def write_moves(
+    mapping, *, as_of: datetime, action: str, source: str, seed: int | None, flags: dict, pools: dict
+) -> int:
+    """Record a run of moves another service decided under the assignment lock (leads.sla): the run, the
+    (lead, from, to, reason, pool, rule) mapping applied set-based with `as_of` as the moment of the new
+    assigned_at and the audit rows, and a digest per receiving agent. Returns the run's id."""
+    now = clock.now()
+    moved = sum(1 for row in mapping if row[1] is not None and row[2] is not None)
+    run = AssignmentRun.objects.create(
+        started_at=now,
+        source=source,
+        action=action,
+        seed=seed,
+        flags=flags,
+        as_of=as_of,
+        pools=pools,
+        assigned=sum(1 for row in mapping if row[1] is None and row[2] is not None),
+        moved=moved,
+        unassigned=sum(1 for row in mapping if row[2] is None),
+    )
+    if mapping:
+        _stage_mapping(mapping)
+        _apply_staged(run_id=run.pk, now=now, moment=as_of)
+        record_digests(run_id=run.pk, as_of=as_of)
+    run.finished_at = clock.now()
+    run.save(update_fields=["finished_at"])
+    return run.pk
+
+
 def _stage_mapping(mapping) -> None:
     """Put the (lead, from agent, to agent, reason) mapping into a temporary table (core.sql: COPY on
     PostgreSQL, multi-row inserts elsewhere); a mapping staged before (planned again under the lock) is
@@ -891,18 +920,21 @@ def _still_as_planned(mapping) -> bool:
         return cursor.fetchone()[0] == len(mapping)
 
 
-def _apply_staged(*, run_id: int, now: datetime) -> None:
+def _apply_staged(*, run_id: int, now: datetime, moment: datetime | None = None) -> None:
+    """The staged mapping applied: the leads' agents and assigned_at (at `moment`, default now), the audit rows
+    (changed at `moment`); updated_at is now."""
     qn = connection.ops.quote_name
     dialect = sql.dialect()
     leads, history, tmp = qn(Lead._meta.db_table), qn(LeadAssignment._meta.db_table), qn(MAPPING_TABLE)
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    stamp = connection.ops.adapt_datetimefield_value(moment or now)
+    updated = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         sets = [
             ("assigned_agent_id", "m.to_agent_id"),
             ("assigned_at", "CASE WHEN m.to_agent_id IS NULL THEN NULL ELSE %s END"),
             ("updated_at", "%s"),
         ]
-        cursor.execute(dialect.update_from(leads, "l", tmp, "m", "l.id = m.lead_id", sets), [stamp, stamp])
+        cursor.execute(dialect.update_from(leads, "l", tmp, "m", "l.id = m.lead_id", sets), [stamp, updated])
         cursor.execute(
             f"INSERT INTO {history} (lead_id, from_agent_id, to_agent_id, run_id, reason, changed_at, pool, rule) "
             f"SELECT lead_id, from_agent_id, to_agent_id, %s, reason, %s, pool, rule FROM {tmp} ORDER BY lead_id",

@@ -6,55 +6,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0005_holidays'),
-        ('leads', '0011_sla_policies'),
+        ("agents", "0005_holidays"),
+        ("leads", "0011_sla_policies"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Schedule',
+            name="Schedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True)),
-                ('next_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_result', models.JSONField(blank=True, default=dict)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, unique=True)),
+                ("next_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_result", models.JSONField(blank=True, default=dict)),
             ],
         ),
         migrations.AddField(
-            model_name='notification',
-            name='sla_clock',
+            model_name="notification",
+            name="sla_clock",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="notification",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='leadassignment',
-            name='reason',
-            field=models.CharField(choices=[('assigned', 'Assigned'), ('rebalanced', 'Rebalanced'), ('reclaimed-from-inactive', 'Reclaimed from inactive agent'), ('reclaimed-over-capacity', 'Reclaimed above capacity'), ('manual', 'Manual'), ('unassigned', 'Unassigned'), ('assigned-on-arrival', 'Assigned on arrival'), ('rerouted', 'Rerouted'), ('sla-reassigned', 'Reassigned: first touch overdue'), ('recycled-stale', 'Recycled: no activity')], max_length=30),
+            model_name="leadassignment",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("assigned", "Assigned"),
+                    ("rebalanced", "Rebalanced"),
+                    ("reclaimed-from-inactive", "Reclaimed from inactive agent"),
+                    ("reclaimed-over-capacity", "Reclaimed above capacity"),
+                    ("manual", "Manual"),
+                    ("unassigned", "Unassigned"),
+                    ("assigned-on-arrival", "Assigned on arrival"),
+                    ("rerouted", "Rerouted"),
+                    ("sla-reassigned", "Reassigned: first touch overdue"),
+                    ("recycled-stale", "Recycled: no activity"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='agent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to='agents.agent'),
+            model_name="notification",
+            name="agent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="notifications",
+                to="agents.agent",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('arrival', 'Arrival'), ('digest', 'Digest'), ('sla-reminder', 'SLA reminder'), ('sla-escalation', 'SLA escalation')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("arrival", "Arrival"),
+                    ("digest", "Digest"),
+                    ("sla-reminder", "SLA reminder"),
+                    ("sla-escalation", "SLA escalation"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['assigned_agent', 'status', 'assigned_at'], name='lead_agent_status_assigned_idx'),
+            model_name="lead",
+            index=models.Index(
+                fields=["assigned_agent", "status", "assigned_at"], name="lead_agent_status_assigned_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(fields=('lead', 'kind', 'sla_clock', 'to'), name='notification_once_per_sla_step'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                fields=("lead", "kind", "sla_clock", "to"), name="notification_once_per_sla_step"
+            ),
         ),
     ]
