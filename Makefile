@@ -47,12 +47,14 @@ load: migrate
 	$(PY) manage.py assign_leads --seed $(SEED)
 	$(PY) manage.py verify_assignments
 
-# The web server and one job worker beside it (TASKS_BACKEND: db_worker, or rqworker for rq); Ctrl-C stops both.
+# The web server and one job worker beside it (TASKS_BACKEND: db_worker, or rqworker for rq), which also runs the SLA
+# schedule (enforce_sla every SLA_CHECK_MINUTES); Ctrl-C stops both.
 # The worker runs in its own process group (set -m), so that stopping it reaches its reloader's child too.
 WORKER := $(if $(filter rq,$(strip $(TASKS_BACKEND))),rqworker --job-class django_tasks_rq.Job,db_worker)
 
 run: load
 	$(PY) manage.py ensure_admin
+	$(PY) manage.py start_sla_schedule
 	@echo "Serving the admin at http://$(HOST):$(PORT)/admin/, with a job worker (manage.py $(WORKER))"
 	@set -m; $(PY) manage.py $(WORKER) & worker=$$!; set +m; \
 	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \

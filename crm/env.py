@@ -73,6 +73,19 @@ def env_positive_int(name: str, default: int) -> int:
     return value
 
 
+def env_positive_number(name: str, default: float) -> float:
+    raw = _read(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number.") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a positive number.")
+    return value
+
+
 def env_seconds(name: str, default: int) -> int:
     """A whole number of seconds, 0 or more."""
     raw = _read(name)

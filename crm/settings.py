@@ -14,6 +14,7 @@ from crm.env import (
     env_choice,
     env_list,
     env_positive_int,
+    env_positive_number,
     env_seconds,
     env_str,
     env_time_zone,
@@ -261,3 +262,7 @@ ROUTING_DEFAULT_TEAM = env_str("ROUTING_DEFAULT_TEAM", "")
 # the last ROUTING_WINDOW_DAYS days (days away or before joining create no debt), both divided by the weights.
 ROUTING_BALANCE = env_choice("ROUTING_BALANCE", "open_load", ("open_load", "received"))
 ROUTING_WINDOW_DAYS = env_positive_int("ROUTING_WINDOW_DAYS", 30)
+
+# SLAs (leads/sla.py, README "SLAs"): the worker runs enforce_sla every SLA_CHECK_MINUTES (a number; fractions of a
+# minute are allowed) once the schedule is started (manage.py start_sla_schedule; make run does it).
+SLA_CHECK_MINUTES = env_positive_number("SLA_CHECK_MINUTES", 5)

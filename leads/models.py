@@ -133,6 +133,7 @@ class AssignmentRun(models.Model):
         COMMAND = "command", "Command"
         ADMIN = "admin", "Admin"
         API = "api", "Intake API"
+        SCHEDULE = "schedule", "Schedule"
 
     started_at = models.DateTimeField(default=clock.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -161,6 +162,8 @@ class AssignmentRun(models.Model):
 
     @property
     def by_text(self) -> str:
+        if self.action == "enforce-sla":
+            return "the SLA schedule" if self.source == self.Source.SCHEDULE else "the command enforce_sla"
         if self.source == self.Source.COMMAND:
             return "the command assign_leads"
         if self.source == self.Source.API:
