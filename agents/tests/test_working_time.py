@@ -9,12 +9,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from agents.availability import (
-    working_time_before,
     ANY_TIME,
     DAYS,
     WorkingHours,
     add_working_time,
     parse_working_hours,
+    working_time_before,
     working_time_between,
 )
 from conftest import FROZEN_AT
