@@ -84,6 +84,11 @@ class Lead(models.Model):
         db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The pool the lead was last placed in by a run (its team; None: every agent, a manual assignment or not
+    # known): the SLA policy that applies to it (leads.sla).
+    assigned_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, verbose_name="pool"
+    )
     added_at = models.DateTimeField("added to the CRM", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,8 +2,8 @@
 
 A lead is *untouched* while its status is `new`. The clock of every step starts at its latest assignment
 (`assigned_at`) and counts working time: the holding agent's working hours in its time zone, skipping its holidays
-(agents.availability.working_time_before; agents.Holiday). The policy is its pool's (the pool its latest
-assignment recorded), else the default one (leads.sla_policies). A run at `as_of`:
+(agents.availability.working_time_before; agents.Holiday). The policy is its pool's (Lead.assigned_team, the
+pool a run last placed it in), else the default one (leads.sla_policies). A run at `as_of`:
 
 - remind: untouched for `remind_at_hours`: one email to the agent;
 - escalate: untouched for `escalate_after_hours`: one email to each manager of the pool's team (the Sales managers
@@ -38,7 +38,6 @@ from django.db.models import Q
 from agents.availability import parse_working_hours, working_time_before
 from agents.models import Agent, Team
 from core import sql
-from core.normalize import name_key
 from leads.assignment import load_agents, lock_assignments
 from leads.assignment.eligibility import EVERY_AGENT, Eligibility, PoolReport, read_eligibility
 from leads.assignment.service import write_moves
@@ -123,11 +122,10 @@ def _run(result: SlaResult, policies: SlaPolicySet, *, source: str) -> None:
     rng = np.random.default_rng(result.seed)
     eligibility = read_eligibility(load_agents(), as_of=as_of)
     team_names = dict(Team.objects.values_list("id", "name"))
-    teams = {name_key(name): pk for pk, name in team_names.items()}
     holidays = Agent.objects.all().holiday_dates(as_of.date() - timedelta(days=HOLIDAY_LOOKBACK_DAYS), as_of.date())
     bounds = _Bounds(eligibility, policies, holidays, as_of)
 
-    untouched = _history(_untouched_candidates(bounds), teams)
+    untouched = _history(_untouched_candidates(bounds))
     remind, escalate, move = [], [], []
     for due in untouched:
         policy = policies.for_team(due.team_id)
@@ -146,7 +144,7 @@ def _run(result: SlaResult, policies: SlaPolicySet, *, source: str) -> None:
             remind.append(due)
 
     moving = {due.lead_id for due, _ in move}
-    for due in _history(_stale_candidates(policies, as_of, exclude=moving), teams):
+    for due in _history(_stale_candidates(policies, as_of, exclude=moving)):
         policy = policies.for_team(due.team_id)
         days = policy.recycle_stale_after_days if policy else None
         if days is not None and due.activity <= as_of - timedelta(days=days):
@@ -244,7 +242,7 @@ def _untouched_candidates(bounds: _Bounds):
     return list(
         Lead.objects.filter(condition, status=LeadStatus.NEW)
         .order_by("id")
-        .values_list("id", "assigned_agent_id", "assigned_at", "updated_at")
+        .values_list("id", "assigned_agent_id", "assigned_at", "updated_at", "assigned_team_id")
     )
 
 
@@ -263,17 +261,17 @@ def _stale_candidates(policies: SlaPolicySet, as_of: datetime, *, exclude: set[i
         Lead.objects.filter(status__in=sorted(OPEN_STATUSES), assigned_agent__isnull=False)
         .filter(assigned_at__lte=since, updated_at__lte=since)
         .order_by("id")
-        .values_list("id", "assigned_agent_id", "assigned_at", "updated_at")
+        .values_list("id", "assigned_agent_id", "assigned_at", "updated_at", "assigned_team_id")
     )
     return [row for row in rows if row[0] not in exclude]
 
 
-def _history(rows, teams: dict[str, int]) -> list[_Due]:
-    """The leads with their latest assignment's pool and rule, every agent who held them and how often the SLA
-    reassigned them: one query per batch of leads."""
+def _history(rows) -> list[_Due]:
+    """The leads with their pool (Lead.assigned_team), their latest assignment's pool label and rule, every agent
+    who held them and how often the SLA reassigned them: one query per batch of leads."""
     if not rows:
         return []
-    by_lead = {lead_id: (agent_id, assigned_at, updated_at) for lead_id, agent_id, assigned_at, updated_at in rows}
+    by_lead = {row[0]: row[1:] for row in rows}
     latest: dict[int, tuple] = {}
     held: dict[int, set[int]] = defaultdict(set)
     reassigned: dict[int, int] = defaultdict(int)
@@ -291,13 +289,13 @@ def _history(rows, teams: dict[str, int]) -> list[_Due]:
                 latest[lead_id] = (changed_at, pk, pool, rule)
     out = []
     for lead_id in ids:
-        agent_id, assigned_at, updated_at = by_lead[lead_id]
+        agent_id, assigned_at, updated_at, team_id = by_lead[lead_id]
         _, _, pool, rule = latest.get(lead_id, (None, None, "", ""))
         due = _Due(
             lead_id=lead_id,
             agent_id=agent_id,
             clock=assigned_at,
-            team_id=teams.get(name_key(pool)) if pool else None,
+            team_id=team_id,
             pool=pool,
             rule=rule,
             held_by=held[lead_id] | {agent_id},

@@ -648,10 +648,13 @@ def _write_arrivals(result: AssignmentResult, mapping, *, as_of: datetime) -> No
     )
     result.run_id = run.pk
     by_agent = defaultdict(list)
-    for lead_id, _from_id, to_id, *_ in mapping:
-        by_agent[to_id].append(lead_id)
-    for agent_id, ids in sorted(by_agent.items()):
-        Lead.objects.filter(id__in=ids).update(assigned_agent_id=agent_id, assigned_at=now, updated_at=now)
+    for lead_id, _from_id, to_id, _reason, pool, _rule in mapping:
+        by_agent[(to_id, pool)].append(lead_id)
+    teams = _team_ids({pool for _, pool in by_agent})
+    for (agent_id, pool), ids in sorted(by_agent.items()):
+        Lead.objects.filter(id__in=ids).update(
+            assigned_agent_id=agent_id, assigned_at=now, assigned_team_id=teams.get(pool), updated_at=now
+        )
     LeadAssignment.objects.bulk_create(
         LeadAssignment(lead_id=lead_id, to_agent_id=to_id, run=run, reason=reason, changed_at=now, pool=pool, rule=rule)
         for lead_id, _from_id, to_id, reason, pool, rule in mapping
@@ -893,14 +896,23 @@ def _stage_mapping(mapping) -> None:
     dialect, tmp = sql.dialect(), connection.ops.quote_name(MAPPING_TABLE)
     columns = (
         "lead_id bigint PRIMARY KEY, from_agent_id bigint NULL, to_agent_id bigint NULL, reason varchar(30) NOT NULL, "
-        "pool varchar(100) NOT NULL, rule varchar(200) NOT NULL"
+        "pool varchar(100) NOT NULL, rule varchar(200) NOT NULL, team_id bigint NULL"
     )
-    names = ["lead_id", "from_agent_id", "to_agent_id", "reason", "pool", "rule"]
+    names = ["lead_id", "from_agent_id", "to_agent_id", "reason", "pool", "rule", "team_id"]
+    teams = _team_ids({row[4] for row in mapping})
     with connection.cursor() as cursor:
         dialect.drop_temporary_table(cursor, tmp)
         dialect.create_temporary_table(cursor, tmp, columns)
-        dialect.copy_rows(cursor, tmp, names, mapping, 50_000)
+        dialect.copy_rows(cursor, tmp, names, [(*row, teams.get(row[4])) for row in mapping], 50_000)
         dialect.analyze(cursor, tmp)  # a temporary table has no statistics: let the planner see its size
+
+
+def _team_ids(labels) -> dict[str, int]:
+    """The teams of the pool labels a mapping names (a team's name; empty: every agent or none)."""
+    from agents.models import Team
+
+    named = sorted(label for label in labels if label)
+    return dict(Team.objects.filter(name__in=named).values_list("name", "id")) if named else {}
 
 
 def _still_as_planned(mapping) -> bool:
@@ -932,6 +944,7 @@ def _apply_staged(*, run_id: int, now: datetime, moment: datetime | None = None)
         sets = [
             ("assigned_agent_id", "m.to_agent_id"),
             ("assigned_at", "CASE WHEN m.to_agent_id IS NULL THEN NULL ELSE %s END"),
+            ("assigned_team_id", "CASE WHEN m.to_agent_id IS NULL THEN NULL ELSE m.team_id END"),
             ("updated_at", "%s"),
         ]
         cursor.execute(dialect.update_from(leads, "l", tmp, "m", "l.id = m.lead_id", sets), [stamp, updated])

@@ -83,6 +83,9 @@ def test_each_lead_goes_to_the_pool_its_rule_names(territories):
     audit = LeadAssignment.objects.filter(lead__country="France")
     assert set(audit.values_list("pool", "rule")) == {("EMEA", "Europe")}
     assert set(LeadAssignment.objects.filter(lead__country="Japan").values_list("pool", "rule")) == {("", "")}
+    # The lead remembers its pool (the SLA policy that applies to it).
+    assert set(Lead.objects.filter(country="France").values_list("assigned_team__name", flat=True)) == {"EMEA"}
+    assert set(Lead.objects.filter(country="Japan").values_list("assigned_team", flat=True)) == {None}
     run = AssignmentRun.objects.get(pk=result.run_id)
     assert run.as_of == AS_OF
     assert run.pools["EMEA"]["placed"] == 10
@@ -196,6 +199,7 @@ def test_an_arrival_is_routed_and_audited_with_its_rule(territories):
         "assigned-on-arrival",
     )
     assert AssignmentRun.objects.get(pk=result.run_id).pools["EMEA"]["eligible"][0]["given"] == 1
+    assert Lead.objects.get(pk=lead.pk).assigned_team == emea
 
 
 def test_a_rebalance_with_weights_moves_new_leads_until_the_weighted_loads_balance():

@@ -71,7 +71,8 @@ def assign(lead_agent, at: datetime, *, pool="EMEA") -> Lead:
     lead = Lead.objects.create(
         name="Jo Client", email="jo@client.example", status=LeadStatus.NEW, created_at=at, assigned_agent=lead_agent
     )
-    Lead.objects.filter(pk=lead.pk).update(assigned_at=at, updated_at=at)
+    team = Team.objects.filter(name=pool).first()
+    Lead.objects.filter(pk=lead.pk).update(assigned_at=at, updated_at=at, assigned_team=team)
     run_row = AssignmentRun.objects.create(source="command", action="assign", as_of=at)
     LeadAssignment.objects.create(
         lead=lead, to_agent=lead_agent, run=run_row, reason="assigned", changed_at=at, pool=pool
