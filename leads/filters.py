@@ -30,6 +30,29 @@ class LeadClassListFilter(admin.SimpleListFilter):
         return queryset.of_class(value, as_of=request_as_of(request))
 
 
+class SlaStateListFilter(admin.SimpleListFilter):
+    """By SLA state (leads.sla.sla_state_condition): untouched assigned leads within their first-touch time, due
+    soon, or breached, at the request's moment; in SQL."""
+
+    title = "SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        from leads.sla import STATES
+
+        return list(STATES.items())
+
+    def queryset(self, request, queryset):
+        from leads.sla import STATES, sla_state_condition
+
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in STATES:
+            raise IncorrectLookupParameters(f"unknown SLA state {value!r}")
+        return queryset.filter(sla_state_condition(value, as_of=request_as_of(request)))
+
+
 class AgentListFilter(admin.SimpleListFilter):
     """By assigned agent; the choices come from the agents table, never from the leads."""
 

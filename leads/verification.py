@@ -32,6 +32,7 @@ from leads.load_counts import read_counts
 from leads.loads import AgentLoad, agent_loads
 from leads.models import Lead, VerificationRun
 from leads.routing import CONDITION_NAMES, ROUTED_COLUMNS, RoutingError, RuleSet
+from leads.sla import BREACHED, sla_state_condition
 
 FIRST_UNASSIGNED = 10
 
@@ -57,6 +58,7 @@ class VerificationReport:
     received_while_away: int = 0
     away_by_agent: dict[str, int] = field(default_factory=dict)  # email -> receipts while absent or off hours
     over_daily_cap: list[str] = field(default_factory=list)  # emails
+    sla_breached: int = 0  # untouched leads past their first-touch time (leads.sla): a failure only when strict
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -86,15 +88,23 @@ class VerificationReport:
             "misrouted_new": self.misrouted_new,
             "received_while_away": self.received_while_away,
             "over_daily_cap": self.over_daily_cap,
+            "sla_breached": self.sla_breached,
             "problems": self.problems,
             "counters_ok": self.counters_ok,
         }
 
 
-def verify_assignments(*, as_of: datetime) -> VerificationReport:
-    """The checks, read from one snapshot without any write lock: a long writer never holds them back."""
+def verify_assignments(*, as_of: datetime, strict_sla: bool = False) -> VerificationReport:
+    """The checks, read from one snapshot without any write lock: a long writer never holds them back.
+    strict_sla: leads past their first-touch time (sla_breached) are a failure too, not only reported."""
     with read_snapshot():
-        return _verify(as_of)
+        report = _verify(as_of)
+        report.sla_breached = Lead.objects.filter(sla_state_condition(BREACHED, as_of=as_of)).count()
+    if strict_sla and report.sla_breached:
+        report.problems.append(
+            f"{report.sla_breached} untouched leads are past their first-touch time (SLA): enforce_sla chases them."
+        )
+    return report
 
 
 def _verify(as_of: datetime) -> VerificationReport:

@@ -11,7 +11,7 @@ from imports.admin_runs import import_history_links
 from leads.admin.actions import LeadAssignmentAdminMixin
 from leads.admin.classification import LeadClassificationAdminMixin
 from leads.explanation import explain_assignment
-from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter
+from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter, SlaStateListFilter
 from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
 from leads.resources import LeadResource
@@ -43,7 +43,7 @@ class LeadAdmin(
         agent_column("assigned_agent", "agent", "7em"),
     ]
     list_display_links = [LEAD_NAME]
-    list_filter = [LeadClassListFilter, "status", CountryListFilter, AgentListFilter]
+    list_filter = [LeadClassListFilter, "status", SlaStateListFilter, CountryListFilter, AgentListFilter]
     list_select_related = ["assigned_agent"]
     # Searched through the indexed keys (see get_search_results and leads.lookup.search_conditions).
     search_fields = ["name_key", "email", "company_key", "phone_key"]

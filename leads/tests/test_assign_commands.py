@@ -150,6 +150,7 @@ def test_verify_assignments_json_shape_and_exit_one_on_problems():
         "misrouted_new",
         "received_while_away",
         "over_daily_cap",
+        "sla_breached",
         "problems",
         "counters_ok",
     }

@@ -7,6 +7,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -67,9 +68,9 @@ def desk():
     return team, agents
 
 
-def assign(lead_agent, at: datetime, *, pool="EMEA") -> Lead:
+def assign(lead_agent, at: datetime, *, pool="EMEA", email="jo@client.example") -> Lead:
     lead = Lead.objects.create(
-        name="Jo Client", email="jo@client.example", status=LeadStatus.NEW, created_at=at, assigned_agent=lead_agent
+        name="Jo Client", email=email, status=LeadStatus.NEW, created_at=at, assigned_agent=lead_agent
     )
     team = Team.objects.filter(name=pool).first()
     Lead.objects.filter(pk=lead.pk).update(assigned_at=at, updated_at=at, assigned_team=team)
@@ -193,3 +194,47 @@ def test_without_any_policy_nothing_happens():
     agent = Agent.objects.create(name="Ana", email="ana@acme.example")
     assign(agent, paris(1, 9), pool="")
     assert counts(run(paris(20, 9))) == (0, 0, 0, 0)
+
+
+def test_sla_states_in_sql_follow_working_time(desk):
+    from leads.sla import sla_state_condition
+
+    _, agents = desk
+    within = assign(agents["ana"], paris(1, 11), email="within@client.example")
+    soon = assign(agents["ana"], paris(1, 9), email="soon@client.example")
+    late = assign(agents["ana"], FRIDAY)  # 2 h Friday, the holiday Monday skipped, 3 h Tuesday: 5 h
+    touched = assign(agents["ana"], FRIDAY, email="touched@client.example")
+    Lead.objects.filter(pk=touched.pk).update(status=LeadStatus.CONTACTED)
+    at = paris(1, 12)  # Tuesday noon in Paris; first touch 4 h, reminder 3 h
+    found = {
+        state: set(Lead.objects.filter(sla_state_condition(state, as_of=at)).values_list("id", flat=True))
+        for state in ("within", "due-soon", "breached")
+    }
+    assert found == {"within": {within.id}, "due-soon": {soon.id}, "breached": {late.id}}
+
+
+def test_verification_reports_breaches_and_fails_on_them_only_when_strict(desk):
+    from leads.verification import verify_assignments
+
+    _, agents = desk
+    assign(agents["ana"], FRIDAY)
+    report = verify_assignments(as_of=paris(1, 12))
+    assert report.to_dict()["sla_breached"] == 1
+    assert not any("SLA" in p for p in report.problems)
+    strict = verify_assignments(as_of=paris(1, 12), strict_sla=True)
+    assert any("past their first-touch time" in p for p in strict.problems)
+
+
+def test_the_lead_list_filters_by_sla_state(desk, client):
+    from django.contrib.auth import get_user_model
+
+    _, agents = desk
+    late = assign(agents["ana"], FRIDAY)
+    admin = get_user_model().objects.create_superuser("root", "root@acme.example", "pw")
+    client.force_login(admin)
+    with time_machine.travel(paris(1, 12), tick=False):
+        page = client.get("/admin/leads/lead/", {"sla": "breached"})
+        assert page.status_code == 200
+        assert [lead.pk for lead in page.context["cl"].result_list] == [late.pk]
+        assert list(client.get("/admin/leads/lead/", {"sla": "within"}).context["cl"].result_list) == []
+        assert client.get("/admin/leads/lead/", {"sla": "nonsense"}).url.endswith("?e=1")

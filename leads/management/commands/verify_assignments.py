@@ -21,15 +21,22 @@ class Command(OneLineFailures, BaseCommand):
         "hours, and agents above their daily cap on a day of their time zone. Prints the agents' loads by class, "
         "the pools and the first unassigned open leads; unassigned closed leads are reported but are not a "
         "failure. The result is stored as a VerificationRun. Exit 0 when everything holds, 1 when a check fails, "
-        "2 for bad arguments."
+        "2 for bad arguments. `sla_breached` counts the untouched leads past their first-touch time (SLA policies): "
+        "reported, a failure only with --strict-sla."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
         parser.add_argument("--as-of", help=AS_OF_HELP)
+        parser.add_argument(
+            "--strict-sla",
+            action="store_true",
+            help="Fail (exit 1) when untouched leads are past their first-touch time (`sla_breached`), not only "
+            "report it.",
+        )
 
     def handle(self, *args, **options):
-        report = verify_assignments(as_of=parse_as_of(options["as_of"]))
+        report = verify_assignments(as_of=parse_as_of(options["as_of"]), strict_sla=options["strict_sla"])
         self.stdout.write(json.dumps(report.to_dict(), indent=2) if options["json"] else render_report(report))
         try:
             record_verification(report, source="command")
