@@ -69,7 +69,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, NarrowListMixin, admin.ModelAdmin):
             reverse("admin:leads_leadassignment_changelist")
             + f"?run__id__exact={notification.run_id}&to_agent__id__exact={notification.agent_id}"
         )
-        if notification.kind == Notification.Kind.ARRIVAL:
+        if notification.kind != Notification.Kind.DIGEST:  # an arrival, an SLA reminder or escalation: one lead
             if notification.lead_id is None:
                 return "(the lead was deleted)"
             return format_html(

@@ -238,3 +238,19 @@ def test_the_lead_list_filters_by_sla_state(desk, client):
         assert [lead.pk for lead in page.context["cl"].result_list] == [late.pk]
         assert list(client.get("/admin/leads/lead/", {"sla": "within"}).context["cl"].result_list) == []
         assert client.get("/admin/leads/lead/", {"sla": "nonsense"}).url.endswith("?e=1")
+
+
+def test_managers_read_the_reminders_and_escalations_in_the_notifications_list(desk, client):
+    from django.contrib.auth import get_user_model
+
+    _, agents = desk
+    lead = assign(agents["ana"], paris(1, 9))
+    run(paris(1, 13))
+    admin = get_user_model().objects.create_superuser("root", "root@acme.example", "pw")
+    client.force_login(admin)
+    listing = client.get("/admin/leads/notification/", {"kind": "sla-escalation"})
+    assert [n.to for n in listing.context["cl"].result_list] == ["mona@acme.example"]
+    escalation = Notification.objects.get(kind="sla-escalation")
+    page = client.get(f"/admin/leads/notification/{escalation.pk}/change/")
+    assert page.status_code == 200
+    assert f"/admin/leads/lead/{lead.pk}/change/" in page.content.decode()
