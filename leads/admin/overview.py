@@ -33,6 +33,8 @@ def can_verify_assignments(user) -> bool:
 
 
 def overview_view(request, *, site):
+    from leads.sla_report import WINDOWS, sla_overview  # the SLA is its own service; the page only reads it
+
     if not can_view_overview(request.user):
         raise PermissionDenied
     overview = lead_overview(as_of=request_as_of(request))
@@ -52,6 +54,9 @@ def overview_view(request, *, site):
         "agents_url": agents,
         "absences_now_url": reverse("admin:agents_absence_changelist", current_app=site.name) + "?when=now",
         "can_verify": can_verify_assignments(request.user),
+        "sla": sla_overview(as_of=overview.as_of),
+        "sla_windows": WINDOWS,
+        "lead_list_url": changelist,
     }
     return TemplateResponse(request, "admin/leads/lead_overview.html", context)
 
