@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -438,17 +438,30 @@ def _load_through_staging(
         result.samples = _samples(staging, sample_size)
     unchanged = _unchanged_identities(staging) if schema.after_upsert and result.unchanged else set()
     if result.created or result.updated:
-        _upsert(
-            staging,
-            now,
-            empty_target=empty_target,
-            update=bool(result.updated),
-            insert=bool(result.created),
-            run_id=run_id,
-        )
+        with _around_upsert(staging, now, run_id):
+            _upsert(
+                staging,
+                now,
+                empty_target=empty_target,
+                update=bool(result.updated),
+                insert=bool(result.created),
+                run_id=run_id,
+            )
     if schema.after_upsert:
         _after_upsert(staging, now, result, unchanged)
     staging.drop()
+
+
+@contextmanager
+def _around_upsert(staging: Staging, now: datetime, run_id):
+    """The schema's around-upsert steps (imports.schema.AroundUpsert), entered in order, left in reverse."""
+    with connection.cursor() as cursor, ExitStack() as steps:
+        for path in staging.schema.around_upsert:
+            step = import_string(path)
+            steps.enter_context(
+                step(cursor=cursor, staging=staging.name, schema=staging.schema, now=now, run_id=run_id)
+            )
+        yield
 
 
 def _unchanged_identities(staging: Staging) -> set:

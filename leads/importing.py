@@ -62,6 +62,11 @@ LEAD_SCHEMA = Schema.for_model(
         Key("phone_key", "phone", phone_keys),
     ],
     new_record_rule="a new lead needs a name and a created date",
+    # Every lead the import creates or updates was active then; its status changes are recorded, set-based,
+    # around the upsert (leads.status_history).
+    stamped=["last_activity_at"],
+    around_upsert=["leads.status_history.import_status_changes"],
+    restored=["first_touched_at"],
 )
 register(LEAD_SCHEMA)  # imports.schema.schema_for("lead"): jobs and reverts find it by kind
 

@@ -1,0 +1,121 @@
+"""What a lead remembers: its status history (LeadStatusChange), when it was first touched and when it was last
+active. The rules live here, and every path that writes a lead's status calls this module:
+
+- a row per change of status, and one for a lead's creation (from_status empty), with when, where from
+  (admin, api, import) and who (the login, the API key, the import run);
+- `first_touched_at`: the first time a lead's status is not `new` (a lead created in another status is touched
+  when created); set once, never moved by a later change, nor by a return to `new`;
+- `last_activity_at`: the moment of the latest creation, edit or change of status. An assignment alone is not
+  activity (leads.assignment keeps its own audit, LeadAssignment).
+
+The admin (one lead) and the intake API (a request of up to 1,000 leads) know the old statuses already and call
+record_status_changes: one bulk INSERT and one UPDATE whatever the number of leads; their last_activity_at is
+written with the lead itself (the admin's save, the intake's INSERT and UPDATE through the import's stamped
+columns). The import calls import_status_changes around its upsert (imports.schema.AroundUpsert): a few
+INSERT ... SELECT and UPDATE statements over its staging table, never a query per row; its last_activity_at is a
+stamped column of the lead schema, written by the upsert itself, and a revert restores first_touched_at and
+last_activity_at with the other columns. A revert deletes the history of the leads it deletes (CASCADE) and
+keeps that of the leads it restores: the changes did happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db import connection
+
+from core import sql
+from leads.models import Lead, LeadStatus, LeadStatusChange
+
+Source = LeadStatusChange.Source
+CREATED = ""  # the from_status of a lead's creation
+UNTOUCHED = LeadStatus.NEW.value  # a lead is touched once its status is anything else
+
+
+class StatusChange(NamedTuple):
+    lead_id: int
+    from_status: str  # CREATED for a new lead
+    to_status: str
+
+
+def record_status_changes(
+    *,
+    changes: Iterable[StatusChange],
+    as_of: datetime,
+    source: str,
+    user=None,
+    api_key=None,
+    import_run_id: int | None = None,
+) -> int:
+    """Record the changes (those whose status really differs; a creation always): their history rows, and
+    first_touched_at of the leads they touch for the first time. Returns how many rows were written. Two
+    queries whatever the number of changes; call it in the transaction that changed the statuses."""
+    rows = [
+        LeadStatusChange(
+            lead_id=change.lead_id,
+            from_status=change.from_status,
+            to_status=change.to_status,
+            changed_at=as_of,
+            source=source,
+            user=user if user is not None and user.is_authenticated else None,
+            api_key=api_key,
+            import_run_id=import_run_id,
+        )
+        for change in changes
+        if change.from_status != change.to_status
+    ]
+    if not rows:
+        return 0
+    LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
+    touched = sorted({row.lead_id for row in rows if row.to_status != UNTOUCHED})
+    if touched:
+        # The UPDATE leaves updated_at alone (QuerySet.update): the path that changed the status stamped it.
+        Lead.objects.filter(id__in=touched, first_touched_at__isnull=True).update(first_touched_at=as_of)
+    return len(rows)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@contextmanager
+def import_status_changes(*, cursor, staging: str, schema, now: datetime, run_id: int | None) -> Iterator[None]:
+    """Around an import's upsert (imports.schema.AroundUpsert on the lead schema), four statements whatever the
+    number of rows. Before it, while the stored statuses are the old ones: a history row for each stored lead
+    whose status the file changes. After it: a row for each lead the import created (the ids above the largest
+    before it, stamped with the import's clock, as imports.history finds them), and first_touched_at for the
+    leads of the file it created or updated that are not `new` and were never touched (a revert restores it:
+    Schema.restored)."""
+    leads, history = _q(Lead._meta.db_table), _q(LeadStatusChange._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    same = f"t.{_q(schema.identity)} = s.{_q(schema.identity)}"
+    into = f"INSERT INTO {history} (lead_id, from_status, to_status, changed_at, source, import_run_id) "
+    cursor.execute(
+        into + f"SELECT t.id, t.status, s.status, %s, %s, %s FROM {staging} s JOIN {leads} t ON {same} "
+        "WHERE s.status IS NOT NULL AND s.status <> t.status ORDER BY t.id",
+        [stamp, Source.IMPORT, run_id],
+    )
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {leads}")
+    above = int(cursor.fetchone()[0])
+    yield
+    cursor.execute(
+        into + f"SELECT t.id, %s, t.status, %s, %s, %s FROM {leads} t WHERE t.id > %s AND t.added_at = %s "
+        "ORDER BY t.id",
+        [CREATED, stamp, Source.IMPORT, run_id, above, stamp],
+    )
+    # Written by this import: its clock in updated_at (the upsert's stamp on every record it created or changed).
+    cursor.execute(
+        sql.dialect().update_from(
+            leads,
+            "t",
+            staging,
+            "s",
+            same,
+            [("first_touched_at", "%s")],
+            "t.first_touched_at IS NULL AND t.status <> %s AND t.updated_at = %s",
+        ),
+        [stamp, UNTOUCHED, stamp],
+    )
