@@ -86,6 +86,8 @@ class Schema:
     # (column, kind) of more columns kept in an updated record's before-image and restored by a revert: those an
     # around-upsert step writes (imports.history.before_columns).
     restored: tuple[tuple[str, str], ...] = ()
+    # Steps run by a revert just before it restores the updated records: see BeforeRestore.
+    before_restore: tuple[str, ...] = ()
 
     @classmethod
     def for_model(
@@ -101,6 +103,7 @@ class Schema:
         around_upsert=(),
         stamped=(),
         restored=(),
+        before_restore=(),
     ) -> Schema:
         """`stamped`: more columns than the auto_now ones set to the import's clock on every record it creates or
         updates (like updated_at, and restored by a revert like it). `restored`: the fields an around-upsert step
@@ -141,6 +144,7 @@ class Schema:
             after_upsert=tuple(after_upsert),
             around_upsert=tuple(around_upsert),
             restored=tuple((meta.get_field(n).column, _sql_type(meta.get_field(n))) for n in restored),
+            before_restore=tuple(before_restore),
         )
 
     def field(self, name: str) -> Field:
@@ -182,6 +186,17 @@ class AroundUpsert(Protocol):
     staging table once per statement (see AfterUpsert)."""
 
     def __call__(self, *, cursor, staging: str, schema: Schema, now, run_id: int | None): ...
+
+
+class BeforeRestore(Protocol):
+    """A step of Schema.before_restore: `step(cursor=..., schema=..., run_id=..., before_columns=...,
+    restoring=..., as_of=...)`, called by a revert (imports.reverting) in its transaction just before it restores
+    the records the run updated, when there are any. `restoring` is an SQL subquery of those records,
+    `(record_id, before)`: `before` their before-image, a JSON array in the order of `before_columns` ((column,
+    kind) pairs; read an element with core.sql's json_element). `as_of` is the revert's moment. It writes
+    set-based (an app's audit of what the revert puts back)."""
+
+    def __call__(self, *, cursor, schema: Schema, run_id: int, before_columns, restoring: str, as_of): ...
 
 
 _REGISTRY: dict[str, Schema] = {}

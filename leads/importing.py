@@ -67,6 +67,7 @@ LEAD_SCHEMA = Schema.for_model(
     stamped=["last_activity_at"],
     around_upsert=["leads.status_history.import_status_changes"],
     restored=["first_touched_at"],
+    before_restore=["leads.status_history.revert_status_changes"],
 )
 register(LEAD_SCHEMA)  # imports.schema.schema_for("lead"): jobs and reverts find it by kind
 

@@ -421,6 +421,7 @@ class LeadStatusChange(models.Model):
         ADMIN = "admin", "Admin"
         API = "api", "Intake API"
         IMPORT = "import", "Import"
+        REVERT = "revert", "Revert of an import"
         COMMAND = "command", "Command"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_history")
@@ -460,6 +461,8 @@ class LeadStatusChange(models.Model):
         """Who made the change (select user, api_key and import_run)."""
         if self.source == self.Source.IMPORT:
             return f"import #{self.import_run_id}" if self.import_run_id else "an import"
+        if self.source == self.Source.REVERT:
+            return f"the revert of import #{self.import_run_id}" if self.import_run_id else "a revert"
         if self.source == self.Source.API:
             return f"the API key {self.api_key.name}" if self.api_key_id else "the intake API"
         if self.source == self.Source.ADMIN:

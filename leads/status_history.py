@@ -14,8 +14,9 @@ written with the lead itself (the admin's save, the intake's INSERT and UPDATE t
 columns). The import calls import_status_changes around its upsert (imports.schema.AroundUpsert): a few
 INSERT ... SELECT and UPDATE statements over its staging table, never a query per row; its last_activity_at is a
 stamped column of the lead schema, written by the upsert itself, and a revert restores first_touched_at and
-last_activity_at with the other columns. A revert deletes the history of the leads it deletes (CASCADE) and
-keeps that of the leads it restores: the changes did happen.
+last_activity_at with the other columns. A revert deletes the history of the leads it deletes (CASCADE), keeps
+that of the leads it restores (the changes did happen) and records the statuses it puts back
+(revert_status_changes, source `revert`).
 """
 
 from __future__ import annotations
@@ -118,4 +119,20 @@ def import_status_changes(*, cursor, staging: str, schema, now: datetime, run_id
             "t.first_touched_at IS NULL AND t.status <> %s AND t.updated_at = %s",
         ),
         [stamp, UNTOUCHED, stamp],
+    )
+
+
+def revert_status_changes(*, cursor, schema, run_id: int, before_columns, restoring: str, as_of: datetime) -> None:
+    """Before a revert restores the leads an import updated (imports.schema.BeforeRestore on the lead schema): a
+    history row (source `revert`, the run) for each lead whose status it puts back, in one INSERT ... SELECT."""
+    names = [name for name, _ in before_columns]
+    if "status" not in names:
+        return
+    leads, history = _q(Lead._meta.db_table), _q(LeadStatusChange._meta.db_table)
+    old = sql.dialect().json_element(f"b.{_q('before')}", names.index("status"), "text")
+    cursor.execute(
+        f"INSERT INTO {history} (lead_id, from_status, to_status, changed_at, source, import_run_id) "
+        f"SELECT t.id, t.status, {old}, %s, %s, %s FROM {restoring} b JOIN {leads} t ON t.id = b.record_id "
+        f"WHERE {old} IS NOT NULL AND {old} <> t.status ORDER BY t.id",
+        [connection.ops.adapt_datetimefield_value(as_of), Source.REVERT, run_id],
     )

@@ -80,6 +80,7 @@ class Migration(migrations.Migration):
                             ("admin", "Admin"),
                             ("api", "Intake API"),
                             ("import", "Import"),
+                            ("revert", "Revert of an import"),
                             ("command", "Command"),
                         ],
                         max_length=20,

@@ -331,11 +331,25 @@ def test_a_revert_deletes_the_history_of_the_leads_it_deletes_and_restores_the_f
     with time_machine.travel(LATER, tick=False):
         call_command("revert_import", str(summary["run"]), "--json", stdout=StringIO())
     assert list(Lead.objects.values_list("email", flat=True)) == ["ann@example.org"]
-    # Kept: the change happened; the revert restored the status, first_touched_at and last_activity_at.
-    assert history() == [("ann@example.org", "new", "contacted", NOW, "import")]
+    # The import's change is kept (it happened) and the revert's is recorded; first_touched_at and
+    # last_activity_at are restored with the status.
+    assert history() == [
+        ("ann@example.org", "new", "contacted", NOW, "import"),
+        ("ann@example.org", "contacted", "new", LATER, "revert"),
+    ]
+    assert {c.import_run_id for c in LeadStatusChange.objects.all()} == {summary["run"]}
     lead = Lead.objects.get()
     assert (lead.status, lead.first_touched_at, lead.last_activity_at) == ("new", None, None)
     assert ImportRun.objects.get(pk=summary["run"]).status == ImportRun.Status.REVERTED
+
+
+def test_a_revert_records_no_status_it_does_not_change(tmp_path):
+    LeadFactory(email="ann@example.org", name="Ann", status="contacted")
+    summary = import_file(tmp_path, "email,company\nann@example.org,Acme\n")
+    with time_machine.travel(LATER, tick=False):
+        call_command("revert_import", str(summary["run"]), "--json", stdout=StringIO())
+    assert Lead.objects.get().company == ""
+    assert history() == []
 
 
 # ---------------------------------------------------------------------------------------------------------
