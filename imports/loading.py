@@ -382,6 +382,10 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
         names = [c.name for c in stored]
         values = [f"COALESCE(s.{c.name}, %s)" if c.default is not None else f"s.{c.name}" for c in stored]
         defaults = [c.default for c in stored if c.default is not None]
+        for name, expression in schema.inserted:  # computed from the staged row; {now}: the import's clock
+            names.append(name)
+            values.append(expression.replace("{now}", "%s"))
+            defaults += [stamp] * expression.count("{now}")
         missing = "" if empty_target else f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_same_record(schema)})"
         stamps = ", ".join(["%s"] * len(schema.insert_timestamps))
         # Into an empty table, rows go in identity order: its unique index then grows at its end instead of at

@@ -86,6 +86,9 @@ class Schema:
     # (column, kind) of more columns kept in an updated record's before-image and restored by a revert: those an
     # around-upsert step writes (imports.history.before_columns).
     restored: tuple[tuple[str, str], ...] = ()
+    # (column, SQL expression) of more columns the import's INSERT fills, computed from the staged row `s` (its
+    # defaults not applied: COALESCE them) where `{now}` stands for the import's clock; no % signs.
+    inserted: tuple[tuple[str, str], ...] = ()
     # Steps run by a revert just before it restores the updated records: see BeforeRestore.
     before_restore: tuple[str, ...] = ()
 
@@ -104,6 +107,7 @@ class Schema:
         stamped=(),
         restored=(),
         before_restore=(),
+        inserted=(),
     ) -> Schema:
         """`stamped`: more columns than the auto_now ones set to the import's clock on every record it creates or
         updates (like updated_at, and restored by a revert like it). `restored`: the fields an around-upsert step
@@ -145,6 +149,7 @@ class Schema:
             around_upsert=tuple(around_upsert),
             restored=tuple((meta.get_field(n).column, _sql_type(meta.get_field(n))) for n in restored),
             before_restore=tuple(before_restore),
+            inserted=tuple((meta.get_field(name).column, expression) for name, expression in inserted),
         )
 
     def field(self, name: str) -> Field:

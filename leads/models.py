@@ -424,7 +424,8 @@ class LeadStatusChange(models.Model):
         REVERT = "revert", "Revert of an import"
         COMMAND = "command", "Command"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_history")
+    # No single-column index: the (lead, changed_at) index below leads with it.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_history", db_index=False)
     from_status = models.CharField(
         "from", max_length=20, choices=LeadStatus.choices, blank=True, help_text="Empty: the lead was created."
     )

@@ -36,6 +36,12 @@ CREATED = ""  # the from_status of a lead's creation
 UNTOUCHED = LeadStatus.NEW.value  # a lead is touched once its status is anything else
 
 
+# A lead an import creates is touched at once unless it is `new` (the staged status, its default `new` when the
+# file has none): computed by the import's own INSERT (imports.schema.Schema.inserted), not a second write of
+# every new lead.
+FIRST_TOUCH_ON_INSERT = f"CASE WHEN COALESCE(s.status, '{UNTOUCHED}') <> '{UNTOUCHED}' THEN {{now}} END"
+
+
 class StatusChange(NamedTuple):
     lead_id: int
     from_status: str  # CREATED for a new lead
@@ -84,41 +90,37 @@ def _q(name: str) -> str:
 
 @contextmanager
 def import_status_changes(*, cursor, staging: str, schema, now: datetime, run_id: int | None) -> Iterator[None]:
-    """Around an import's upsert (imports.schema.AroundUpsert on the lead schema), four statements whatever the
+    """Around an import's upsert (imports.schema.AroundUpsert on the lead schema), a few statements whatever the
     number of rows. Before it, while the stored statuses are the old ones: a history row for each stored lead
-    whose status the file changes. After it: a row for each lead the import created (the ids above the largest
-    before it, stamped with the import's clock, as imports.history finds them), and first_touched_at for the
-    leads of the file it created or updated that are not `new` and were never touched (a revert restores it:
-    Schema.restored)."""
+    whose status the file changes. After it: one UPDATE gives first_touched_at to those of them that leave `new`
+    for the first time (after the upsert, so that the import's before-images hold the old value, which a revert
+    restores: Schema.restored; by the rows' ids, not a second join with the staging table), and a row for each
+    lead the import created (the ids above the largest before it, stamped with the import's clock, as
+    imports.history finds them), whose first_touched_at the INSERT wrote (FIRST_TOUCH_ON_INSERT)."""
     leads, history = _q(Lead._meta.db_table), _q(LeadStatusChange._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     same = f"t.{_q(schema.identity)} = s.{_q(schema.identity)}"
     into = f"INSERT INTO {history} (lead_id, from_status, to_status, changed_at, source, import_run_id) "
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {history}")
+    rows_above = int(cursor.fetchone()[0])
     cursor.execute(
         into + f"SELECT t.id, t.status, s.status, %s, %s, %s FROM {staging} s JOIN {leads} t ON {same} "
         "WHERE s.status IS NOT NULL AND s.status <> t.status ORDER BY t.id",
         [stamp, Source.IMPORT, run_id],
     )
     cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {leads}")
-    above = int(cursor.fetchone()[0])
+    leads_above = int(cursor.fetchone()[0])
     yield
+    cursor.execute(
+        f"UPDATE {leads} SET first_touched_at = %s WHERE first_touched_at IS NULL AND id IN "
+        f"(SELECT h.lead_id FROM {history} h WHERE h.id > %s AND h.to_status <> %s AND h.changed_at = %s "
+        "AND h.source = %s)",
+        [stamp, rows_above, UNTOUCHED, stamp, Source.IMPORT],
+    )
     cursor.execute(
         into + f"SELECT t.id, %s, t.status, %s, %s, %s FROM {leads} t WHERE t.id > %s AND t.added_at = %s "
         "ORDER BY t.id",
-        [CREATED, stamp, Source.IMPORT, run_id, above, stamp],
-    )
-    # Written by this import: its clock in updated_at (the upsert's stamp on every record it created or changed).
-    cursor.execute(
-        sql.dialect().update_from(
-            leads,
-            "t",
-            staging,
-            "s",
-            same,
-            [("first_touched_at", "%s")],
-            "t.first_touched_at IS NULL AND t.status <> %s AND t.updated_at = %s",
-        ),
-        [stamp, UNTOUCHED, stamp],
+        [CREATED, stamp, Source.IMPORT, run_id, leads_above, stamp],
     )
 
 

@@ -111,7 +111,10 @@ class Migration(migrations.Migration):
                 (
                     "lead",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="status_history", to="leads.lead"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_history",
+                        to="leads.lead",
                     ),
                 ),
                 (
