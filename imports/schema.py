@@ -83,8 +83,8 @@ class Schema:
     after_upsert: tuple[str, ...] = ()
     # Steps wrapping the upsert, when it writes anything (a dry run's too): see AroundUpsert.
     around_upsert: tuple[str, ...] = ()
-    # (column, kind) of more columns kept in an updated record's before-image and restored by a revert: those an
-    # around-upsert step writes (imports.history.before_columns).
+    # (column, kind) of more columns kept in an updated record's before-image and restored by a revert: those the
+    # schema's own steps write (inserted, around_upsert; imports.history.before_columns).
     restored: tuple[tuple[str, str], ...] = ()
     # (column, SQL expression) of more columns the import's INSERT fills, computed from the staged row `s` (its
     # defaults not applied: COALESCE them) where `{now}` stands for the import's clock; no % signs.
@@ -109,9 +109,10 @@ class Schema:
         before_restore=(),
         inserted=(),
     ) -> Schema:
-        """`stamped`: more columns than the auto_now ones set to the import's clock on every record it creates or
-        updates (like updated_at, and restored by a revert like it). `restored`: the fields an around-upsert step
-        writes, that a revert restores."""
+        """`stamped`: more fields than the auto_now ones set to the import's clock on every record it creates or
+        updates (like updated_at, and restored by a revert like it). `restored`: fields the import's own steps
+        write (`inserted`, `around_upsert`) that a revert restores. `inserted`: (field, SQL expression) pairs,
+        see Schema.inserted."""
         meta = model._meta
 
         def column(field: Field) -> Field:

@@ -7,11 +7,11 @@ the new ones and hands back their ids (INSERT ... RETURNING; one SELECT by email
 the import's own UPDATE through a staging table (imports.loading.update_records) changes the others where a
 value differs (an empty value never erases a stored one; rows of one email are merged as in the import, later
 values winning). Each creation and change of status is recorded by the request's key (leads.status_history:
-one bulk INSERT); last_activity_at comes with the INSERT and the UPDATE (a stamped column of the lead schema).
-A new lead needs a name; its created date defaults to the request's moment and its source to
-the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same transaction
-(leads.assignment.assign_on_arrival); an update never moves a lead. The answer is built from what the request
-holds in memory; only the agents given on arrival are read back.
+one bulk INSERT, one UPDATE of first_touched_at); last_activity_at comes with the INSERT and the UPDATE (a
+stamped column of the lead schema). A new lead needs a name; its created date defaults to the request's moment
+and its source to the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same
+transaction (leads.assignment.assign_on_arrival); an update never moves a lead. The answer is built from what the
+request holds in memory; only the agents given on arrival are read back.
 
 The whole request runs under the assignment lock: requests for one new email queue behind each other, so the
 first creates the lead and the others update it, and no two arrivals plan on the same loads. A lead created

@@ -2,7 +2,7 @@
 active. The rules live here, and every path that writes a lead's status calls this module:
 
 - a row per change of status, and one for a lead's creation (from_status empty), with when, where from
-  (admin, api, import) and who (the login, the API key, the import run);
+  (admin, api, import, revert) and who (the login, the API key, the import run);
 - `first_touched_at`: the first time a lead's status is not `new` (a lead created in another status is touched
   when created); set once, never moved by a later change, nor by a return to `new`;
 - `last_activity_at`: the moment of the latest creation, edit or change of status. An assignment alone is not
@@ -13,7 +13,8 @@ record_status_changes: one bulk INSERT and one UPDATE whatever the number of lea
 written with the lead itself (the admin's save, the intake's INSERT and UPDATE through the import's stamped
 columns). The import calls import_status_changes around its upsert (imports.schema.AroundUpsert): a few
 INSERT ... SELECT and UPDATE statements over its staging table, never a query per row; its last_activity_at is a
-stamped column of the lead schema, written by the upsert itself, and a revert restores first_touched_at and
+stamped column of the lead schema and a new lead's first_touched_at an inserted one, written by the upsert
+itself; a revert restores first_touched_at and
 last_activity_at with the other columns. A revert deletes the history of the leads it deletes (CASCADE), keeps
 that of the leads it restores (the changes did happen) and records the statuses it puts back
 (revert_status_changes, source `revert`).
