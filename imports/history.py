@@ -21,10 +21,12 @@ def _q(name: str) -> str:
 
 
 def before_columns(schema: Schema) -> list[tuple[str, str]]:
-    """(column, kind) of every column an import's UPDATE writes: what a revert restores."""
+    """(column, kind) of every column an import's UPDATE writes, and those its around-upsert steps write
+    (Schema.restored): what a revert restores."""
     columns = [(f.name, f.sql_type) for f in schema.stored if f.name != schema.identity]
     columns += [(k.name, "text") for k in schema.keys]
     columns += [(name, "datetime") for name in schema.update_timestamps]
+    columns += list(schema.restored)
     return columns
 
 

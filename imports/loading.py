@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -382,6 +382,10 @@ def _upsert(staging: Staging, now: datetime, *, empty_target: bool, update: bool
         names = [c.name for c in stored]
         values = [f"COALESCE(s.{c.name}, %s)" if c.default is not None else f"s.{c.name}" for c in stored]
         defaults = [c.default for c in stored if c.default is not None]
+        for name, expression in schema.inserted:  # computed from the staged row; {now}: the import's clock
+            names.append(name)
+            values.append(expression.replace("{now}", "%s"))
+            defaults += [stamp] * expression.count("{now}")
         missing = "" if empty_target else f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_same_record(schema)})"
         stamps = ", ".join(["%s"] * len(schema.insert_timestamps))
         # Into an empty table, rows go in identity order: its unique index then grows at its end instead of at
@@ -438,17 +442,30 @@ def _load_through_staging(
         result.samples = _samples(staging, sample_size)
     unchanged = _unchanged_identities(staging) if schema.after_upsert and result.unchanged else set()
     if result.created or result.updated:
-        _upsert(
-            staging,
-            now,
-            empty_target=empty_target,
-            update=bool(result.updated),
-            insert=bool(result.created),
-            run_id=run_id,
-        )
+        with _around_upsert(staging, now, run_id):
+            _upsert(
+                staging,
+                now,
+                empty_target=empty_target,
+                update=bool(result.updated),
+                insert=bool(result.created),
+                run_id=run_id,
+            )
     if schema.after_upsert:
         _after_upsert(staging, now, result, unchanged)
     staging.drop()
+
+
+@contextmanager
+def _around_upsert(staging: Staging, now: datetime, run_id):
+    """The schema's around-upsert steps (imports.schema.AroundUpsert), entered in order, left in reverse."""
+    with connection.cursor() as cursor, ExitStack() as steps:
+        for path in staging.schema.around_upsert:
+            step = import_string(path)
+            steps.enter_context(
+                step(cursor=cursor, staging=staging.name, schema=staging.schema, now=now, run_id=run_id)
+            )
+        yield
 
 
 def _unchanged_identities(staging: Staging) -> set:

@@ -10,6 +10,8 @@ The rules:
   actions, another import. So a record whose timestamp is no longer the run's was changed since. A record since
   deleted is listed too; a record the run created that other records still point at through a PROTECT
   relation (an agent given leads) is kept and listed.
+- Before the restore, the schema's before-restore steps (imports.schema.BeforeRestore) see the records as they
+  are and the values they are about to get back (an app's audit of what the revert changes).
 - The deleted records take along what cascades from them (a lead's assignment history, LeadAssignment.lead
   CASCADE), deleted explicitly and set-based, as Django's deletion would; SET_NULL relations are set to NULL.
 - One transaction, holding the import lock of the kind (core.sql.locked("import:<kind>")): no import of that
@@ -26,6 +28,7 @@ from datetime import datetime
 from django.apps import apps
 from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
+from django.utils.module_loading import import_string
 
 from core import sql
 from imports.history import before_columns
@@ -89,7 +92,7 @@ def revert_run(*, run: ImportRun, dry_run: bool = False, user=None, source: str,
     with sql.locked(f"import:{schema.kind}"):
         run = ImportRun.objects.get(pk=run.pk)  # under the lock: another revert may just have ended
         check_revertable(run)
-        result = _revert(run, schema, dry_run=dry_run)
+        result = _revert(run, schema, dry_run=dry_run, as_of=as_of)
         run.status = Status.REVERTED
         run.reverted_at = as_of
         run.reverted_by = user if user is not None and user.is_authenticated else None
@@ -131,7 +134,7 @@ def _memberships(schema: Schema):
     return found
 
 
-def _revert(run: ImportRun, schema: Schema, *, dry_run: bool) -> RevertResult:
+def _revert(run: ImportRun, schema: Schema, *, dry_run: bool, as_of: datetime) -> RevertResult:
     dialect = sql.dialect()
     cascade, set_null, protect = _relations(schema)
     table, pk, changes = _q(schema.table), _q(schema.pk), _q(ImportChange._meta.db_table)
@@ -184,6 +187,15 @@ def _revert(run: ImportRun, schema: Schema, *, dry_run: bool) -> RevertResult:
                 for index, (name, kind) in enumerate(run.before_columns)
                 if name in restorable
             ]
+            for path in schema.before_restore:
+                import_string(path)(
+                    cursor=cursor,
+                    schema=schema,
+                    run_id=run.pk,
+                    before_columns=[tuple(column) for column in run.before_columns],
+                    restoring=source,
+                    as_of=as_of,
+                )
             cursor.execute(dialect.update_from(table, "t", source, "b", f"t.{pk} = b.record_id", sets))
         dialect.drop_temporary_table(cursor, kept)
     return result

@@ -81,11 +81,38 @@ class Schema:
     # Steps run in the import's transaction after the upsert (a dry run's too, rolled back with it), as dotted
     # paths (the schema stays plain data): see AfterUpsert.
     after_upsert: tuple[str, ...] = ()
+    # Steps wrapping the upsert, when it writes anything (a dry run's too): see AroundUpsert.
+    around_upsert: tuple[str, ...] = ()
+    # (column, kind) of more columns kept in an updated record's before-image and restored by a revert: those the
+    # schema's own steps write (inserted, around_upsert; imports.history.before_columns).
+    restored: tuple[tuple[str, str], ...] = ()
+    # (column, SQL expression) of more columns the import's INSERT fills, computed from the staged row `s` (its
+    # defaults not applied: COALESCE them) where `{now}` stands for the import's clock; no % signs.
+    inserted: tuple[tuple[str, str], ...] = ()
+    # Steps run by a revert just before it restores the updated records: see BeforeRestore.
+    before_restore: tuple[str, ...] = ()
 
     @classmethod
     def for_model(
-        cls, model, *, kind: str, identity: str, fields, keys=(), new_record_rule: str = "", after_upsert=()
+        cls,
+        model,
+        *,
+        kind: str,
+        identity: str,
+        fields,
+        keys=(),
+        new_record_rule: str = "",
+        after_upsert=(),
+        around_upsert=(),
+        stamped=(),
+        restored=(),
+        before_restore=(),
+        inserted=(),
     ) -> Schema:
+        """`stamped`: more fields than the auto_now ones set to the import's clock on every record it creates or
+        updates (like updated_at, and restored by a revert like it). `restored`: fields the import's own steps
+        write (`inserted`, `around_upsert`) that a revert restores. `inserted`: (field, SQL expression) pairs,
+        see Schema.inserted."""
         meta = model._meta
 
         def column(field: Field) -> Field:
@@ -104,6 +131,7 @@ class Schema:
             model_field = meta.get_field(key.name)
             return dataclasses.replace(key, max_length=model_field.max_length, default=_default(model_field))
 
+        extra = [meta.get_field(name) for name in stamped]
         stamped = [
             f for f in meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
         ]
@@ -114,11 +142,15 @@ class Schema:
             fields=tuple(column(f) for f in fields),
             keys=tuple(key(k) for k in keys),
             new_record_rule=new_record_rule,
-            insert_timestamps=tuple(f.column for f in stamped),
-            update_timestamps=tuple(f.column for f in stamped if f.auto_now),
+            insert_timestamps=tuple(f.column for f in [*stamped, *extra]),
+            update_timestamps=tuple(f.column for f in [*(f for f in stamped if f.auto_now), *extra]),
             model=meta.label,
             pk=meta.pk.column,
             after_upsert=tuple(after_upsert),
+            around_upsert=tuple(around_upsert),
+            restored=tuple((meta.get_field(n).column, _sql_type(meta.get_field(n))) for n in restored),
+            before_restore=tuple(before_restore),
+            inserted=tuple((meta.get_field(name).column, expression) for name, expression in inserted),
         )
 
     def field(self, name: str) -> Field:
@@ -148,6 +180,29 @@ class AfterUpsert(Protocol):
     staging table once per statement (MariaDB cannot reopen a temporary table within one)."""
 
     def __call__(self, *, cursor, staging: str, schema: Schema) -> set: ...
+
+
+class AroundUpsert(Protocol):
+    """A step of Schema.around_upsert: a context manager, `step(cursor=..., staging=..., schema=..., now=...,
+    run_id=...)`, entered just before the upsert (when the import creates or updates any record) and left just
+    after it, in the import's transaction. Before, it sees the stored records as they were (what the upsert is
+    about to overwrite); after, as the file left them. `now` is the import's clock (the timestamps it writes),
+    `run_id` its ImportRun's id (None for a dry run or an import without a run). It writes set-based, a few
+    statements whatever the number of rows (an app's audit of what the import changed), and must reference the
+    staging table once per statement (see AfterUpsert)."""
+
+    def __call__(self, *, cursor, staging: str, schema: Schema, now, run_id: int | None): ...
+
+
+class BeforeRestore(Protocol):
+    """A step of Schema.before_restore: `step(cursor=..., schema=..., run_id=..., before_columns=...,
+    restoring=..., as_of=...)`, called by a revert (imports.reverting) in its transaction just before it restores
+    the records the run updated, when there are any. `restoring` is an SQL subquery of those records,
+    `(record_id, before)`: `before` their before-image, a JSON array in the order of `before_columns` ((column,
+    kind) pairs; read an element with core.sql's json_element). `as_of` is the revert's moment. It writes
+    set-based (an app's audit of what the revert puts back)."""
+
+    def __call__(self, *, cursor, schema: Schema, run_id: int, before_columns, restoring: str, as_of): ...
 
 
 _REGISTRY: dict[str, Schema] = {}

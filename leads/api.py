@@ -261,7 +261,9 @@ def post_lead(request):
     body = _body(request, settings.API_MAX_BODY_KB)
     if not isinstance(body, dict):
         raise HttpError(400, "The body must be a JSON object (one lead).")
-    result = intake_leads(leads=[body], as_of=clock.request_as_of(request), default_source=request.auth.source)
+    result = intake_leads(
+        leads=[body], as_of=clock.request_as_of(request), default_source=request.auth.source, api_key=request.auth
+    )
     if result.rejected:
         return Status(422, {"errors": result.rejected[0]})
     outcome = result.outcomes[0]
@@ -286,7 +288,10 @@ def post_batch(request):
         raise HttpError(413, f"A batch holds at most {MAX_BATCH:,} leads, not {len(leads):,}.")
     objects = {i: lead for i, lead in enumerate(leads) if isinstance(lead, dict)}
     result = intake_leads(
-        leads=list(objects.values()), as_of=clock.request_as_of(request), default_source=request.auth.source
+        leads=list(objects.values()),
+        as_of=clock.request_as_of(request),
+        default_source=request.auth.source,
+        api_key=request.auth,
     )
     positions = list(objects)  # the request's index of each object handed over
     rejected = {positions[i]: errors for i, errors in result.rejected.items()}

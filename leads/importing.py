@@ -7,6 +7,7 @@ from imports.loading import load_file
 from imports.schema import Field, Key, Schema, register
 from imports.values import Choice, DateTime, Email, Text, name_keys, phone_keys
 from leads.models import Lead
+from leads.status_history import FIRST_TOUCH_ON_INSERT
 
 # The words each status is written as in exports of other CRMs, compared ignoring case and spacing.
 STATUS_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -62,6 +63,13 @@ LEAD_SCHEMA = Schema.for_model(
         Key("phone_key", "phone", phone_keys),
     ],
     new_record_rule="a new lead needs a name and a created date",
+    # Every lead the import creates or updates was active then; its status changes are recorded, set-based,
+    # around the upsert (leads.status_history).
+    stamped=["last_activity_at"],
+    around_upsert=["leads.status_history.import_status_changes"],
+    restored=["first_touched_at"],
+    inserted=[("first_touched_at", FIRST_TOUCH_ON_INSERT)],
+    before_restore=["leads.status_history.revert_status_changes"],
 )
 register(LEAD_SCHEMA)  # imports.schema.schema_for("lead"): jobs and reverts find it by kind
 

@@ -6,10 +6,12 @@ instances: one query reads the stored leads of the request's emails (values only
 the new ones and hands back their ids (INSERT ... RETURNING; one SELECT by email where the engine has none), and
 the import's own UPDATE through a staging table (imports.loading.update_records) changes the others where a
 value differs (an empty value never erases a stored one; rows of one email are merged as in the import, later
-values winning). A new lead needs a name; its created date defaults to the request's moment and its source to
-the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same transaction
-(leads.assignment.assign_on_arrival); an update never moves a lead. The answer is built from what the request
-holds in memory; only the agents given on arrival are read back.
+values winning). Each creation and change of status is recorded by the request's key (leads.status_history:
+one bulk INSERT, one UPDATE of first_touched_at); last_activity_at comes with the INSERT and the UPDATE (a
+stamped column of the lead schema). A new lead needs a name; its created date defaults to the request's moment
+and its source to the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same
+transaction (leads.assignment.assign_on_arrival); an update never moves a lead. The answer is built from what the
+request holds in memory; only the agents given on arrival are read back.
 
 The whole request runs under the assignment lock: requests for one new email queue behind each other, so the
 first creates the lead and the others update it, and no two arrivals plan on the same loads. A lead created
@@ -35,6 +37,8 @@ from leads.assignment import assign_on_arrival, lock_assignments
 from leads.classification import Thresholds, classify
 from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
+from leads.status_history import CREATED as CREATED_STATUS
+from leads.status_history import Source, StatusChange, record_status_changes
 
 ATTEMPTS = 3  # runs of one request whose insert met a lead created meanwhile by another writer
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -73,10 +77,11 @@ class IntakeResult:
 
 
 def intake_leads(
-    *, leads: list[dict], as_of: datetime, default_source: str = "", assign: bool | None = None
+    *, leads: list[dict], as_of: datetime, default_source: str = "", assign: bool | None = None, api_key=None
 ) -> IntakeResult:
     """Create or update leads by email from JSON objects; give the new open ones an agent (assign: default
-    ASSIGN_ON_ARRIVAL). Rejected leads (every rule each breaks) are left out; the others are saved."""
+    ASSIGN_ON_ARRIVAL). Rejected leads (every rule each breaks) are left out; the others are saved, their
+    creations and changes of status recorded by the key (leads.status_history)."""
     assign = settings.ASSIGN_ON_ARRIVAL if assign is None else assign
     cleaned = clean_records(leads, LEAD_SCHEMA, Context(now=as_of, time_zone=settings.TIME_ZONE))
     name_label = cleaned.source.column_label("name")
@@ -84,7 +89,15 @@ def intake_leads(
         result = IntakeResult(rejected=dict(cleaned.errors))
         try:
             with lock_assignments():
-                _save(cleaned.valid, result, as_of=as_of, default_source=default_source, assign=assign, name=name_label)
+                _save(
+                    cleaned.valid,
+                    result,
+                    as_of=as_of,
+                    default_source=default_source,
+                    assign=assign,
+                    name=name_label,
+                    api_key=api_key,
+                )
             break
         except IntegrityError:
             if attempt == ATTEMPTS - 1:
@@ -99,7 +112,9 @@ def _columns(frame: pd.DataFrame) -> dict[str, list]:
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
-def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: str, assign: bool, name: str) -> None:
+def _save(
+    valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: str, assign: bool, name: str, api_key
+) -> None:
     if valid.empty:
         return
     identity = LEAD_SCHEMA.identity
@@ -113,6 +128,7 @@ def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: s
     new: list[dict] = []  # the values of each new lead, every column filled
     changed: list[int] = []  # positions (in records) of the stored leads to update
     saved: dict[str, list] = {}  # email -> [id, result, status, created_at, agent]
+    moved: list[StatusChange] = []  # the stored leads whose status the request changes
     for i, email in enumerate(emails):
         values = {key: columns[key][i] for key in _COLUMNS}
         lead = stored.get(email)
@@ -138,6 +154,8 @@ def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: s
         if differs:
             changed.append(i)
         status = values["status"] or before["status"]
+        if status != before["status"]:
+            moved.append(StatusChange(lead_id, before["status"], status))
         created_at = values["created_at"] or before["created_at"]
         saved[email] = [lead_id, UPDATED if differs else UNCHANGED, status, created_at, agent]
     if new:
@@ -147,6 +165,8 @@ def _save(valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: s
         update = records.iloc[changed].copy()
         update["source"] = pd.array([columns["source"][i] for i in changed], dtype=STRING)
         update_records(update, LEAD_SCHEMA, as_of)
+    created_changes = [StatusChange(saved[v[identity]][0], CREATED_STATUS, v["status"]) for v in new]
+    record_status_changes(changes=[*created_changes, *moved], as_of=as_of, source=Source.API, api_key=api_key)
     if assign and new:
         created = [saved[values[identity]][0] for values in new]
         assign_on_arrival(lead_ids=created, as_of=as_of)

@@ -22,6 +22,7 @@ __all__ = [
     "LeadAssignment",
     "LeadClass",
     "LeadStatus",
+    "LeadStatusChange",
     "Notification",
     "RoutingRule",
     "SlaPolicy",
@@ -91,6 +92,11 @@ class Lead(models.Model):
     )
     added_at = models.DateTimeField("added to the CRM", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the SLA timers read (leads.status_history keeps both, on every path that writes a lead): when the
+    # status first left `new`, and when the lead was last created, edited or moved to another status (an
+    # assignment alone is not activity).
+    first_touched_at = models.DateTimeField("first touched", null=True, blank=True, editable=False)
+    last_activity_at = models.DateTimeField("last activity", null=True, blank=True, editable=False, db_index=True)
 
     objects = LeadQuerySet.as_manager()
 
@@ -588,3 +594,61 @@ class Schedule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class LeadStatusChange(models.Model):
+    """One change of a lead's status, its creation included (from_status empty): written by
+    leads.status_history only, on every path (admin, intake API, import), read-only in the admin."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "Intake API"
+        IMPORT = "import", "Import"
+        REVERT = "revert", "Revert of an import"
+        COMMAND = "command", "Command"
+
+    # No single-column index: the (lead, changed_at) index below leads with it.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_history", db_index=False)
+    from_status = models.CharField(
+        "from", max_length=20, choices=LeadStatus.choices, blank=True, help_text="Empty: the lead was created."
+    )
+    to_status = models.CharField("to", max_length=20, choices=LeadStatus.choices)
+    changed_at = models.DateTimeField("changed", default=clock.now)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # Who: the admin login, the intake API's key, or the import run (whichever applies; the row outlives them).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="API key"
+    )
+    import_run = models.ForeignKey(
+        "imports.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="import"
+    )
+
+    class Meta:
+        verbose_name = "status change"
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["lead", "changed_at"], name="leadstatuschange_lead_idx")]
+
+    def __str__(self):
+        when = timezone.localtime(self.changed_at)
+        return f"{when:%d %b %Y %H:%M} — {self.change_text} by {self.by_text}"
+
+    @property
+    def change_text(self) -> str:
+        to = LeadStatus(self.to_status).label
+        return f"created as {to}" if not self.from_status else f"{LeadStatus(self.from_status).label} → {to}"
+
+    @property
+    def by_text(self) -> str:
+        """Who made the change (select user, api_key and import_run)."""
+        if self.source == self.Source.IMPORT:
+            return f"import #{self.import_run_id}" if self.import_run_id else "an import"
+        if self.source == self.Source.REVERT:
+            return f"the revert of import #{self.import_run_id}" if self.import_run_id else "a revert"
+        if self.source == self.Source.API:
+            return f"the API key {self.api_key.name}" if self.api_key_id else "the intake API"
+        if self.source == self.Source.ADMIN:
+            return self.user.get_username() if self.user_id else "a deleted login"
+        return "a command"

@@ -41,8 +41,10 @@ def test_the_lead_schema_reads_every_column_a_lead_file_gives():
     imported = {f.name for f in LEAD_SCHEMA.fields}
     assert imported == {"email", "name", "phone", "company", "source", "country", "status", "created_at"}
     assert LEAD_SCHEMA.needed_for_new == ("name", "created_at")
-    assert LEAD_SCHEMA.insert_timestamps == ("added_at", "updated_at")
-    assert LEAD_SCHEMA.update_timestamps == ("updated_at",)
+    # last_activity_at is stamped like updated_at (Schema.for_model's `stamped`).
+    assert LEAD_SCHEMA.insert_timestamps == ("added_at", "updated_at", "last_activity_at")
+    assert LEAD_SCHEMA.update_timestamps == ("updated_at", "last_activity_at")
+    assert LEAD_SCHEMA.restored == (("first_touched_at", "datetime"),)
 
 
 def _row(schema, longest: dict[str, str]) -> tuple[str, str]:

@@ -2,9 +2,11 @@ from datetime import datetime
 
 from django.contrib import admin
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from agents.roles import is_scoped_agent
+from core import clock
 from core.admin_lists import NarrowListMixin, agent_column, date_column, text_column
 from imports.admin import CleanImportExportMixin
 from imports.admin_runs import import_history_links
@@ -16,8 +18,12 @@ from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
 from leads.resources import LeadResource
 from leads.scoping import AgentScopedAdminMixin
+from leads.status_history import CREATED, Source, StatusChange, record_status_changes
 
 LEAD_NAME = text_column("name", "name", "9em")
+# The "Status history" section of a lead's change page, and how many of its changes it shows.
+HISTORY_FIELDS = ["first_touched_at", "last_activity_at", "status_changes"]
+HISTORY_SHOWN = 50
 
 
 @admin.register(Lead)
@@ -61,6 +67,7 @@ class LeadAdmin(
         "updated_at",
         "import_history",
         "why_this_agent",
+        *HISTORY_FIELDS,
     ]
     show_full_result_count = False
 
@@ -74,12 +81,37 @@ class LeadAdmin(
         fieldsets = super().get_fieldsets(request, obj)
         if self.fieldsets is None:  # the default single fieldset: take the section's field out of it
             fieldsets = [
-                (name, {**opts, "fields": [f for f in opts["fields"] if f != "why_this_agent"]})
+                (name, {**opts, "fields": [f for f in opts["fields"] if f not in ("why_this_agent", *HISTORY_FIELDS)]})
                 for name, opts in fieldsets
             ]
         if obj is not None and obj.pk is not None and not is_scoped_agent(request.user):
             fieldsets = [*fieldsets, ("Why this agent", {"fields": ["why_this_agent"]})]
+        if obj is not None and obj.pk is not None:
+            fieldsets = [*fieldsets, ("Status history", {"fields": HISTORY_FIELDS})]
         return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        """Save the lead and record its creation or change of status (leads.status_history), at the request's
+        moment; an edit is activity."""
+        as_of = clock.request_as_of(request)
+        if not change or form.has_changed():
+            obj.last_activity_at = as_of
+        super().save_model(request, obj, form, change)
+        if not change or "status" in form.changed_data:
+            before = form.initial.get("status", obj.status) if change else CREATED
+            record_status_changes(
+                changes=[StatusChange(obj.pk, before, obj.status)], as_of=as_of, source=Source.ADMIN, user=request.user
+            )
+
+    @admin.display(description="changes")
+    def status_changes(self, lead):
+        changes = lead.status_history.select_related("user", "api_key")
+        shown = list(changes[: HISTORY_SHOWN + 1])
+        context = {"changes": shown[:HISTORY_SHOWN], "more": len(shown) > HISTORY_SHOWN}
+        if context["more"]:
+            context["total"] = changes.count()
+            context["all_url"] = reverse("admin:leads_leadstatuschange_changelist") + f"?lead__id__exact={lead.pk}"
+        return render_to_string("admin/leads/lead/status_history.html", context)
 
     @admin.display(description="from the run's record")
     def why_this_agent(self, lead):
