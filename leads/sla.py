@@ -243,13 +243,13 @@ def _untouched_candidates(bounds: _Bounds):
     return list(
         Lead.objects.filter(condition, status=LeadStatus.NEW)
         .order_by("id")
-        .values_list("id", "assigned_agent_id", "assigned_at", "updated_at", "assigned_team_id")
+        .values_list("id", "assigned_agent_id", "assigned_at", "last_activity_at", "assigned_team_id")
     )
 
 
 def _stale_candidates(policies: SlaPolicySet, as_of: datetime, *, exclude: set[int]):
-    """The assigned open leads without activity (updated_at, which every change moves, and the assignment) for the
-    shortest recycle period of any policy."""
+    """The assigned open leads without activity (last_activity_at, and the assignment) for the shortest recycle
+    period of any policy."""
     periods = [
         p.recycle_stale_after_days
         for p in [policies.default, *policies.by_team.values()]
@@ -260,9 +260,10 @@ def _stale_candidates(policies: SlaPolicySet, as_of: datetime, *, exclude: set[i
     since = as_of - timedelta(days=min(periods))
     rows = (
         Lead.objects.filter(status__in=sorted(OPEN_STATUSES), assigned_agent__isnull=False)
-        .filter(assigned_at__lte=since, updated_at__lte=since)
+        .filter(assigned_at__lte=since)
+        .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lte=since))
         .order_by("id")
-        .values_list("id", "assigned_agent_id", "assigned_at", "updated_at", "assigned_team_id")
+        .values_list("id", "assigned_agent_id", "assigned_at", "last_activity_at", "assigned_team_id")
     )
     return [row for row in rows if row[0] not in exclude]
 
@@ -290,7 +291,7 @@ def _history(rows) -> list[_Due]:
                 latest[lead_id] = (changed_at, pk, pool, rule)
     out = []
     for lead_id in ids:
-        agent_id, assigned_at, updated_at, team_id = by_lead[lead_id]
+        agent_id, assigned_at, last_activity, team_id = by_lead[lead_id]
         _, _, pool, rule = latest.get(lead_id, (None, None, "", ""))
         due = _Due(
             lead_id=lead_id,
@@ -302,7 +303,7 @@ def _history(rows) -> list[_Due]:
             held_by=held[lead_id] | {agent_id},
             reassignments=reassigned[lead_id],
         )
-        due.activity = max(assigned_at, updated_at)
+        due.activity = max(assigned_at, last_activity or assigned_at)
         out.append(due)
     return out
 

@@ -13,6 +13,7 @@ notifications_migration = importlib.import_module("crm.migrations.0002_managers_
 imports_migration = importlib.import_module("crm.migrations.0003_managers_see_and_revert_imports")
 routing_permissions_migration = importlib.import_module("crm.migrations.0004_routing_permissions")
 sla_permissions_migration = importlib.import_module("crm.migrations.0005_sla_permissions")
+history_permissions_migration = importlib.import_module("crm.migrations.0006_status_history_permissions")
 
 
 def ensure_roles() -> None:
@@ -22,6 +23,7 @@ def ensure_roles() -> None:
     imports_migration.grant(apps, None)
     routing_permissions_migration.grant(apps, None)
     sla_permissions_migration.grant(apps, None)
+    history_permissions_migration.grant(apps, None)
 
 
 def make_user(username: str, *, groups=(), superuser: bool = False, password: str | None = None):

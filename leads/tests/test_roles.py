@@ -75,6 +75,8 @@ def test_the_roles_migration_creates_both_groups():
         # crm/migrations/0005_sla_permissions.py
         "agents.view_holiday", "agents.add_holiday", "agents.change_holiday", "agents.delete_holiday",
         "leads.view_slapolicy", "leads.add_slapolicy", "leads.change_slapolicy", "leads.delete_slapolicy",
+        # crm/migrations/0006_status_history_permissions.py
+        "leads.view_leadstatuschange",
     }  # fmt: skip
 
 

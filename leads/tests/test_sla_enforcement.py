@@ -143,7 +143,7 @@ def test_a_lead_without_activity_is_recycled_to_its_pool(desk):
     _, agents = desk
     SlaPolicy.objects.update(recycle_stale_after_days=10)
     lead = assign(agents["ana"], paris(1, 9))
-    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.CONTACTED, updated_at=paris(2, 9))
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.CONTACTED, last_activity_at=paris(2, 9))
     assert counts(run(paris(12, 8))) == (0, 0, 0, 0)  # 9 days 23 hours since its last change
     recycled = run(paris(12, 15))  # Saturday 12 December
     assert counts(recycled) == (0, 0, 0, 1)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 NOW = FROZEN_AT
 LATER = NOW + timedelta(days=2)
-migration = importlib.import_module("leads.migrations.0011_status_history")
+migration = importlib.import_module("leads.migrations.0013_status_history")
 
 
 def history(lead=None):
