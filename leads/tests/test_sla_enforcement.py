@@ -254,3 +254,32 @@ def test_managers_read_the_reminders_and_escalations_in_the_notifications_list(d
     page = client.get(f"/admin/leads/notification/{escalation.pk}/change/")
     assert page.status_code == 200
     assert f"/admin/leads/lead/{lead.pk}/change/" in page.content.decode()
+
+
+def test_the_overview_shows_breaches_attainment_and_the_median_first_touch(desk, client):
+    from django.contrib.auth import get_user_model
+
+    from leads.sla_report import sla_overview
+
+    _, agents = desk
+    at = paris(1, 9)  # Tuesday 09:00 in Paris; first touch 4 working hours
+    on_time = assign(agents["ana"], at, email="a@client.example")
+    late = assign(agents["ana"], at, email="b@client.example")
+    assign(agents["ana"], FRIDAY, email="c@client.example")  # untouched, past its time: late, breaching
+    assign(agents["ana"], paris(1, 15), email="d@client.example")  # untouched, within its time: not counted
+    Lead.objects.filter(pk=on_time.pk).update(status=LeadStatus.CONTACTED, first_touched_at=paris(1, 11))
+    Lead.objects.filter(pk=late.pk).update(status=LeadStatus.CONTACTED, first_touched_at=paris(1, 14))
+    overview = sla_overview(as_of=paris(1, 16))
+    (ana,) = overview.agents
+    week = ana.windows[7]
+    assert (ana.breaching, week.in_time, week.late) == (1, 1, 2)
+    assert week.median_hours == 3.5  # 2 h and 5 h to the first touch
+    (pool,) = overview.teams
+    assert (pool.label, pool.breaching, pool.windows[30].in_time) == ("EMEA", 1, 1)
+
+    admin = get_user_model().objects.create_superuser("root", "root@acme.example", "pw")
+    client.force_login(admin)
+    with time_machine.travel(paris(1, 16), tick=False):
+        page = client.get("/admin/lead-overview/").content.decode()
+    assert 'id="sla"' in page and "?sla=breached" in page
+    assert "33% (1/3)" in page
