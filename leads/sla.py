@@ -369,37 +369,18 @@ def _notifications(remind: list[_Due], escalate: list[_Due], *, as_of: datetime)
         return []
     agents = dict(Agent.objects.values_list("id", "email"))
     managers = _managers({due.team_id for due in escalate})
-    wanted = []
-    for due in remind:
-        wanted.append(
-            Notification(
-                agent_id=due.agent_id,
-                to=agents[due.agent_id],
-                kind=KIND.SLA_REMINDER,
-                lead_id=due.lead_id,
-                sla_clock=due.clock,
-                created_at=as_of,
-            )
-        )
+    # (lead, kind, sla_clock, to, agent, user): model instances only for the rows not sent before, since a run
+    # that finds most of them sent (every run after the first at the same moment) would build them for nothing.
+    wanted = [(due.lead_id, KIND.SLA_REMINDER, due.clock, agents[due.agent_id], due.agent_id, None) for due in remind]
     seen = set()
     for due in escalate:
         if due.lead_id in seen:
             continue
         seen.add(due.lead_id)
         for user_id, email in managers.get(due.team_id) or managers.get(None, []):
-            wanted.append(
-                Notification(
-                    agent_id=due.agent_id,
-                    user_id=user_id,
-                    to=email,
-                    kind=KIND.SLA_ESCALATION,
-                    lead_id=due.lead_id,
-                    sla_clock=due.clock,
-                    created_at=as_of,
-                )
-            )
+            wanted.append((due.lead_id, KIND.SLA_ESCALATION, due.clock, email, due.agent_id, user_id))
     sent = set()
-    lead_ids = sorted({n.lead_id for n in wanted})
+    lead_ids = sorted({row[0] for row in wanted})
     size = max(1, sql.dialect().max_query_params() - 10)
     for start in range(0, len(lead_ids), size):
         sent.update(
@@ -407,7 +388,19 @@ def _notifications(remind: list[_Due], escalate: list[_Due], *, as_of: datetime)
                 lead_id__in=lead_ids[start : start + size], kind__in=[KIND.SLA_REMINDER, KIND.SLA_ESCALATION]
             ).values_list("lead_id", "kind", "sla_clock", "to")
         )
-    return [n for n in wanted if (n.lead_id, n.kind, n.sla_clock, n.to) not in sent]
+    return [
+        Notification(
+            agent_id=agent_id,
+            user_id=user_id,
+            to=to,
+            kind=kind,
+            lead_id=lead_id,
+            sla_clock=clock,
+            created_at=as_of,
+        )
+        for lead_id, kind, clock, to, agent_id, user_id in wanted
+        if (lead_id, kind, clock, to) not in sent
+    ]
 
 
 def _managers(team_ids: set[int | None]) -> dict[int | None, list[tuple[int, str]]]:
