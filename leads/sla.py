@@ -320,29 +320,42 @@ def _place(move, eligibility: Eligibility, team_names: dict[int, str], rng):
     rooms = {a.id: a.room for a in eligibility.agents.values()}
     given: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     leads_per_pool: dict[int | None, int] = defaultdict(int)
+    # Read once per pool and agent rather than per lead: the eligible agents, and (load + 1) / share until the
+    # agent's load changes (thousands of moved leads over dozens of agents would make each key again otherwise).
+    eligible: dict[int | None, list] = {}
+    keys: dict[int, Fraction] = {}
+
+    def key(agent) -> Fraction:
+        if agent.id not in keys:
+            keys[agent.id] = Fraction(loads[agent.id] + 1) / eligibility.share(agent)
+        return keys[agent.id]
+
+    def change_load(agent_id: int, by: int) -> None:
+        loads[agent_id] += by
+        keys.pop(agent_id, None)
+
     mapping, stuck = [], set()
     for due, reason in sorted(move, key=lambda m: m[0].lead_id):
         leads_per_pool[due.team_id] += 1
+        if due.team_id not in eligible:
+            eligible[due.team_id] = eligibility.eligible(due.team_id)
         options = [
-            a
-            for a in eligibility.eligible(due.team_id)
-            if a.id not in due.held_by and (rooms[a.id] is None or rooms[a.id] > 0)
+            a for a in eligible[due.team_id] if a.id not in due.held_by and (rooms[a.id] is None or rooms[a.id] > 0)
         ]
         if not options:
             if reason == REASON.RECYCLED_STALE:  # back to its pool, unassigned: the next run places it
                 mapping.append((due.lead_id, due.agent_id, None, reason, due.pool, due.rule))
                 if eligibility.policy != "received":
-                    loads[due.agent_id] -= 1
+                    change_load(due.agent_id, -1)
             stuck.add(due.lead_id)
             continue
-        keys = {a.id: Fraction(loads[a.id] + 1) / eligibility.share(a) for a in options}
-        lowest = min(keys.values())
-        tied = sorted(agent_id for agent_id, key in keys.items() if key == lowest)
+        lowest = min(key(a) for a in options)
+        tied = sorted(a.id for a in options if key(a) == lowest)
         chosen = tied[int(rng.integers(len(tied)))] if len(tied) > 1 else tied[0]
         mapping.append((due.lead_id, due.agent_id, chosen, reason, due.pool, due.rule))
-        loads[chosen] += 1
+        change_load(chosen, 1)
         if eligibility.policy != "received":
-            loads[due.agent_id] -= 1
+            change_load(due.agent_id, -1)
         if rooms[chosen] is not None:
             rooms[chosen] -= 1
         given[due.team_id][chosen] += 1
