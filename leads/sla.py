@@ -320,29 +320,42 @@ def _place(move, eligibility: Eligibility, team_names: dict[int, str], rng):
     rooms = {a.id: a.room for a in eligibility.agents.values()}
     given: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     leads_per_pool: dict[int | None, int] = defaultdict(int)
+    # Read once per pool and agent rather than per lead: the eligible agents, and (load + 1) / share until the
+    # agent's load changes (thousands of moved leads over dozens of agents would make each key again otherwise).
+    eligible: dict[int | None, list] = {}
+    keys: dict[int, Fraction] = {}
+
+    def key(agent) -> Fraction:
+        if agent.id not in keys:
+            keys[agent.id] = Fraction(loads[agent.id] + 1) / eligibility.share(agent)
+        return keys[agent.id]
+
+    def change_load(agent_id: int, by: int) -> None:
+        loads[agent_id] += by
+        keys.pop(agent_id, None)
+
     mapping, stuck = [], set()
     for due, reason in sorted(move, key=lambda m: m[0].lead_id):
         leads_per_pool[due.team_id] += 1
+        if due.team_id not in eligible:
+            eligible[due.team_id] = eligibility.eligible(due.team_id)
         options = [
-            a
-            for a in eligibility.eligible(due.team_id)
-            if a.id not in due.held_by and (rooms[a.id] is None or rooms[a.id] > 0)
+            a for a in eligible[due.team_id] if a.id not in due.held_by and (rooms[a.id] is None or rooms[a.id] > 0)
         ]
         if not options:
             if reason == REASON.RECYCLED_STALE:  # back to its pool, unassigned: the next run places it
                 mapping.append((due.lead_id, due.agent_id, None, reason, due.pool, due.rule))
                 if eligibility.policy != "received":
-                    loads[due.agent_id] -= 1
+                    change_load(due.agent_id, -1)
             stuck.add(due.lead_id)
             continue
-        keys = {a.id: Fraction(loads[a.id] + 1) / eligibility.share(a) for a in options}
-        lowest = min(keys.values())
-        tied = sorted(agent_id for agent_id, key in keys.items() if key == lowest)
+        lowest = min(key(a) for a in options)
+        tied = sorted(a.id for a in options if key(a) == lowest)
         chosen = tied[int(rng.integers(len(tied)))] if len(tied) > 1 else tied[0]
         mapping.append((due.lead_id, due.agent_id, chosen, reason, due.pool, due.rule))
-        loads[chosen] += 1
+        change_load(chosen, 1)
         if eligibility.policy != "received":
-            loads[due.agent_id] -= 1
+            change_load(due.agent_id, -1)
         if rooms[chosen] is not None:
             rooms[chosen] -= 1
         given[due.team_id][chosen] += 1
@@ -369,37 +382,18 @@ def _notifications(remind: list[_Due], escalate: list[_Due], *, as_of: datetime)
         return []
     agents = dict(Agent.objects.values_list("id", "email"))
     managers = _managers({due.team_id for due in escalate})
-    wanted = []
-    for due in remind:
-        wanted.append(
-            Notification(
-                agent_id=due.agent_id,
-                to=agents[due.agent_id],
-                kind=KIND.SLA_REMINDER,
-                lead_id=due.lead_id,
-                sla_clock=due.clock,
-                created_at=as_of,
-            )
-        )
+    # (lead, kind, sla_clock, to, agent, user): model instances only for the rows not sent before, since a run
+    # that finds most of them sent (every run after the first at the same moment) would build them for nothing.
+    wanted = [(due.lead_id, KIND.SLA_REMINDER, due.clock, agents[due.agent_id], due.agent_id, None) for due in remind]
     seen = set()
     for due in escalate:
         if due.lead_id in seen:
             continue
         seen.add(due.lead_id)
         for user_id, email in managers.get(due.team_id) or managers.get(None, []):
-            wanted.append(
-                Notification(
-                    agent_id=due.agent_id,
-                    user_id=user_id,
-                    to=email,
-                    kind=KIND.SLA_ESCALATION,
-                    lead_id=due.lead_id,
-                    sla_clock=due.clock,
-                    created_at=as_of,
-                )
-            )
+            wanted.append((due.lead_id, KIND.SLA_ESCALATION, due.clock, email, due.agent_id, user_id))
     sent = set()
-    lead_ids = sorted({n.lead_id for n in wanted})
+    lead_ids = sorted({row[0] for row in wanted})
     size = max(1, sql.dialect().max_query_params() - 10)
     for start in range(0, len(lead_ids), size):
         sent.update(
@@ -407,7 +401,19 @@ def _notifications(remind: list[_Due], escalate: list[_Due], *, as_of: datetime)
                 lead_id__in=lead_ids[start : start + size], kind__in=[KIND.SLA_REMINDER, KIND.SLA_ESCALATION]
             ).values_list("lead_id", "kind", "sla_clock", "to")
         )
-    return [n for n in wanted if (n.lead_id, n.kind, n.sla_clock, n.to) not in sent]
+    return [
+        Notification(
+            agent_id=agent_id,
+            user_id=user_id,
+            to=to,
+            kind=kind,
+            lead_id=lead_id,
+            sla_clock=clock,
+            created_at=as_of,
+        )
+        for lead_id, kind, clock, to, agent_id, user_id in wanted
+        if (lead_id, kind, clock, to) not in sent
+    ]
 
 
 def _managers(team_ids: set[int | None]) -> dict[int | None, list[tuple[int, str]]]:
