@@ -179,6 +179,11 @@ def load_data(n_leads: int) -> None:
             "JOIN bench_sla_agent ON idx = (i / 1000 + i * 13) %% 100)",
             [n_leads],
         )
+        # The pool a run placed each lead in (Lead.assigned_team: the policy that applies to it).
+        cursor.execute(
+            "UPDATE leads_lead SET assigned_team_id = (SELECT t.id FROM bench_sla_agent a "
+            "JOIN agents_team t ON t.name = a.pool WHERE a.agent_id = leads_lead.assigned_agent_id)"
+        )
         cursor.execute(
             "INSERT INTO leads_leadassignment (lead_id, from_agent_id, to_agent_id, run_id, reason, changed_at, pool, "
             "rule) SELECT l.id, NULL, l.assigned_agent_id, %s, 'assigned', l.assigned_at, a.pool, '' "
