@@ -529,6 +529,34 @@ def _last_record(source: SourceFile) -> tuple[list[str], int]:
 SMALL_FILE_BYTES = 10 * 1024 * 1024
 
 
+class SmallFileProblems(Exception):
+    """A small settings file refused whole (`problems`: each with its line and column); nothing was changed.
+    Subclasses name what was not changed (`unchanged`)."""
+
+    unchanged = "nothing"
+
+    def __init__(self, path, problems: list[str]):
+        self.problems = problems
+        count = f"{len(problems)} problems" if len(problems) > 1 else "a problem"
+        super().__init__(f"{path}: {count}, {self.unchanged} was changed:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def exact_columns(headers: list[str], columns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """A small file's header checked against the exact `columns` (any order; case, spaces, `-` and `_` ignored):
+    each header's key (`email_domain`), and the problems (an unknown or repeated column, missing ones)."""
+    keys = [header_key(h).replace(" ", "_") for h in headers]
+    problems = []
+    for number, (header, key) in enumerate(zip(headers, keys, strict=True), start=1):
+        if key not in columns:
+            problems.append(f"line 1, column {number} ({header!r}): unknown column (the columns: {', '.join(columns)})")
+        elif keys.index(key) != number - 1:
+            problems.append(f"line 1, column {number} ({header!r}): the {key} column comes twice")
+    missing = [c for c in columns if c not in keys]
+    if missing:
+        problems.append(f"line 1: missing column(s) {', '.join(missing)} (the columns: {', '.join(columns)})")
+    return keys, problems
+
+
 def read_small_csv(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """A small CSV (a settings file, not data) read whole, with the same checks, encodings and delimiters as an
     import: its header cells, and each row's cells with the line it starts on (the header is line 1). Raises

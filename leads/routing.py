@@ -30,7 +30,7 @@ from django.db import transaction
 
 from agents.models import Agent, Team
 from core.normalize import name_key
-from imports.reading import RefusedFile, read_small_csv
+from imports.reading import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
 from imports.values import STRING, name_keys
 from leads.classification import LeadClass
 from leads.models import RoutingRule
@@ -254,13 +254,10 @@ def pool_agents(team_id: int | None):
 # The rules file
 
 
-class RulesFileError(Exception):
+class RulesFileError(SmallFileProblems):
     """A rules file that cannot be imported; `problems` lists each with its line and column. Nothing changed."""
 
-    def __init__(self, path, problems: list[str]):
-        self.problems = problems
-        count = f"{len(problems)} problems" if len(problems) > 1 else "a problem"
-        super().__init__(f"{path}: {count}, no rule was changed:\n" + "\n".join(f"  {p}" for p in problems))
+    unchanged = "no rule"
 
 
 @dataclass(frozen=True)
@@ -277,16 +274,7 @@ def read_rules_file(path: str | Path) -> list[RoutingRule]:
     ignored), a whole position from 1 used once, a name, a known team (case and accents ignored), known lead
     classes. Raises RefusedFile for an unreadable file, RulesFileError listing every problem otherwise."""
     headers, rows = read_small_csv(path)
-    keys = [" ".join(h.strip().lower().replace("_", " ").replace("-", " ").split()).replace(" ", "_") for h in headers]
-    problems = []
-    for number, (header, key) in enumerate(zip(headers, keys, strict=True), start=1):
-        if key not in COLUMNS:
-            problems.append(f"line 1, column {number} ({header!r}): unknown column (the columns: {', '.join(COLUMNS)})")
-        elif keys.index(key) != number - 1:
-            problems.append(f"line 1, column {number} ({header!r}): the {key} column comes twice")
-    missing = [c for c in COLUMNS if c not in keys]
-    if missing:
-        problems.append(f"line 1: missing column(s) {', '.join(missing)} (the columns: {', '.join(COLUMNS)})")
+    keys, problems = exact_columns(headers, COLUMNS)
     if problems:
         raise RulesFileError(path, problems)
     teams = {key: (pk, name) for pk, name, key in Team.objects.values_list("id", "name", "name_key")}

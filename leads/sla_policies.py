@@ -21,7 +21,7 @@ from django.db import transaction
 
 from agents.models import Team
 from core.normalize import name_key
-from imports.reading import RefusedFile, read_small_csv
+from imports.reading import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
 from leads.models import SLA_COUNTS, SLA_HOURS, SLA_HOURS_DECIMAL_PLACES, SLA_HOURS_MAX_DIGITS, SlaPolicy
 
 COLUMNS = ("team", *SLA_HOURS, *SLA_COUNTS)
@@ -52,13 +52,10 @@ class SlaPolicySet:
 # The policies file
 
 
-class PoliciesFileError(Exception):
+class PoliciesFileError(SmallFileProblems):
     """A policies file that cannot be imported; `problems` lists each with its line and column. Nothing changed."""
 
-    def __init__(self, path, problems: list[str]):
-        self.problems = problems
-        count = f"{len(problems)} problems" if len(problems) > 1 else "a problem"
-        super().__init__(f"{path}: {count}, no policy was changed:\n" + "\n".join(f"  {p}" for p in problems))
+    unchanged = "no policy"
 
 
 @dataclass(frozen=True)
@@ -68,10 +65,6 @@ class PoliciesImport:
 
     def to_dict(self) -> dict:
         return {"policies": self.policies, "replaced": self.replaced}
-
-
-def _header_key(header: str) -> str:
-    return " ".join(header.strip().lower().replace("_", " ").replace("-", " ").split()).replace(" ", "_")
 
 
 def _hours(text: str) -> Decimal | None:
@@ -109,16 +102,7 @@ def read_policies_file(path: str | Path) -> list[SlaPolicy]:
     hours above 0 with at most 2 decimals, whole numbers from 1, and the steps' order (SlaPolicy.problems). Raises
     RefusedFile for an unreadable file, PoliciesFileError listing every problem otherwise."""
     headers, rows = read_small_csv(path)
-    keys = [_header_key(h) for h in headers]
-    problems = []
-    for number, (header, key) in enumerate(zip(headers, keys, strict=True), start=1):
-        if key not in COLUMNS:
-            problems.append(f"line 1, column {number} ({header!r}): unknown column (the columns: {', '.join(COLUMNS)})")
-        elif keys.index(key) != number - 1:
-            problems.append(f"line 1, column {number} ({header!r}): the {key} column comes twice")
-    missing = [c for c in COLUMNS if c not in keys]
-    if missing:
-        problems.append(f"line 1: missing column(s) {', '.join(missing)} (the columns: {', '.join(COLUMNS)})")
+    keys, problems = exact_columns(headers, COLUMNS)
     if problems:
         raise PoliciesFileError(path, problems)
     teams = {key: (pk, name) for pk, name, key in Team.objects.values_list("id", "name", "name_key")}

@@ -35,7 +35,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Count
 
-from agents.models import Agent
+from agents.models import Agent, Team
 from core import clock, sql
 from core.sql import read_snapshot
 from leads.assignment.eligibility import (
@@ -417,8 +417,6 @@ def _plan_routed(result, eligibility, rules, candidates, pool, keys, rng, *, lim
 
 
 def _team_names(team_ids) -> dict[int, str]:
-    from agents.models import Team
-
     return dict(Team.objects.filter(pk__in=[t for t in team_ids if t is not None]).values_list("id", "name"))
 
 
@@ -494,8 +492,6 @@ def _reroute(agents: dict[int, AgentLoad], rules: RuleSet, as_of: datetime, keys
     """Take back (in the plan) the `new` leads whose pool, by the rules now, is a team their agent is not in."""
     if not rules.rules and rules.default_team_id is None:
         return []
-    from agents.models import Agent
-
     teams = defaultdict(set)
     for agent_id, team_id in Agent.teams.through.objects.values_list("agent_id", "team_id"):
         teams[agent_id].add(team_id)
@@ -909,8 +905,6 @@ def _stage_mapping(mapping) -> None:
 
 def _team_ids(labels) -> dict[str, int]:
     """The teams of the pool labels a mapping names (a team's name; empty: every agent or none)."""
-    from agents.models import Team
-
     named = sorted(label for label in labels if label)
     return dict(Team.objects.filter(name__in=named).values_list("name", "id")) if named else {}
 
