@@ -9,6 +9,7 @@ plain data, so a schema travels to the cleaning process pickled.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,24 +31,75 @@ _NOT_WS_OR_AT = f"[^@{WHITESPACE}]"
 
 _ISO_DATE = (
     r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
-    r"(?:[T ](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<f>[0-9]{1,9}))?)?)?"
+    r"(?:(?:[Tt]| +)(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<f>[0-9]{1,9}))?)?)?"
     r" *(?P<z>Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
 _SLASH_DATE = (
     r"^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>[0-9]{4})"
-    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?(?: *(?P<p>[AaPp][Mm]))?)?$"
+    r"(?:(?:[Tt]| +)(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?(?: *(?P<p>[AaPp][Mm]))?)?$"
 )
 _DOT_DATE = (
     r"^(?P<d>[0-9]{1,2})\.(?P<m>[0-9]{1,2})\.(?P<y>[0-9]{4})"
-    r"(?:[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?)?$"
+    r"(?:(?:[Tt]| +)(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?)?$"
 )
-# Exact formats parsed in C before any regex: the bulk of real files.
-_FAST_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"]
+
+
+# Exact shapes read in C before any regex extraction: those of real files (ISO 8601 with or without a Z, exports'
+# month-first dates with AM/PM, European dotted and day-first dates). Each shape's `pattern` (RE2 and Python's re
+# alike) picks its values; `iso` rewrites them to ISO 8601 (None: read as written), which pandas reads by `fmt`.
+# A shape is tried only if one of the values left matches it (the first one, tested in Python), so a file pays
+# for the shapes it uses, not for all of them.
+@dataclass(frozen=True)
+class _Shape:
+    pattern: str
+    fmt: str
+    iso: str | None = None
+    offset: int | None = None  # minutes: 0 for a written Z; None where the import's zone applies
+    meridiem: bool = False  # ends with AM/PM: the hour (1-12) is read on a 24-hour clock
+
+
+_D = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+_HM = r"([0-9]{1,2}):([0-9]{2})"
+_S = r":([0-9]{2})"
+_F = r"\.([0-9]{1,9})"
+_DMY = r"([0-9]{1,2})[.]([0-9]{1,2})[.]([0-9]{4})"
+_SLASHED = r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})"
+_CLOCK12 = r"(1[0-2]|0?[1-9]):([0-9]{2})"
+_FAST_SHAPES = [
+    _Shape(f"{_D} {_HM}{_S}", "%Y-%m-%d %H:%M:%S"),
+    _Shape(f"{_D}T{_HM}{_S}", "%Y-%m-%dT%H:%M:%S"),
+    _Shape(f"{_D}[T ]{_HM}{_S}[Zz]", "%Y-%m-%dT%H:%M:%S", r"\1-\2-\3T\4:\5:\6", offset=0),
+    _Shape(f"{_D}T{_HM}{_S}{_F}", "%Y-%m-%dT%H:%M:%S.%f"),
+    _Shape(f"{_D}[T ]{_HM}{_S}{_F}[Zz]", "%Y-%m-%dT%H:%M:%S.%f", r"\1-\2-\3T\4:\5:\6.\7", offset=0),
+    _Shape(f"{_D} {_HM}", "%Y-%m-%d %H:%M"),
+    _Shape(f"{_D}T{_HM}", "%Y-%m-%dT%H:%M"),
+    _Shape(f"{_D}[T ]{_HM}[Zz]", "%Y-%m-%dT%H:%M", r"\1-\2-\3T\4:\5", offset=0),
+    _Shape(_D, "%Y-%m-%d"),
+    _Shape(_DMY, "%Y-%m-%d", r"\3-\2-\1"),
+    _Shape(f"{_DMY} {_HM}", "%Y-%m-%d %H:%M", r"\3-\2-\1 \4:\5"),
+    _Shape(f"{_DMY} {_HM}{_S}", "%Y-%m-%d %H:%M:%S", r"\3-\2-\1 \4:\5:\6"),
+]
+
+
+def _slash_shapes(dayfirst: bool) -> list[_Shape]:
+    """Slashed dates: month first, or day first when the import says so."""
+    md = r"\3-\2-\1" if dayfirst else r"\3-\1-\2"
+    return [
+        _Shape(_SLASHED, "%Y-%m-%d", md),
+        _Shape(f"{_SLASHED} {_HM}", "%Y-%m-%d %H:%M", md + r" \4:\5"),
+        _Shape(f"{_SLASHED} {_HM}{_S}", "%Y-%m-%d %H:%M:%S", md + r" \4:\5:\6"),
+        _Shape(f"{_SLASHED} {_CLOCK12} ?[AaPp][Mm]", "%Y-%m-%d %H:%M", md + r" \4:\5", meridiem=True),
+        _Shape(f"{_SLASHED} {_CLOCK12}{_S} ?[AaPp][Mm]", "%Y-%m-%d %H:%M:%S", md + r" \4:\5:\6", meridiem=True),
+    ]
+
+
+_SAMPLE_MISSES = 8  # values matching no fast shape before the rest goes to the patterns
 # Created dates are accepted from this instant on (and up to the import's clock): earlier ones are typing
 # mistakes, and year 1 with a positive offset would be year 0, which Python's datetime cannot hold.
 EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
 MAX_OFFSET_MINUTES = 14 * 60  # the widest offsets in use are -12:00 and +14:00
 _OFFSET = r"(?:[T ][0-9:.,]+) *[+-](?P<h>[0-9]{2}):?(?P<m>[0-9]{2})?$"
+_PLAIN_DATE = "[!-~]+(?: [!-~]+)*"  # printable ASCII, single spaces: what the exact shapes may read
 _EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
 
 
@@ -107,75 +159,124 @@ def offsets_out_of_range(values: pd.Series) -> pd.Series:
     return ((minutes > MAX_OFFSET_MINUTES) | (_numbers(parts, "m") > 59)).fillna(False).astype(bool)
 
 
-def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.Series:
+def _fast_parse(values: pd.Series, todo: np.ndarray, *, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Read what the exact shapes read, in C; clears `todo` where read. Returns (naive stamps, offsets in minutes,
+    NaN where none was written).
+
+    A shape is run over the values left only when the first of them matches it, so a column in one shape costs
+    a few vectorized calls; pandas reads only the values the shape's pattern matches. Only plain ASCII with
+    single spaces and no ":6" (C reads a second of 60 as the next minute) is tried; what a shape does not read
+    is left to the patterns, so the shapes accept nothing the patterns would not (test_cleaning proves the two
+    agree)."""
+    stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    offsets = np.full(len(values), np.nan)
+    plain = values.str.fullmatch(_PLAIN_DATE).to_numpy(dtype=bool, na_value=False)
+    plain &= ~values.str.contains(":6", regex=False).to_numpy(dtype=bool, na_value=False)
+    candidates = todo & plain
+    untried = [*_FAST_SHAPES, *_slash_shapes(dayfirst)]
+    misses = 0
+    while untried and candidates.any() and misses <= _SAMPLE_MISSES:
+        at = int(np.argmax(candidates))
+        sample = values.iloc[at]
+        shape = next((s for s in untried if re.fullmatch(s.pattern, sample)), None)
+        if shape is None:
+            candidates[at] = False  # left to the patterns
+            misses += 1
+            continue
+        untried.remove(shape)
+        positions = np.flatnonzero(candidates)
+        texts = values.iloc[positions]
+        matched = texts.str.fullmatch(shape.pattern).to_numpy(dtype=bool, na_value=False)
+        positions, texts = positions[matched], texts[matched]
+        if shape.iso is not None:
+            texts = texts.str.replace(f"^{shape.pattern}$", shape.iso, regex=True)
+        parsed = pd.to_datetime(texts, format=shape.fmt, errors="coerce").to_numpy(dtype="datetime64[us]", copy=True)
+        if shape.meridiem:
+            pm = values.iloc[positions].str.slice(-2).str.lower().eq("pm").to_numpy(dtype=bool, na_value=False)
+            noon = (parsed - parsed.astype("datetime64[D]")) >= np.timedelta64(12, "h")  # 12:xx
+            parsed = parsed + np.where(pm & ~noon, 12, np.where(~pm & noon, -12, 0)).astype("timedelta64[h]")
+        read = ~np.isnat(parsed)
+        stamps[positions[read]] = parsed[read]
+        if shape.offset is not None:
+            offsets[positions[read]] = shape.offset
+        todo[positions[read]] = False
+        candidates[positions[read]] = False
+        candidates[at] = False  # matched by the sample's test but not read: the patterns decide
+    return stamps, offsets
+
+
+def _parse_by_patterns(rest: pd.Series, *, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Every readable shape (the regexes above), over the values the exact shapes left. Returns (naive stamps,
+    offsets in minutes, NaN where none was written), NaT where unreadable."""
+    parts = rest.str.extract(_ISO_DATE)
+    slash = rest.str.extract(_SLASH_DATE)
+    dot = rest.str.extract(_DOT_DATE)
+    month_col, day_col = ("b", "a") if dayfirst else ("a", "b")
+    year = _numbers(parts, "y").fillna(_numbers(slash, "y")).fillna(_numbers(dot, "y"))
+    month = _numbers(parts, "m").fillna(_numbers(slash, month_col)).fillna(_numbers(dot, "m"))
+    day = _numbers(parts, "d").fillna(_numbers(slash, day_col)).fillna(_numbers(dot, "d"))
+    hour = _numbers(parts, "H").fillna(_numbers(slash, "H")).fillna(_numbers(dot, "H"))
+    minute = _numbers(parts, "M").fillna(_numbers(slash, "M")).fillna(_numbers(dot, "M"))
+    second = _numbers(parts, "S").fillna(_numbers(slash, "S")).fillna(_numbers(dot, "S"))
+    meridiem = slash["p"].str.lower()
+    is_pm = (meridiem == "pm").fillna(False).to_numpy(dtype=bool)
+    is_am = (meridiem == "am").fillna(False).to_numpy(dtype=bool)
+    bad_clock = (is_pm | is_am) & ((hour < 1) | (hour > 12)).to_numpy(dtype=bool)
+    hour = hour.where(~(is_pm & (hour != 12)), hour + 12)
+    hour = hour.where(~(is_am & (hour == 12)), 0)
+    fraction = parts["f"].str.pad(9, side="right", fillchar="0").str.slice(0, 6)
+    micros = _numbers(pd.DataFrame({"f": fraction}), "f").fillna(0)
+    stamp = pd.to_datetime(
+        pd.DataFrame(
+            {
+                "year": year,
+                "month": month,
+                "day": day,
+                "hour": hour.fillna(0),
+                "minute": minute.fillna(0),
+                "second": second.fillna(0),
+            }
+        ),
+        errors="coerce",
+    )
+    stamp = stamp.astype("datetime64[us]") + pd.to_timedelta(micros, unit="us")
+    stamp = stamp.mask(bad_clock | (hour > 23) | (minute > 59) | (second > 59))
+    zone = parts["z"].str.upper()
+    sign = _floats(zone.str.slice(0, 1).map({"+": 1.0, "-": -1.0, "Z": 0.0}))
+    digits = pd.DataFrame(
+        {
+            "h": zone.str.slice(1, 3),
+            "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
+        }
+    )
+    minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
+    bad_offset = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(digits, "m") > 59)).to_numpy(dtype=bool)
+    stamps = stamp.to_numpy(dtype="datetime64[us]", copy=True)
+    stamps[bad_offset] = np.datetime64("NaT")
+    return stamps, (sign * minutes).to_numpy(dtype="float64", copy=True)
+
+
+def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str, fast: bool = True) -> pd.Series:
     """Readable dates and date-times as UTC timestamps; <NaT> where unreadable.
 
-    ISO 8601 (T or space, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an
-    optional time (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`.
+    ISO 8601 (T, t or spaces, optional seconds/fraction, optional Z or ±HH:MM up to ±14:00), MM/DD/YYYY with an
+    optional time (DD/MM/YYYY with dayfirst), DD.MM.YYYY. Values without a zone are in `time_zone`. The common
+    shapes are read in C first (_FAST_SHAPES; `fast=False` reads every value by the patterns alone: the same
+    result, slower).
     """
     values = values.astype(STRING)
-    stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-    offset = pd.Series(np.nan, index=values.index)
     # pandas reads "now" and "today" as its own clock, whatever the format: a cell must hold the date itself.
     todo = (values.notna() & ~values.str.strip().str.lower().isin(["now", "today"])).to_numpy(dtype=bool).copy()
-    for fmt in [*_FAST_FORMATS, "%d/%m/%Y" if dayfirst else "%m/%d/%Y"]:
-        if not todo.any():
-            break
-        positions = np.flatnonzero(todo)
-        parsed = pd.to_datetime(values.iloc[positions], format=fmt, errors="coerce")
-        parsed = parsed.to_numpy(dtype="datetime64[us]", copy=True)
-        stamps[positions] = parsed
-        todo[positions] = np.isnat(parsed)
-    naive = pd.Series(stamps, index=values.index)
+    if fast:
+        stamps, offsets = _fast_parse(values, todo, dayfirst=dayfirst)
+    else:
+        stamps = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+        offsets = np.full(len(values), np.nan)
     if todo.any():
-        rest = values[todo]
-        parts = rest.str.extract(_ISO_DATE)
-        slash = rest.str.extract(_SLASH_DATE)
-        dot = rest.str.extract(_DOT_DATE)
-        month_col, day_col = ("b", "a") if dayfirst else ("a", "b")
-        year = _numbers(parts, "y").fillna(_numbers(slash, "y")).fillna(_numbers(dot, "y"))
-        month = _numbers(parts, "m").fillna(_numbers(slash, month_col)).fillna(_numbers(dot, "m"))
-        day = _numbers(parts, "d").fillna(_numbers(slash, day_col)).fillna(_numbers(dot, "d"))
-        hour = _numbers(parts, "H").fillna(_numbers(slash, "H")).fillna(_numbers(dot, "H"))
-        minute = _numbers(parts, "M").fillna(_numbers(slash, "M")).fillna(_numbers(dot, "M"))
-        second = _numbers(parts, "S").fillna(_numbers(slash, "S")).fillna(_numbers(dot, "S"))
-        meridiem = slash["p"].str.lower()
-        is_pm = (meridiem == "pm").fillna(False).to_numpy(dtype=bool)
-        is_am = (meridiem == "am").fillna(False).to_numpy(dtype=bool)
-        bad_clock = (is_pm | is_am) & ((hour < 1) | (hour > 12)).to_numpy(dtype=bool)
-        hour = hour.where(~(is_pm & (hour != 12)), hour + 12)
-        hour = hour.where(~(is_am & (hour == 12)), 0)
-        fraction = parts["f"].str.pad(9, side="right", fillchar="0").str.slice(0, 6)
-        micros = _numbers(pd.DataFrame({"f": fraction}), "f").fillna(0)
-        stamp = pd.to_datetime(
-            pd.DataFrame(
-                {
-                    "year": year,
-                    "month": month,
-                    "day": day,
-                    "hour": hour.fillna(0),
-                    "minute": minute.fillna(0),
-                    "second": second.fillna(0),
-                }
-            ),
-            errors="coerce",
-        )
-        stamp = stamp.astype("datetime64[us]") + pd.to_timedelta(micros, unit="us")
-        stamp = stamp.mask(bad_clock | (hour > 23) | (minute > 59) | (second > 59))
-        naive.loc[rest.index] = stamp
-        zone = parts["z"].str.upper()
-        sign = _floats(zone.str.slice(0, 1).map({"+": 1.0, "-": -1.0, "Z": 0.0}))
-        digits = pd.DataFrame(
-            {
-                "h": zone.str.slice(1, 3),
-                "m": zone.str.replace(r"[^0-9]", "", regex=True).str.slice(2, 4),
-            }
-        )
-        minutes = _numbers(digits, "h").fillna(0) * 60 + _numbers(digits, "m").fillna(0)
-        bad_offset = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(digits, "m") > 59)).to_numpy(dtype=bool)
-        naive.loc[rest.index[bad_offset]] = pd.NaT
-        offset.loc[rest.index] = (sign * minutes).to_numpy()
-    has_zone = offset.notna()
+        positions = np.flatnonzero(todo)
+        stamps[positions], offsets[positions] = _parse_by_patterns(values.iloc[positions], dayfirst=dayfirst)
+    naive = pd.Series(stamps, index=values.index)
+    has_zone = pd.Series(~np.isnan(offsets), index=values.index)
     if time_zone == "UTC":
         local = naive.dt.tz_localize("UTC")
     else:
@@ -189,6 +290,7 @@ def parse_datetimes(values: pd.Series, *, dayfirst: bool, time_zone: str) -> pd.
             .dt.tz_convert("UTC")
         )
     if has_zone.any():
+        offset = pd.Series(offsets, index=values.index)
         zoned = (naive - pd.to_timedelta(offset.fillna(0), unit="min")).dt.tz_localize("UTC")
         local = local.where(~has_zone, zoned)
     return local.astype("datetime64[us, UTC]")
@@ -313,9 +415,11 @@ class DateTime(Cleaner):
 
     def clean(self, given, label, reasons, context):
         stamps = parse_datetimes(given, dayfirst=context.dayfirst, time_zone=context.time_zone)
-        offset_too_wide = offsets_out_of_range(given) & stamps.isna()
+        unread = given.notna() & stamps.isna()
+        # Only an unread value can be one with too wide an offset: the others need no look.
+        offset_too_wide = offsets_out_of_range(given[unread]).reindex(given.index, fill_value=False)
         reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
-        reasons.add(given.notna() & stamps.isna() & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
+        reasons.add(unread & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
         reasons.add(stamps < EARLIEST_DATE, f"{label}: {{}} is before {EARLIEST_DATE:%Y-%m-%d}", given)
         reasons.add(stamps > pd.Timestamp(context.now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
         return stamps

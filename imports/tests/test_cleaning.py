@@ -287,6 +287,60 @@ def test_each_date_format_is_read(text, expected):
     assert parsed.iloc[0].to_pydatetime() == expected
 
 
+def _two(n: int) -> st.SearchStrategy[str]:
+    """A number as a file may write it: one or two digits, or zero-padded."""
+    return st.sampled_from([str(n), f"{n:02d}"]) if n < 100 else st.just(str(n))
+
+
+@st.composite
+def date_texts(draw) -> str:
+    """Date cells near and around every readable shape: fields in and out of range, every separator, zone and
+    meridiem, and now and then a stray character."""
+    year = draw(st.sampled_from([1899, 1900, 1969, 1970, 2024, 2026, 2099]))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    hour, minute, second = draw(st.integers(0, 25)), draw(st.integers(0, 61)), draw(st.integers(0, 61))
+    y, m, d, hh, mm, ss = (
+        str(year),
+        draw(_two(month)),
+        draw(_two(day)),
+        draw(_two(hour)),
+        f"{minute:02d}",
+        f"{second:02d}",
+    )
+    sep = draw(st.sampled_from(["T", " ", "  ", "t", "\t"]))
+    time_part = draw(
+        st.sampled_from(
+            ["", f"{sep}{hh}:{mm}", f"{sep}{hh}:{mm}:{ss}", f"{sep}{hh}:{mm}:{ss}.123", f"{sep}{hh}:{mm}:{ss}.1234567"]
+        )
+    )
+    zone = draw(st.sampled_from(["", "Z", "z", " Z", "+02:00", "-0530", "+14:00", "+25:00", "-12", "+00:99"]))
+    meridiem = draw(st.sampled_from(["", " AM", " pm", "PM", "  am"]))
+    shape = draw(st.sampled_from(["iso", "slash", "dot"]))
+    if shape == "iso":
+        text = f"{y}-{m}-{d}{time_part}{zone}"
+    elif shape == "slash":
+        text = f"{m}/{d}/{y}{time_part.replace('T', ' ') if draw(st.booleans()) else time_part}{meridiem}"
+    else:
+        text = f"{d}.{m}.{y}{time_part}"
+    if draw(st.integers(0, 9)) == 0:
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(["x", "٣", "\u00a0", "-", ":"])) + text[at:]
+    return text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(date_texts(), min_size=1, max_size=12),
+    st.booleans(),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+)
+def test_the_exact_formats_read_every_date_as_the_patterns_do(texts, dayfirst, time_zone):
+    cells = pd.Series(texts, dtype=values.STRING)
+    fast = values.parse_datetimes(cells, dayfirst=dayfirst, time_zone=time_zone)
+    patterns = values.parse_datetimes(cells, dayfirst=dayfirst, time_zone=time_zone, fast=False)
+    assert fast.astype(str).tolist() == patterns.astype(str).tolist()  # as text: NaT is then equal to NaT
+
+
 def test_dayfirst_reads_slashed_dates_as_day_month_year():
     parsed = values.parse_datetimes(pd.Series(["11/03/2026", "25/12/2025"]), dayfirst=True, time_zone="UTC")
     assert [p.to_pydatetime() for p in parsed] == [
