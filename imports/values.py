@@ -417,7 +417,9 @@ class DateTime(Cleaner):
         stamps = parse_datetimes(given, dayfirst=context.dayfirst, time_zone=context.time_zone)
         unread = given.notna() & stamps.isna()
         # Only an unread value can be one with too wide an offset: the others need no look.
-        offset_too_wide = offsets_out_of_range(given[unread]).reindex(given.index, fill_value=False)
+        offset_too_wide = (
+            offsets_out_of_range(given[unread]).reindex(given.index, fill_value=False) if unread.any() else unread
+        )
         reasons.add(offset_too_wide, f"{label}: {{}} has a time zone offset beyond ±14:00", given)
         reasons.add(unread & ~offset_too_wide, f"{label}: {{}} is not a readable date", given)
         reasons.add(stamps < EARLIEST_DATE, f"{label}: {{}} is before {EARLIEST_DATE:%Y-%m-%d}", given)
