@@ -58,6 +58,20 @@ HEADER = ["First Name", "Last Name", "Email", "Phone", "Company", "Lead Source",
 
 def generate_leads(n: int, *, seed: int, dirty: float, as_of: pd.Timestamp, max_age_days: int = 90) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
+    frame, created, draw = base_leads(n, rng=rng, as_of=as_of, max_age_days=max_age_days)
+    created_s = pd.Series(created.strftime("%Y-%m-%d %H:%M:%S"), dtype="string[pyarrow]")
+    us_style = draw < 0.1
+    created_s = created_s.mask(us_style, pd.Series(created.strftime("%m/%d/%Y"), dtype="string[pyarrow]"))
+    frame["Created Date"] = created_s
+    return make_dirty(frame, rng, dirty, as_of)
+
+
+def base_leads(
+    n: int, *, rng: np.random.Generator, as_of: pd.Timestamp, max_age_days: int = 90
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
+    """The clean leads (every column but the created date's text), their created instants, and one uniform draw
+    per lead for choosing how its date is written: the same rng draws whatever the dates are written as, so the
+    files of bench/corpus.py hold the same leads."""
     first = FIRST[rng.integers(0, len(FIRST), n)]
     last = LAST[rng.integers(0, len(LAST), n)]
     ids = np.arange(n)
@@ -77,9 +91,7 @@ def generate_leads(n: int, *, seed: int, dirty: float, as_of: pd.Timestamp, max_
 
     age_seconds = rng.integers(0, max_age_days * 86400, n)
     created = as_of - pd.to_timedelta(age_seconds, unit="s")
-    created_s = pd.Series(created.strftime("%Y-%m-%d %H:%M:%S"), dtype="string[pyarrow]")
-    us_style = rng.random(n) < 0.1
-    created_s = created_s.mask(us_style, pd.Series(created.strftime("%m/%d/%Y"), dtype="string[pyarrow]"))
+    draw = rng.random(n)
 
     frame = pd.DataFrame(
         {
@@ -93,10 +105,10 @@ def generate_leads(n: int, *, seed: int, dirty: float, as_of: pd.Timestamp, max_
                 STATUSES[rng.choice(len(STATUSES), n, p=STATUS_WEIGHTS / STATUS_WEIGHTS.sum())],
                 dtype="string[pyarrow]",
             ),
-            "Created Date": created_s,
+            "Created Date": pd.Series("", index=range(n), dtype="string[pyarrow]"),
         }
     )
-    return make_dirty(frame, rng, dirty, as_of)
+    return frame, created, draw
 
 
 def make_dirty(frame: pd.DataFrame, rng: np.random.Generator, share: float, as_of: pd.Timestamp) -> pd.DataFrame:

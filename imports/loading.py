@@ -221,21 +221,30 @@ def _merge_duplicates(staging: Staging, identities: pd.Series, sample_size: int 
     if len(dup_lines) == 0:
         return 0, []
     merged_away = int(identities.duplicated().sum())
-    marker = f"{staging.name}_dups"
-    lines = [(int(n),) for n in dup_lines]
-    with connection.cursor() as cursor:
-        staging.dialect.create_temporary_table(cursor, marker, "line BIGINT PRIMARY KEY")
-        staging.dialect.copy_rows(cursor, marker, ["line"], lines, batch_size=len(lines))
-    rows = staging.fetch(f"s.line IN (SELECT line FROM {marker})")
-    staging.delete(f"line IN (SELECT line FROM {marker})")
-    with connection.cursor() as cursor:
-        staging.dialect.drop_temporary_table(cursor, marker, if_exists=False)
+    with _marked_lines(staging, dup_lines) as marked:
+        rows = staging.fetch(f"s.line IN {marked}")
+        staging.delete(f"line IN {marked}")
     rows = rows.map(lambda v: None if _is_missing(v) else v)
     identity = staging.schema.identity
     merged = merge_duplicates(rows, identity)
     staging.insert_objects(merged)
     fields = [name for name in staging.schema.shown if name != identity]
     return merged_away, _merge_report(rows, merged, identity, fields, sample_size) if sample_size else []
+
+
+@contextmanager
+def _marked_lines(staging: Staging, lines: pd.Index):
+    """A temporary table of the lines, for the time of the block: yields the subquery `(SELECT line FROM ...)`
+    naming them, so that one statement fetches or deletes them all (one pass over the staging table, whatever
+    the number of lines)."""
+    marker = f"{staging.name}_lines"
+    rows = [(int(n),) for n in lines.unique()]
+    with connection.cursor() as cursor:
+        staging.dialect.create_temporary_table(cursor, marker, "line BIGINT PRIMARY KEY")
+        staging.dialect.copy_rows(cursor, marker, ["line"], rows, batch_size=max(len(rows), 1))
+    yield f"(SELECT line FROM {marker})"
+    with connection.cursor() as cursor:  # not after an error: the transaction rolls back and drops it anyway
+        staging.dialect.drop_temporary_table(cursor, marker, if_exists=False)
 
 
 def _merge_report(rows: pd.DataFrame, merged: pd.DataFrame, identity: str, fields: list[str], size: int) -> list[dict]:
@@ -332,15 +341,16 @@ def _reject_incomplete_new(staging: Staging, source: SourceFile, kept_raw: list[
     if not missing:
         return pd.DataFrame(), 0
     marker = list(missing)
-    for start in range(0, len(marker), 500):
-        part = marker[start : start + 500]
-        staging.delete(f"{key} IN ({', '.join(['%s'] * len(part))})", part)
+    lines = identities[identities.isin(marker)]
+    # By line (every line of those identities; the staged one among them): one pass over the staging table,
+    # where deleting by identity scanned it once per 500 identities (it has no index on them).
+    with _marked_lines(staging, lines.index) as marked:
+        staging.delete(f"line IN {marked}")
     reasons = {
         identity: ", ".join(source.column_label(name) for name, null in zip(needed, nulls, strict=True) if null)
         + f": missing ({schema.new_record_rule})"
         for identity, nulls in missing.items()
     }
-    lines = identities[identities.isin(marker)]
     raw = pd.concat(kept_raw).loc[lines.index].copy()
     raw["reason"] = lines.map(reasons).astype(STRING)
     merged_back = len(lines) - len(marker)

@@ -17,6 +17,8 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.normalize import name_key
 
@@ -100,6 +102,7 @@ EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
 MAX_OFFSET_MINUTES = 14 * 60  # the widest offsets in use are -12:00 and +14:00
 _OFFSET = r"(?:[T ][0-9:.,]+) *[+-](?P<h>[0-9]{2}):?(?P<m>[0-9]{2})?$"
 _PLAIN_DATE = "[!-~]+(?: [!-~]+)*"  # printable ASCII, single spaces: what the exact shapes may read
+_MAYBE_OFFSET = "[T ][0-9:.,]+ *[+-][0-9]{2}"  # in every value _OFFSET matches (RE2 reads it alike)
 _EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
 
 
@@ -117,8 +120,25 @@ _ASCII_WHITESPACE = "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ]+"
 _PLAIN_ASCII = "[ -~\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f]*"  # printable ASCII and ASCII whitespace
 
 
+def per_distinct(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`function(values)` for a `function` that reads each value on its own (a vectorized `map`), computed once
+    per distinct value when the values repeat (a company, a status: a few hundred values written a million
+    times) and spread back; on a column of mostly distinct values, over the column itself."""
+    codes, distinct = pd.factorize(values.astype(STRING))
+    if 2 * len(distinct) > len(values):
+        return function(values)
+    # The distinct values, then a missing one (what function makes of <NA>, for the missing cells).
+    once = function(pd.Series(pd.array([*distinct, None], dtype=STRING)))
+    taken = once.array.take(np.where(codes < 0, len(distinct), codes))
+    return pd.Series(taken, index=values.index)
+
+
 def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
     """`core.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
+    return per_distinct(names, lambda column: _name_keys(column, max_length))
+
+
+def _name_keys(names: pd.Series, max_length: int) -> pd.Series:
     names = names.astype(STRING)
     ascii_only = names.str.fullmatch(_PLAIN_ASCII).fillna(False).astype(bool)
     keys = (
@@ -131,7 +151,7 @@ def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
     if len(others):
         distinct = others.unique()
         mapping = dict(zip(distinct, (name_key(n) for n in distinct), strict=True))
-        keys = keys.mask(~ascii_only & names.notna(), others.map(mapping).astype(STRING))
+        keys = keys.mask(~ascii_only & names.notna(), _mapped(others, mapping))
     return keys.fillna("").str.slice(0, max_length).astype(STRING)
 
 
@@ -142,10 +162,31 @@ def phone_keys(phones: pd.Series) -> pd.Series:
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column's cells as floats, NaN where missing or not a number (`pd.to_numeric(errors="coerce")`)."""
     if column not in frame:
         return pd.Series(np.nan, index=frame.index)
-    numbers = pd.to_numeric(frame[column], errors="coerce")
+    values = frame[column]
+    digits = _digit_floats(values)
+    if digits is not None:
+        return pd.Series(digits, index=frame.index)
+    numbers = pd.to_numeric(values, errors="coerce")
     return pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
+
+
+_DIGITS = "^[0-9]{1,15}$"  # exact as a float64
+
+
+def _digit_floats(values: pd.Series) -> np.ndarray | None:
+    """A pyarrow string column of plain digits (or missing cells), as floats cast in C: what to_numeric makes of
+    it, without its per-value Python conversion. None for any other column (to_numeric then reads it)."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    cells = values.array._pa_array
+    if cells.null_count == len(cells):
+        return np.full(len(cells), np.nan)
+    if not pc.all(pc.match_substring_regex(cells, _DIGITS), skip_nulls=True).as_py():
+        return None
+    return pc.cast(cells, pa.int64()).to_numpy(zero_copy_only=False).astype("float64", copy=False)
 
 
 def _floats(values: pd.Series) -> pd.Series:
@@ -154,9 +195,16 @@ def _floats(values: pd.Series) -> pd.Series:
 
 def offsets_out_of_range(values: pd.Series) -> pd.Series:
     """Whether a date-time ends with an offset beyond ±14:00 or with more than 59 minutes (`+25:00`, `+99:99`)."""
-    parts = values.astype(STRING).str.extract(_OFFSET)
-    minutes = _numbers(parts, "h") * 60 + _numbers(parts, "m").fillna(0)
-    return ((minutes > MAX_OFFSET_MINUTES) | (_numbers(parts, "m") > 59)).fillna(False).astype(bool)
+    values = values.astype(STRING)
+    # Only the values with a time and a sign after it can end with an offset: found in C, and those alone are
+    # read by the regex (in Python, value by value).
+    maybe = values.str.contains(_MAYBE_OFFSET).fillna(False).to_numpy(dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    if maybe.any():
+        parts = values[maybe].str.extract(_OFFSET)
+        minutes = _numbers(parts, "h") * 60 + _numbers(parts, "m").fillna(0)
+        out[maybe] = ((minutes > MAX_OFFSET_MINUTES) | (_numbers(parts, "m") > 59)).fillna(False).to_numpy(bool)
+    return pd.Series(out, index=values.index)
 
 
 def _fast_parse(values: pd.Series, todo: np.ndarray, *, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -356,6 +404,14 @@ class Email(Cleaner):
         return email
 
 
+def _mapped(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """`values.map(mapping)` as pyarrow strings (<NA> where missing or not in it), looked up once per distinct
+    value: a column of a few statuses written a million times costs a few look-ups."""
+    codes, distinct = pd.factorize(values)
+    looked_up = pd.array([mapping.get(value) for value in distinct] + [None], dtype=STRING)
+    return pd.Series(looked_up.take(np.where(codes < 0, len(distinct), codes)), index=values.index)
+
+
 def choice_key(values: pd.Series) -> pd.Series:
     """How a choice is compared: lower case, single spaces, a hyphen between spaces (`Closed-Won`)."""
     return collapse_spaces(values.str.lower()).str.replace(" ?- ?", " - ", regex=True)
@@ -371,7 +427,7 @@ class Choice(Cleaner):
 
     def clean(self, given, label, reasons, context):
         by_word = {word: value for value, words in self.synonyms for word in words}
-        out = choice_key(given).map(by_word).astype(STRING)
+        out = per_distinct(given, lambda column: _mapped(choice_key(column), by_word))
         known = ", ".join(value for value, _words in self.synonyms)
         reasons.add(given.notna() & out.isna(), f"{label}: {{}} is not a known {self.noun} ({known})", given)
         return out

@@ -744,3 +744,48 @@ def test_a_cell_over_1_mb_spanning_lines_is_refused_naming_the_line_it_starts_on
         f"{path}: line 3: a cell holds more than 1 MB (1,048,576 characters), the most a "
         "cell may hold (a quote left open?)."
     )
+
+
+NUMBER_CELLS = st.one_of(
+    st.none(), st.from_regex(r"[0-9]{1,18}", fullmatch=True), st.sampled_from(["", " 7", "1e3", "-2", "x", "0.5"])
+)
+
+
+@given(st.lists(NUMBER_CELLS, min_size=1, max_size=20))
+def test_numbers_read_digits_in_c_exactly_as_to_numeric_does(cells):
+    frame = pd.DataFrame({"n": pd.Series(cells, dtype=values.STRING)})
+    expected = pd.to_numeric(frame["n"], errors="coerce").to_numpy(dtype="float64", na_value=float("nan"))
+    assert values._numbers(frame, "n").tolist() == pytest.approx(expected.tolist(), nan_ok=True)
+
+
+OFFSET_CELLS = st.one_of(
+    st.none(),
+    st.from_regex(
+        r"2026-0[1-9]-[0-2][0-9][T ][0-9]{2}:[0-9]{2}(:[0-9]{2})? ?([+-][0-9]{2}(:?[0-9]{2})?|Z)?", fullmatch=True
+    ),
+    st.text(alphabet="0123456789:+-TZ .\n", max_size=20),
+)
+
+
+@given(st.lists(OFFSET_CELLS, min_size=1, max_size=20))
+def test_offsets_out_of_range_agree_with_reading_every_value(cells):
+    column = pd.Series(cells, dtype=values.STRING)
+    parts = column.str.extract(values._OFFSET)
+    minutes = values._numbers(parts, "h") * 60 + values._numbers(parts, "m").fillna(0)
+    every = ((minutes > values.MAX_OFFSET_MINUTES) | (values._numbers(parts, "m") > 59)).fillna(False)
+    assert values.offsets_out_of_range(column).tolist() == every.astype(bool).tolist()
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["New", "open", " won", "x", "", "Lost"])), max_size=20))
+def test_choices_are_looked_up_per_distinct_value_as_a_map_would(cells):
+    column = pd.Series(cells, dtype=values.STRING, index=range(3, 3 + len(cells)))
+    mapping = {"New": "new", "open": "new", "Lost": "lost"}
+    assert values._mapped(column, mapping).equals(column.map(mapping).astype(values.STRING))
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["Ada  Lovelace", "Zoë Ó'Brien", " x ", "ÅSA", ""])), max_size=30))
+def test_name_keys_of_repeated_names_are_read_once_each_and_agree_with_name_key(names):
+    column = pd.Series(names, dtype=values.STRING, index=range(7, 7 + len(names)))
+    keys = values.name_keys(column)
+    assert keys.index.tolist() == column.index.tolist()
+    assert keys.tolist() == ["" if n is None else name_key(n)[:200] for n in names]
