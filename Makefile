@@ -14,7 +14,7 @@ else
 DEPS_STAMP := $(VENV)/.deps
 endif
 
-.PHONY: install run serve test test-e2e migrate load bench lint lint-format clean
+.PHONY: install run serve test test-e2e migrate load bench bench-scale lint lint-format clean
 
 install: $(DEPS_STAMP)
 
@@ -82,6 +82,10 @@ test-e2e: install
 # BENCH=intake,import runs only those (bench/bench_<name>.py) and updates only their sections.
 bench: install
 	$(PY) bench/run.py $(if $(BENCH),--only $(BENCH))
+
+# Ten million leads on PostgreSQL (about 1.2 GB of CSV under bench/out); its section of docs/benchmarks.md only.
+bench-scale: install
+	$(PY) bench/run.py --only scale --sizes 10000000 --extra "--full --engines postgres"
 
 # ruff's checks, ruff's format and the import contracts (pyproject.toml).
 lint: install lint-format

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Run every bench/bench_*.py and write docs/benchmarks.md with the machine and date.
 
-python bench/run.py [--sizes 100000,1000000] [--only import,assign]
+python bench/run.py [--sizes 100000,1000000] [--only import,assign] [--extra "--full --engines postgres"]
 
 With --only, the sections of the benches run replace the sections of the same heading in the file (or are added
 at its end) and the others are kept as they were.
@@ -60,6 +60,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--only", default="", help="comma-separated bench names (bench_<name>.py)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--extra", default="", help="more arguments for each bench (make bench-scale: --full ...)")
     args = parser.parse_args()
     only = {name for name in args.only.split(",") if name}
     scripts = sorted(p for p in (ROOT / "bench").glob("bench_*.py") if not only or p.stem[6:] in only)
@@ -67,7 +68,10 @@ def main() -> int:
     for script in scripts:
         print(f"== {script.name}", file=sys.stderr)
         result = subprocess.run(
-            [sys.executable, str(script), "--sizes", args.sizes], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            [sys.executable, str(script), "--sizes", args.sizes, *args.extra.split()],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         if result.returncode != 0:
             print(f"{script.name} failed with exit {result.returncode}", file=sys.stderr)

@@ -43,7 +43,7 @@ LEAD_SCHEMA = Schema.for_model(
         ),
         Field("phone", ("phone", "phone number", "mobile", "telephone")),
         Field("company", ("company", "company name", "organization", "account name")),
-        Field("source", ("source", "lead source")),
+        Field("source", ("source", "lead source", "original source")),  # HubSpot: Original Source
         Field("country", ("country", "country/region", "billing country", "mailing country")),
         Field(
             "status",
