@@ -14,7 +14,7 @@ from operator import and_
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
 from core import clock
@@ -137,8 +137,7 @@ def explain(
     age = as_of - created_at
     rule = _matching_rule(status, age, thresholds)
     next_class = next_change_at = None
-    limits = sorted({getattr(thresholds, name) for r in RULES for name in (r.younger_than, r.at_least) if name})
-    for limit in limits:
+    for limit in _limits(thresholds):
         if limit > age:
             later = _matching_rule(status, limit, thresholds).lead_class
             if later != rule.lead_class:
@@ -149,6 +148,11 @@ def explain(
     if next_change_at is not None:
         reason += f"; becomes {next_class.value} on {timezone.localtime(next_change_at):%Y-%m-%d}"
     return Explanation(rule.lead_class, reason, next_class, next_change_at)
+
+
+def _limits(thresholds: Thresholds) -> list[timedelta]:
+    """The ages at which some rule's age condition flips, in increasing order."""
+    return sorted({getattr(thresholds, name) for r in RULES for name in (r.younger_than, r.at_least) if name})
 
 
 def _age_text(age: timedelta) -> str:
@@ -199,6 +203,39 @@ def classification_expression(
         default=value(fallback.lead_class),
         output_field=models.IntegerField() if as_number else models.CharField(max_length=10),
     )
+
+
+def band_counts(as_of: datetime | None = None, thresholds: Thresholds | None = None) -> dict[str, Count]:
+    """Aggregates that, over rows grouped by status (and anything else), let classes_of_bands() split each group's
+    leads by class: `_leads` (every lead) and `_younger_<i>` (the leads younger than the table's i-th age limit).
+
+    The limits cut ages into bands within which every rule's age condition holds or fails alike, so a lead's class
+    is a function of its status and its band. A GROUP BY on (assigned_agent_id, status) with these counts walks the
+    (assigned_agent_id, status, created_at) index in order, in one pass, where grouping by the CASE expression
+    sorts every row. The comparisons are those of Rule.q (age < limit: created_at > as_of - limit).
+    """
+    as_of = as_of or clock.now()
+    thresholds = thresholds or Thresholds.from_settings()
+    counts = {"_leads": Count("pk")}
+    for i, limit in enumerate(_limits(thresholds)):
+        counts[f"_younger_{i}"] = Count("pk", filter=Q(created_at__gt=as_of - limit))
+    return counts
+
+
+def classes_of_bands(status: str, counts: dict[str, int], thresholds: Thresholds | None = None) -> dict[LeadClass, int]:
+    """The leads of one status per class, from a row of band_counts() (made with the same thresholds)."""
+    thresholds = thresholds or Thresholds.from_settings()
+    limits = _limits(thresholds)
+    younger = [counts[f"_younger_{i}"] for i in range(len(limits))]
+    # Band i holds the ages in [limits[i - 1], limits[i]); any age of a band stands for all of them.
+    sizes = [b - a for a, b in zip([0, *younger], [*younger, counts["_leads"]], strict=True)]
+    ages = [limits[0] - timedelta.resolution if limits else timedelta(0), *limits]
+    result: dict[LeadClass, int] = {}
+    for age, n in zip(ages, sizes, strict=True):
+        if n:
+            lead_class = _matching_rule(status, age, thresholds).lead_class
+            result[lead_class] = result.get(lead_class, 0) + n
+    return result
 
 
 CLASS_NUMBERS = {lead_class: number for number, lead_class in enumerate(LeadClass)}

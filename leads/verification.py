@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 import pandas as pd
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from agents.availability import as_zone, is_available, parse_working_hours
 from agents.models import WEIGHT_DECIMAL_PLACES, Agent
@@ -28,8 +28,9 @@ from core.db_lock import read_snapshot
 from leads.assignment import spread_of
 from leads.assignment.eligibility import EVERY_AGENT, Eligibility, PoolAgent, local_day, read_eligibility, receipts
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
+from leads.classification import PRIORITY, Thresholds, band_counts, classes_of_bands
 from leads.load_counts import read_counts
-from leads.loads import AgentLoad, agent_loads
+from leads.loads import AgentLoad
 from leads.models import Lead, VerificationRun
 from leads.routing import CONDITION_NAMES, ROUTED_COLUMNS, RoutingError, RuleSet
 from leads.sla import BREACHED, sla_state_condition
@@ -108,16 +109,9 @@ def verify_assignments(*, as_of: datetime, strict_sla: bool = False) -> Verifica
 
 
 def _verify(as_of: datetime) -> VerificationReport:
-    open_q = Q(status__in=sorted(OPEN_STATUSES))
-    totals = Lead.objects.aggregate(
-        total=Count("id"),
-        open=Count("id", filter=open_q),
-        unassigned=Count("id", filter=open_q & Q(assigned_agent__isnull=True)),
-        unassigned_closed=Count("id", filter=Q(status__in=sorted(CLOSED_STATUSES), assigned_agent__isnull=True)),
-    )
+    totals, everyone = _lead_counts(as_of)
     # Every agent with its open leads per class (the pools need the idle inactive ones too); the report lists
     # the active ones and the inactive ones still holding open leads.
-    everyone = agent_loads(everyone=True, by_class_as_of=as_of, order_by=("email",))
     rows = [row for row in everyone if row.is_active or row.open_leads]
     first = []
     if totals["unassigned"]:
@@ -166,6 +160,41 @@ def _verify(as_of: datetime) -> VerificationReport:
     return report
 
 
+def _lead_counts(as_of: datetime) -> tuple[dict[str, int], list[AgentLoad]]:
+    """The totals (total, open, unassigned, unassigned_closed) and every agent by email with its loads as
+    leads.loads.agent_loads(everyone=True, by_class_as_of=as_of) has them, from ONE pass over the leads: grouped
+    by (agent, status) with a count per age band (leads.classification.band_counts), which SQLite reads from the
+    (assigned_agent_id, status, created_at) index in order, without sorting."""
+    thresholds = Thresholds.from_settings()
+    rows = Lead.objects.order_by().values("assigned_agent_id", "status").annotate(**band_counts(as_of, thresholds))
+    totals = dict.fromkeys(("total", "open", "unassigned", "unassigned_closed"), 0)
+    held: dict[int, list] = {}  # agent id -> [open leads, new leads, {class: open leads}]
+    for row in rows:
+        agent_id, status, n = row["assigned_agent_id"], row["status"], row["_leads"]
+        totals["total"] += n
+        if status in OPEN_STATUSES:
+            totals["open"] += n
+            if agent_id is None:
+                totals["unassigned"] += n
+                continue
+            load = held.setdefault(agent_id, [0, 0, defaultdict(int)])
+            load[0] += n
+            load[1] += n if status == LeadStatus.NEW else 0
+            for lead_class, k in classes_of_bands(status, row, thresholds).items():
+                load[2][lead_class] += k
+        elif status in CLOSED_STATUSES and agent_id is None:
+            totals["unassigned_closed"] += n
+    agents = Agent.objects.order_by("email").values_list("id", "name", "email", "is_active", "capacity", "updated_at")
+    everyone = []
+    for agent_id, name, email, is_active, capacity, updated_at in agents:
+        open_leads, new_leads, classes = held.get(agent_id, (0, 0, {}))
+        by_class = {c.value: classes.get(c, 0) for c in PRIORITY}
+        everyone.append(
+            AgentLoad(agent_id, name, email, is_active, capacity, open_leads, new_leads, by_class, updated_at)
+        )
+    return totals, everyone
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Pools: weighted balance and misrouted leads
 
@@ -208,23 +237,36 @@ def _check_pools(report: VerificationReport, eligibility: Eligibility, everyone:
 
 
 def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibility, as_of) -> dict:
-    """Route the open assigned leads by the current rules (one query, vectorized): the agents holding a lead of
-    each pool (team id, None: every agent); counts the misrouted leads into the report."""
-    # Only the columns some rule reads; without an email-domain rule the leads are read grouped by those columns
-    # (a few thousand groups rather than a row per lead) and each group is routed once.
+    """Route the open assigned leads by the current rules (vectorized): the agents holding a lead of each pool
+    (team id, None: every agent); counts the misrouted leads into the report."""
+    # Only the columns some rule reads; without an email-domain rule the leads are read as their distinct
+    # (agent, status, columns) combinations, a few thousand rather than a row per lead, and each is routed once.
+    # DISTINCT keeps only those combinations (SQLite: a small in-memory index) where GROUP BY sorts every lead,
+    # so the counts are read only when some lead is misrouted: then its group must be counted.
     used = {name for rule in rules.rules for name in CONDITION_NAMES if getattr(rule, name)}
     columns = [column for name, column in ROUTED_COLUMNS.items() if name in used]
-    leads = Lead.objects.open().filter(assigned_agent__isnull=False)
+    leads = Lead.objects.open().filter(assigned_agent__isnull=False).order_by()
     if "classification" in used:
         leads = leads.with_classification(as_of, name="_lead_class")
     fields = ["assigned_agent_id", "status", *[("_lead_class" if c == "classification" else c) for c in columns]]
     if "email_domain" in used:
-        rows = [(*row, 1) for row in leads.order_by().values_list(*fields)]
+        rows = [(*row, 1) for row in leads.values_list(*fields)]
     else:
-        rows = list(leads.order_by().values_list(*fields).annotate(n=Count("id")))
+        rows = [(*row, 1) for row in leads.values_list(*fields).distinct()]
+    holders, misrouted, misrouted_new = _route_rows(rules, eligibility, columns, rows)
+    if misrouted and "email_domain" not in used:
+        rows = list(leads.values_list(*fields).annotate(n=Count("id")))
+        holders, misrouted, misrouted_new = _route_rows(rules, eligibility, columns, rows)
+    report.misrouted, report.misrouted_new = misrouted, misrouted_new
+    return holders
+
+
+def _route_rows(rules: RuleSet, eligibility: Eligibility, columns: list[str], rows: list[tuple]):
+    """From rows (agent id, status, *columns, leads): the holders of each pool, the misrouted leads and how many of
+    them are new."""
     frame = pd.DataFrame(rows, columns=["agent_id", "status", *columns, "n"])
     if frame.empty:
-        return {}
+        return {}, 0, 0
     held = pd.DataFrame(
         {
             "agent_id": frame["agent_id"],
@@ -234,15 +276,16 @@ def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibi
         }
     )
     holders: dict[int | None, set[int]] = defaultdict(set)
+    misrouted = misrouted_new = 0
     for (agent_id, pool, new), n in held.groupby(["agent_id", "pool", "new"])["n"].sum().items():
         team_id = None if pool == -1 else int(pool)
         agent = eligibility.agents.get(int(agent_id))
         if team_id is None or (agent is not None and team_id in agent.team_ids):
             holders[team_id].add(int(agent_id))
         else:
-            report.misrouted += int(n)
-            report.misrouted_new += int(n) if new else 0
-    return holders
+            misrouted += int(n)
+            misrouted_new += int(n) if new else 0
+    return holders, misrouted, misrouted_new
 
 
 def _pool_balance(eligibility: Eligibility, team_id: int | None, holders: set[int]):

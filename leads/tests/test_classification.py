@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from leads.classification import (
     RULES,
     LeadClass,
     Thresholds,
+    band_counts,
     class_condition,
+    classes_of_bands,
     classification_expression,
     classify,
     explain,
@@ -56,6 +59,24 @@ def test_sql_annotation_and_class_filter_classify_every_row_of_the_table_like_py
     for lead_class in LeadClass:
         filtered = set(Lead.objects.of_class(lead_class, as_of=AS_OF).values_list("pk", flat=True))
         assert filtered == {pk for pk, expected in leads.items() if expected == lead_class}
+
+
+def classes_by_status(as_of, thresholds=None) -> Counter:
+    """(status, class) -> leads, from the leads grouped by status with band_counts."""
+    counted = Counter()
+    for row in Lead.objects.order_by().values("status").annotate(**band_counts(as_of, thresholds)):
+        for lead_class, n in classes_of_bands(row["status"], row, thresholds).items():
+            counted[row["status"], lead_class] += n
+    return counted
+
+
+@pytest.mark.django_db
+def test_band_counts_split_every_row_of_the_table_by_class_like_the_sql_annotation():
+    for status, age, _ in CASES:
+        LeadFactory(status=status, created_at=AS_OF - age)
+    expected = Counter((status, lead_class) for status, _, lead_class in CASES)
+    assert classes_by_status(AS_OF) == expected
+    assert Counter(Lead.objects.with_classification(AS_OF).values_list("status", "lead_class")) == expected
 
 
 @pytest.mark.django_db
@@ -182,6 +203,8 @@ class PythonAndSqlAgree(HypothesisTestCase):
         for lead_class in LeadClass:
             filtered = Lead.objects.of_class(lead_class, as_of=as_of, thresholds=limits)
             assert set(filtered.values_list("pk", flat=True)) == {pk for pk, c in expected.items() if c == lead_class}
+        by_status = Counter((status, expected[pk]) for pk, status in Lead.objects.values_list("pk", "status"))
+        assert classes_by_status(as_of, limits) == by_status
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.tests.factories import AgentFactory
 from core.clock import parse_as_of
-from leads.models import LeadStatus
+from leads.models import Lead, LeadStatus
 from leads.reports import classification_report
 from leads.tests.factories import LeadFactory
 
@@ -61,7 +61,7 @@ def test_the_report_counts_by_class_and_by_agent_including_agents_without_leads(
     }
 
 
-def test_the_counts_come_from_one_query_and_the_per_agent_counts_from_one_more():
+def test_the_counts_overall_and_per_agent_come_from_one_query_and_agree_with_the_sql_classification():
     agents = [AgentFactory() for _ in range(3)]
     for i in range(12):
         LeadFactory(
@@ -72,9 +72,12 @@ def test_the_counts_come_from_one_query_and_the_per_agent_counts_from_one_more()
     with CaptureQueriesContext(connection) as queries:
         report = classification_report(as_of=AS_OF)
     on_leads = [q["sql"] for q in queries.captured_queries if "leads_lead" in q["sql"]]
-    assert len(on_leads) == 2 and "UNION ALL" in on_leads[0]
-    assert len(queries.captured_queries) == 3  # plus the agents' emails
-    # The two queries classify the same way: the per-agent counts add up to the counts.
+    assert len(on_leads) == 1 and "GROUP BY" in on_leads[0]
+    assert len(queries.captured_queries) == 2  # plus the agents' emails
+    expected = {email: dict.fromkeys(report.counts, 0) for email in report.per_agent}
+    for email, lead_class in Lead.objects.with_classification(AS_OF).values_list("assigned_agent__email", "lead_class"):
+        expected[email or "unassigned"][lead_class] += 1
+    assert report.per_agent == expected
     assert report.total == 12
     for lead_class, n in report.counts.items():
         assert sum(counts[lead_class] for counts in report.per_agent.values()) == n

@@ -1,5 +1,6 @@
 import json
 
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
@@ -10,6 +11,10 @@ from leads.verification import record_verification, verify_assignments
 
 
 class Command(OneLineFailures, BaseCommand):
+    # Only the checks of the models this read-only report reads: the URL checks import the whole URLconf (the intake
+    # API's schemas, the admin's pages), a large share of the start-up, for nothing this command uses.
+    # `manage.py check` and runserver still run every check.
+    requires_system_checks = [Tags.models]
     help = (
         "Check that every open lead is assigned, that no open lead sits with an inactive agent, that no agent "
         "is above capacity, and that the load counters the database keeps equal the real counts (`counters_ok` in "
