@@ -96,6 +96,7 @@ def _slash_shapes(dayfirst: bool) -> list[_Shape]:
 
 
 _SAMPLE_MISSES = 8  # values matching no fast shape before the rest goes to the patterns
+
 # Created dates are accepted from this instant on (and up to the import's clock): earlier ones are typing
 # mistakes, and year 1 with a positive offset would be year 0, which Python's datetime cannot hold.
 EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
