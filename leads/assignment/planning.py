@@ -186,19 +186,21 @@ def plan_moves(
 
 
 def deal(
-    pool: list[PoolEntry], agent_ids: list[int], net_give: list[int], rng: np.random.Generator
+    pool: list[PoolEntry], agent_ids: list[int], net_give: list[int], rng: np.random.Generator, *, tail: tuple = ()
 ) -> tuple[list[MappingRow], int]:
-    """The (lead, from agent, to agent, reason) mapping: the k-th lead of a random permutation of the placed
+    """The (lead, from agent, to agent, reason, *tail) mapping: the k-th lead of a random permutation of the placed
     leads (the first sum(net_give) of the pool) goes to the k-th slot of the agents' counts. Kept in pool order
     (lead id order when nothing is reclaimed), which the writes prefer. A reclaimed lead with nowhere to go is
     still taken away. Returns (mapping, leads left unplaced)."""
     placed = sum(net_give)
     to_agents = np.empty(placed, dtype=np.int64)
     to_agents[rng.permutation(placed)] = np.repeat(np.array(agent_ids, dtype=np.int64), net_give)
-    mapping = [(lead_id, from_id, to_id, reason) for (lead_id, from_id, reason), to_id in zip(pool, to_agents.tolist())]
+    mapping = [
+        (lead_id, from_id, to_id, reason, *tail) for (lead_id, from_id, reason), to_id in zip(pool, to_agents.tolist())
+    ]
     for lead_id, from_id, reason in pool[placed:]:
         if from_id is not None:
-            mapping.append((lead_id, from_id, None, reason))
+            mapping.append((lead_id, from_id, None, reason, *tail))
     return mapping, len(pool) - placed
 
 
