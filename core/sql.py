@@ -278,6 +278,21 @@ class SQLiteDialect(Dialect):
     def row_number_type(self) -> str:
         return "INTEGER PRIMARY KEY"  # the rowid: staged rows are fetched and deleted by line
 
+    def copy_rows(self, cursor, table: str, names: Sequence[str], rows: list[tuple], batch_size: int) -> None:
+        """The driver runs an executemany statement once per row: one statement of as many rows as it binds
+        parameters instead (several times faster at 800,000 rows), sent to the driver's connection as written
+        (Django's cursor would rewrite its tens of thousands of placeholders)."""
+        width = len(names)
+        per = max(1, min(batch_size, self.max_query_params() // width))
+        head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+        row_sql = f"({', '.join(['?'] * width)})"
+        full = head + ", ".join([row_sql] * per)
+        raw = cursor.cursor.connection  # the sqlite3 connection of Django's cursor
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            params = [value for row in chunk for value in row]
+            raw.execute(full if len(chunk) == per else head + ", ".join([row_sql] * len(chunk)), params)
+
     @contextmanager
     def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
         cursor.execute(

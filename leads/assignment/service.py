@@ -914,27 +914,9 @@ def _stage_mapping(mapping) -> None:
 
 def _copy_mapping(cursor, dialect, table: str, names: list[str], mapping, teams: dict[str, int]) -> None:
     """The mapping's rows, with the team of their pool, into `table` (core.sql's bulk copy: COPY on PostgreSQL,
-    multi-row inserts by the driver on MariaDB). SQLite's driver runs an executemany statement once per row: one
-    statement of as many rows as it binds parameters instead, several times faster at 800,000 rows. (The place for
-    this is SQLiteDialect.copy_rows, which the imports would share.)"""
+    multi-row inserts on SQLite and MariaDB)."""
     team = teams.get if teams else lambda _pool: None
-    if dialect.vendor != "sqlite":
-        dialect.copy_rows(cursor, table, names, [(*row, team(row[4])) for row in mapping], 50_000)
-        return
-    width = len(names)
-    per = max(1, dialect.max_query_params() // width)
-    head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-    row_sql = f"({', '.join(['?'] * width)})"
-    full = head + ", ".join([row_sql] * per)
-    db = connection.connection  # the driver's own connection: Django's cursor would rewrite 30,000 placeholders
-    for start in range(0, len(mapping), per):
-        chunk = mapping[start : start + per]
-        params = []
-        extend = params.extend
-        for row in chunk:
-            extend(row)
-            params.append(team(row[4]))
-        db.execute(full if len(chunk) == per else head + ", ".join([row_sql] * len(chunk)), params)
+    dialect.copy_rows(cursor, table, names, [(*row, team(row[4])) for row in mapping], 50_000)
 
 
 def _team_ids(labels) -> dict[str, int]:
