@@ -20,10 +20,12 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
 from django.db import OperationalError, connection, transaction
+
+if TYPE_CHECKING:  # pandas and pyarrow load only when a frame is written, not at start-up
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -658,11 +660,13 @@ def locked(key: str) -> Iterator[None]:
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
+    import pyarrow as pa  # only the bulk writers need it; not imported at start-up
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
 
-STRING = pd.StringDtype("pyarrow")  # as imports.values.STRING
+STRING = "string[pyarrow]"  # pd.StringDtype("pyarrow"), as imports.values.STRING, without importing pandas
 
 
 def _base_and_micro(values: pd.Series) -> tuple[pd.Series, pd.Series]:
