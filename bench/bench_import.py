@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, ROOT, ensure_data, markdown_table, parse_sizes
+from bench.common import OUT, ROOT, child_pids, ensure_data, high_water_mb, markdown_table, parse_sizes
 from bench.corpus import SHAPES, file_name, write_shape
 from crm.env import env_str
 
@@ -45,24 +45,6 @@ COLUMNS = [
 ]
 
 
-def _high_water_mb(pid: int) -> float:
-    """The process's own peak RSS (VmHWM): unlike getrusage, not inflated by the parent's size at fork."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 LAST_CPU = [0.0]  # CPU seconds (user + system) of the last run_command, its cleaning process included
 
 
@@ -76,8 +58,8 @@ def run_command(args: list[str], database_url: str) -> tuple[float, float, str]:
     # of what the import holds at once.
     peaks: dict[int, float] = {}
     while process.poll() is None:
-        for pid in [process.pid, *_children(process.pid)]:
-            peaks[pid] = max(peaks.get(pid, 0.0), _high_water_mb(pid))
+        for pid in [process.pid, *child_pids(process.pid)]:
+            peaks[pid] = max(peaks.get(pid, 0.0), high_water_mb(pid))
         time.sleep(0.05)
     peak = sum(peaks.values())
     seconds = time.perf_counter() - start

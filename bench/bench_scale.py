@@ -21,7 +21,6 @@ Peak RSS is the largest of the commands' processes (their own high-water marks, 
 """
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -34,7 +33,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import ensure_data, markdown_table  # noqa: E402
+from common import child_pids, ensure_data, high_water_mb, markdown_table  # noqa: E402
 
 URLS = {
     "postgres": os.environ.get("BENCH_SCALE_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/crm_bench_scale"),
@@ -200,16 +199,6 @@ def raw_floor(url: str, engine: str) -> dict:
 # The product
 
 
-def high_water_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def command(url: str, *args: str) -> tuple[float, float]:
     """Run manage.py with these arguments; (wall seconds, peak RSS MB of it and its children)."""
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
@@ -221,9 +210,7 @@ def command(url: str, *args: str) -> tuple[float, float]:
 
     def watch() -> None:
         while process.poll() is None:
-            pids = [process.pid]
-            with contextlib.suppress(OSError):  # the process has just ended
-                pids += [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+            pids = [process.pid, *child_pids(process.pid)]
             peak[0] = max(peak[0], sum(high_water_mb(p) for p in pids))
             time.sleep(0.2)
 

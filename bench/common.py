@@ -77,6 +77,24 @@ def timed(label: str = ""):
         print(f"  {label}: {timer.seconds:.2f} s", file=sys.stderr)
 
 
+def high_water_mb(pid: int) -> float:
+    """A process's own peak RSS (VmHWM): unlike getrusage, not inflated by the parent's size at fork."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:  # the process has ended
+        pass
+    return 0.0
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
