@@ -197,7 +197,8 @@ class LeadAssignment(models.Model):
         SLA_REASSIGNED = "sla-reassigned", "Reassigned: first touch overdue"
         RECYCLED_STALE = "recycled-stale", "Recycled: no activity"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignment_history")
+    # No single-column index: the (lead, changed_at) index below leads with it.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignment_history", db_index=False)
     # Agents referenced by the audit trail are protected: deactivate them instead.
     from_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
