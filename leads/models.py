@@ -5,7 +5,7 @@ from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from agents.models import Agent, Team, TeamScoped, team_scope_field
@@ -56,6 +56,23 @@ class LeadQuerySet(models.QuerySet):
         as_of = as_of or clock.now()
         conditions = [class_condition(c, as_of, thresholds) for c in lead_classes]
         return self.filter(reduce(or_, conditions)) if conditions else self.none()
+
+    def countries(self) -> list[str]:
+        """The countries stored (the empty one left out), in the database's order. Over every lead: a loose index
+        scan, one probe of the country index per country found, where a DISTINCT reads the whole index (seconds
+        at ten million leads)."""
+        if self.query.where:
+            return list(self.exclude(country="").order_by("country").values_list("country", flat=True).distinct())
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE found (country) AS ("
+                f"SELECT MIN(country) FROM {table} WHERE country > '' UNION ALL "
+                f"SELECT (SELECT MIN(l.country) FROM {table} l WHERE l.country > found.country) FROM found "
+                f"WHERE found.country IS NOT NULL) "
+                f"SELECT country FROM found WHERE country IS NOT NULL"
+            )
+            return [country for (country,) in cursor.fetchall()]
 
 
 class Lead(models.Model):
