@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from leads.importing import import_leads
-from leads.lookup import search_conditions, search_matches
+from leads.lookup import name_contains, search_conditions, search_matches
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 
@@ -163,3 +163,14 @@ def test_each_search_condition_reads_an_index(leads, term, column):
         assert "Index" in text and "Seq Scan" not in text, text
     else:
         assert "type=range" in text and "key=None" not in text, text
+
+
+def test_a_name_search_is_a_trigram_index_look_up_on_postgresql_and_an_index_scan_elsewhere(leads):
+    LeadFactory.create_batch(200, name="Other Person")
+    text = plan(Lead.objects.filter(name_contains("jose mul")).order_by().values_list("pk", flat=True))
+    if connection.vendor == "sqlite":
+        assert "USING COVERING INDEX" in text or "USING INDEX" in text, text  # the small name-key index, not the table
+    elif connection.vendor == "postgresql":
+        assert "lead_name_key_trgm_idx" in text and "Seq Scan" not in text, text
+    else:
+        assert "key=None" not in text, text
