@@ -271,13 +271,15 @@ def measure(engine: str, n: int) -> list[list]:
     command(url, "import_agents", str(folder / "agents.csv"))
     rows = []
 
-    def step(what: str, *args: str, target: str = "") -> float:
+    def step(what: str, *args: str, target: str = "") -> tuple[float, list]:
+        """Run one command; (its seconds, its row, whose "against" column a raw floor measured later fills)."""
         seconds, peak = command(url, *args)
         print(f"  {what}: {seconds:.2f} s, {peak:.0f} MB", file=sys.stderr)
-        rows.append([f"{n:,}", engine, what, round(seconds, 2), target, round(peak)])
-        return seconds
+        row = [f"{n:,}", engine, what, round(seconds, 2), target, round(peak)]
+        rows.append(row)
+        return seconds, row
 
-    imported = step("`import_leads` (empty table)", "import_leads", str(folder / "leads.csv"))
+    imported, import_row = step("`import_leads` (empty table)", "import_leads", str(folder / "leads.csv"))
     step("`import_leads` again (every row unchanged)", "import_leads", str(folder / "leads.csv"))
     floor = raw_floor(url, engine)
     rows.append(
@@ -285,10 +287,10 @@ def measure(engine: str, n: int) -> list[list]:
     )
     rows.append([f"{n:,}", engine, "raw: building the leads table's indexes on it", round(floor["index"], 2), "", ""])
     base = floor["load"] + floor["index"]
-    rows[0][4] = f"{imported / base:.2f}x of raw copy + indexes (target 1.5x)"
-    assigned = step("`assign_leads --seed 42`", "assign_leads", "--seed", "42", "--as-of", AS_OF)
+    import_row[4] = f"{imported / base:.2f}x of raw copy + indexes (target 1.5x)"
+    assigned, assign_row = step("`assign_leads --seed 42`", "assign_leads", "--seed", "42", "--as-of", AS_OF)
     rows.append([f"{n:,}", engine, "raw: one UPDATE of the open leads, round-robin", round(floor["update"], 2), "", ""])
-    rows[-2][4] = f"{assigned / floor['update']:.2f}x of raw UPDATE (target 2x)"
+    assign_row[4] = f"{assigned / floor['update']:.2f}x of raw UPDATE (target 2x)"
     step("`verify_assignments`", "verify_assignments", "--as-of", AS_OF, target="target 2 s")
     step("`classify_leads --json`", "classify_leads", "--json", "--as-of", AS_OF, target="target 2 s")
     rows.append([f"{n:,}", engine, "raw: GROUP BY agent, status", round(floor["group_by"], 2), "", ""])
