@@ -165,6 +165,13 @@ if LEADS_FRESH_DAYS >= LEADS_STALE_DAYS:
         f"LEADS_FRESH_DAYS ({LEADS_FRESH_DAYS}) must be smaller than LEADS_STALE_DAYS ({LEADS_STALE_DAYS})."
     )
 
+# The admin's long lists (core/admin_counts.py): a result of more rows than this is paged on the engine's estimate
+# of its size, and says so, instead of an exact count, which takes seconds at millions of rows. At least 1,000: a
+# smaller estimate could fall within one page or the 200 rows of "Show all", which the admin lists unsliced.
+ADMIN_EXACT_COUNT_UP_TO = env_positive_int("ADMIN_EXACT_COUNT_UP_TO", 100_000)
+if ADMIN_EXACT_COUNT_UP_TO < 1_000:
+    raise SettingsError(f"ADMIN_EXACT_COUNT_UP_TO ({ADMIN_EXACT_COUNT_UP_TO}) must be at least 1000.")
+
 # The intake API (leads/api.py, README "Intake API"). ASSIGN_ON_ARRIVAL: a new open lead gets an agent before the
 # answer is sent. A body above API_MAX_BODY_KB (one lead) or API_MAX_BATCH_BODY_KB (a batch of at most 1,000) is
 # refused with 413; a key making more than API_RATE_LIMIT requests in a minute gets 429 until the next minute.

@@ -240,3 +240,39 @@ def test_an_import_and_an_assignment_that_cannot_get_the_named_lock_in_time_refu
     call_command("import_leads", str(path), stdout=StringIO())
     call_command("assign_leads", "--seed", "1", stdout=StringIO())
     assert Lead.objects.filter(assigned_agent=agent).count() == 2
+
+
+@pytest.fixture
+def five_users():
+    User.objects.bulk_create([User(username=f"counted{i}") for i in range(5)])
+    if not dialect().estimated_count_is_lower_bound:  # the planner's estimate needs the table's statistics
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE auth_user")
+
+
+def estimated(sql, params=(), cap=2):
+    with connection.cursor() as cursor:
+        return dialect().estimated_count(cursor, sql, params, cap)
+
+
+def test_a_count_within_the_cap_is_exact_or_left_to_the_caller(five_users):
+    # The capped count has counted it; the planner's estimate is not trusted there.
+    expected = 5 if dialect().estimated_count_is_lower_bound else None
+    assert estimated("SELECT id FROM auth_user", cap=5) == expected
+    assert estimated("SELECT id FROM auth_user WHERE username LIKE %s", ["counted%"], cap=10) == expected
+
+
+def test_a_count_beyond_the_cap_is_the_planners_estimate_or_a_bound_just_above_the_cap(five_users):
+    # Capped: 3 rows were found (the count stopped there). PostgreSQL: the planner knows the table has 5 rows.
+    expected = 3 if dialect().estimated_count_is_lower_bound else 5
+    assert estimated("SELECT id FROM auth_user", cap=2) == expected
+
+
+def test_an_estimated_count_binds_the_querys_parameters(five_users):
+    # One row matches: the capped count finds it; the planner estimates one row for a value of a unique index.
+    assert estimated("SELECT id FROM auth_user WHERE username = %s", ["counted1"], cap=0) == 1
+
+
+def test_only_postgresql_reads_a_planner_estimate():
+    assert PostgreSQLDialect.estimated_count_is_lower_bound is False
+    assert SQLiteDialect.estimated_count_is_lower_bound is MySQLDialect.estimated_count_is_lower_bound is True

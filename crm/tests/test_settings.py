@@ -142,6 +142,8 @@ def run_check(*flags, **environ):
         ({"API_MAX_BATCH_BODY_KB": "-1"}, "API_MAX_BATCH_BODY_KB"),
         ({"TASKS_BACKEND": "celery"}, "TASKS_BACKEND"),
         ({"IMPORT_MAX_UPLOAD_MB": "1 GB"}, "IMPORT_MAX_UPLOAD_MB"),
+        ({"ADMIN_EXACT_COUNT_UP_TO": "999"}, "ADMIN_EXACT_COUNT_UP_TO"),
+        ({"ADMIN_EXACT_COUNT_UP_TO": "many"}, "ADMIN_EXACT_COUNT_UP_TO"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, named):
@@ -223,6 +225,7 @@ SETTINGS_VARIABLES = [
     "API_MAX_BATCH_BODY_KB",
     "API_RATE_LIMIT",
     "STATIC_ROOT",
+    "ADMIN_EXACT_COUNT_UP_TO",
 ]
 SETTINGS_DUMP = """
 import json, os
@@ -232,7 +235,8 @@ names = ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABA
          "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
          "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "TIME_ZONE",
          "LEADS_FRESH_DAYS", "LEADS_STALE_DAYS", "LOGGING", "IMPORT_MAX_UPLOAD_MB", "IMPORT_UPLOAD_DIR",
-         "ASSIGN_ON_ARRIVAL", "API_MAX_BODY_KB", "API_MAX_BATCH_BODY_KB", "API_RATE_LIMIT", "STATIC_ROOT", "STORAGES"]
+         "ASSIGN_ON_ARRIVAL", "API_MAX_BODY_KB", "API_MAX_BATCH_BODY_KB", "API_RATE_LIMIT", "STATIC_ROOT", "STORAGES",
+         "ADMIN_EXACT_COUNT_UP_TO"]
 print(json.dumps({name: str(getattr(settings, name, None)) for name in names}))
 """
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from core.admin_audit import ReadOnlyAdminMixin
+from core.admin_counts import EstimatedCountPaginator
 from core.admin_lists import NarrowListMixin, agent_column, date_column, text_column
 from leads.admin.actions import run_changes_link
 from leads.models import AssignmentRun, LeadAssignment, VerificationRun
@@ -41,6 +42,9 @@ class LeadAssignmentAdmin(ReadOnlyAdminMixin, NarrowListMixin, admin.ModelAdmin)
     ]
     list_filter = ["reason"]
     list_select_related = ["lead", "from_agent", "to_agent", "run"]
+    # A row per change of agent: millions of them are counted by estimate (core/admin_counts.py).
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     raw_id_fields = ["lead", "from_agent", "to_agent", "run"]
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from agents.roles import is_scoped_agent
 from core import clock
+from core.admin_counts import EstimatedCountPaginator
 from core.admin_lists import NarrowListMixin, agent_column, date_column, text_column
 from imports.admin import CleanImportExportMixin
 from imports.admin_runs import import_history_links
@@ -69,7 +70,9 @@ class LeadAdmin(
         "why_this_agent",
         *HISTORY_FIELDS,
     ]
+    # Counted exactly up to ADMIN_EXACT_COUNT_UP_TO leads, estimated beyond (core/admin_counts.py).
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description="import history")
     def import_history(self, lead):

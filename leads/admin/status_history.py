@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from core.admin_audit import ReadOnlyAdminMixin
+from core.admin_counts import EstimatedCountPaginator
 from core.admin_lists import NarrowListMixin, date_column, text_column
 from leads.models import LeadStatusChange
 
@@ -21,7 +22,9 @@ class LeadStatusChangeAdmin(ReadOnlyAdminMixin, NarrowListMixin, admin.ModelAdmi
     list_select_related = ["lead", "user", "api_key"]
     raw_id_fields = ["lead", "user", "api_key", "import_run"]
     date_hierarchy = "changed_at"
+    # A row per change of status: millions of them are counted by estimate (core/admin_counts.py).
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description="by")
     def by(self, change):
