@@ -229,7 +229,11 @@ class LeadAssignment(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["lead", "changed_at"], name="leadassignment_lead_idx")]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"], name="leadassignment_lead_idx"),
+            # The audit list, newest first, is a walk of this index, not a sort of every change.
+            models.Index(fields=["changed_at", "id"], name="leadassignment_changed_idx"),
+        ]
 
     # How each reason reads in a lead's history: "(run 12, evenly)".
     REASON_PHRASES = {
@@ -647,7 +651,11 @@ class LeadStatusChange(models.Model):
     class Meta:
         verbose_name = "status change"
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["lead", "changed_at"], name="leadstatuschange_lead_idx")]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"], name="leadstatuschange_lead_idx"),
+            # The history list, newest first, and its date drill-down (core.admin_dates) walk this index.
+            models.Index(fields=["changed_at", "id"], name="leadstatuschange_changed_idx"),
+        ]
 
     def __str__(self):
         when = timezone.localtime(self.changed_at)

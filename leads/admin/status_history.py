@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from core.admin_audit import ReadOnlyAdminMixin
 from core.admin_counts import EstimatedCountPaginator
+from core.admin_dates import ProbedDatesChangeList
 from core.admin_lists import NarrowListMixin, date_column, text_column
 from leads.models import LeadStatusChange
 
@@ -25,6 +26,9 @@ class LeadStatusChangeAdmin(ReadOnlyAdminMixin, NarrowListMixin, admin.ModelAdmi
     # A row per change of status: millions of them are counted by estimate (core/admin_counts.py).
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_changelist(self, request, **kwargs):
+        return ProbedDatesChangeList
 
     @admin.display(description="by")
     def by(self, change):

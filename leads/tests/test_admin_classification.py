@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents.tests.factories import AgentFactory
-from leads.admin.classification import ProbedDatesQuerySetMixin
+from core.admin_dates import ProbedDatesQuerySetMixin
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
 

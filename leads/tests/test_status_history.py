@@ -3,6 +3,7 @@ every path that writes a status: the admin's forms, the intake API (one lead and
 
 import importlib
 import json
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -133,6 +134,30 @@ def test_the_history_list_is_read_only_for_everyone(admin_client):
     page = admin_client.get(reverse("admin:leads_leadstatuschange_change", args=[change.pk])).content.decode()
     assert 'name="to_status"' not in page  # shown, not editable
     assert LeadStatusChange.objects.count() == 1
+
+
+def test_the_history_list_drills_down_by_date_through_index_probes_not_by_truncating_every_row(admin_client):
+    lead = LeadFactory(email="jo@example.org")
+    for days in (40, 3, 2):
+        with time_machine.travel(FROZEN_AT - timedelta(days=days)):
+            admin_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), change_form(lead, status="contacted"))
+            admin_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), change_form(lead, status="new"))
+    url = reverse("admin:leads_leadstatuschange_changelist")
+    day = (FROZEN_AT - timedelta(days=3)).astimezone()
+    with CaptureQueriesContext(connection) as queries:
+        listing = admin_client.get(url, {"changed_at__year": day.year, "changed_at__month": day.month})
+    assert listing.status_code == 200
+    sql = " ".join(q["sql"] for q in queries).upper()
+    assert "TRUNC" not in sql and "DATE_FORMAT" not in sql and "DISTINCT" not in sql
+    expected = sorted(
+        {
+            c.changed_at.astimezone().day
+            for c in LeadStatusChange.objects.all()
+            if c.changed_at.astimezone().month == day.month
+        }
+    )
+    offered = sorted(int(d) for d in set(re.findall(r"changed_at__day=(\d+)", listing.content.decode())))
+    assert offered == expected and day.day in offered
 
 
 # ---------------------------------------------------------------------------------------------------------
