@@ -30,7 +30,7 @@ from django.db import transaction
 
 from agents.models import Agent, Team
 from core.normalize import name_key
-from imports.reading import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
+from imports.files import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
 from imports.values import STRING, name_keys
 from leads.classification import LeadClass
 from leads.models import RoutingRule
