@@ -6,4 +6,7 @@ class AgentsConfig(AppConfig):
     verbose_name = "Sales agents"
 
     def ready(self):
-        from agents import importing  # noqa: F401 (registers the import schema of its kind: imports.schema)
+        from imports.registry import declare
+
+        # The schema is imported when a job or a revert needs it: it loads the cleaning stack (pandas).
+        declare("agent", "agents.importing.AGENT_SCHEMA")

@@ -12,3 +12,10 @@ class CrmConfig(AppConfig):
 class CrmAdminConfig(admin_apps.AdminConfig):
     default = False
     default_site = "crm.admin_site.CrmAdminSite"
+
+    def ready(self):
+        from imports.formats import register_lazy_formats
+
+        # Before the admin modules (autodiscover): their import-export mixins list tablib's formats on import.
+        register_lazy_formats()
+        super().ready()

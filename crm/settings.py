@@ -5,6 +5,7 @@ that names the variable.
 """
 
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 
 from crm.env import (
@@ -47,7 +48,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "import_export",
     "axes",
-    "ninja",  # the intake API's docs page: Swagger UI from the package's own static files, no CDN
     "django_tasks",
     "django_tasks_db",
     "crm",
@@ -73,10 +73,17 @@ ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
 ASGI_APPLICATION = "crm.asgi.application"
 
+# The intake API's docs page (leads.api.OfflineSwagger) is django-ninja's Swagger UI, from the package's own
+# template and static files, no CDN: their folders are on the template and static paths. ninja is no installed
+# app, so that its module and pydantic load only where the API is used (the URLconf), not in every process at
+# start-up (a command, a worker).
+NINJA_DIR = Path(find_spec("ninja").origin).parent  # found, not imported
+STATICFILES_DIRS = [NINJA_DIR / "static"]
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

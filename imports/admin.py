@@ -8,6 +8,9 @@ shows counts, the first new / updated / unchanged rows and the rejected rows wit
 import of the valid rows; a running job can be cancelled (nothing of it is written); the rejected rows can be
 downloaded as the same rejects CSV as `--rejects` writes.
 
+The engine (imports.reading, runs, tasks: pandas) is imported by the views that use it: this module is imported
+with the admin by every process at start-up.
+
 An upload lives in `upload_folder() / token` with a note of who uploaded it for which model: only that user, on
 that model's pages, may follow, confirm or cancel its runs, or download its rejects; any other token (malformed,
 pointing outside the folder, expired, someone else's) is treated as an expired upload, any other run as missing.
@@ -38,11 +41,9 @@ from import_export.formats.base_formats import CSV, XLSX
 from core import clock
 from core.db_lock import is_lock_timeout, lock_timeout_message
 from imports import progress
-from imports.loading import ImportResult
+from imports.files import RefusedFile
 from imports.models import ImportRun
-from imports.reading import RefusedFile, open_source
-from imports.runs import cancel_queued, create_run
-from imports.tasks import PREVIEW_ROWS, report_path, run_import
+from imports.registry import schema_for
 from imports.uploads import limit_uploads, too_large
 
 TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -66,10 +67,15 @@ class ConfirmForm(forms.Form):
 class CleanImportExportMixin(ImportExportMixin):
     """ModelAdmin mixin: import through background jobs running `import_schema`, export through the resource."""
 
-    import_schema = None  # LEAD_SCHEMA / AGENT_SCHEMA
+    import_kind = ""  # "lead" / "agent": the kind of the import schema (imports.registry)
     command_name = ""  # import_leads / import_agents, named when an upload is too large
     import_template_name = "admin/imports/import.html"
     export_formats = [CSV, XLSX]
+
+    @property
+    def import_schema(self):
+        """The schema the import runs, imported with the cleaning stack when a page first needs it."""
+        return schema_for(self.import_kind)
 
     def get_urls(self):
         info = self.get_model_info()
@@ -121,6 +127,8 @@ class CleanImportExportMixin(ImportExportMixin):
             if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:  # a limit the stream check missed
                 form.add_error("import_file", self._too_large_message(upload.size))
             else:
+                from imports.reading import open_source
+
                 token, source = self._save_upload(request, upload)
                 try:  # the header only: a file that cannot be imported at all is refused here, not in a job
                     open_source(source, self.import_schema)
@@ -180,6 +188,9 @@ class CleanImportExportMixin(ImportExportMixin):
 
     def _start(self, request, token: str, source: Path, *, file_name, dry_run: bool, dayfirst: bool) -> ImportRun:
         """Record a run of this upload and queue its job."""
+        from imports.runs import create_run
+        from imports.tasks import PREVIEW_ROWS, run_import
+
         run = create_run(
             schema=self.import_schema,
             source="admin",
@@ -201,6 +212,8 @@ class CleanImportExportMixin(ImportExportMixin):
 
     def import_run_view(self, request, run_id):
         """A run of the user's upload: its progress while queued or running, then its preview or outcome."""
+        from imports.tasks import PREVIEW_ROWS
+
         run, token = self._run_of(request, run_id)
         context = self._context(
             request,
@@ -247,6 +260,8 @@ class CleanImportExportMixin(ImportExportMixin):
 
     @method_decorator(require_POST)
     def import_cancel_view(self, request, run_id):
+        from imports.runs import cancel_queued
+
         run, _ = self._run_of(request, run_id)
         if run.status in ACTIVE:
             # The flag too: a worker that picked the run up meanwhile stops at its next batch.
@@ -279,7 +294,7 @@ class CleanImportExportMixin(ImportExportMixin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         run = ImportRun.objects.filter(
-            pk=run_id, source="admin", kind=self.import_schema.kind, user_id=request.user.pk
+            pk=run_id, source="admin", kind=self.import_kind, user_id=request.user.pk
         ).first()
         token = str((run.options or {}).get("token", "")) if run else ""
         if run is None or self._upload_of(request, token) is None:
@@ -326,19 +341,26 @@ def _runs_of(token: str):
 def _ended(run: ImportRun) -> bool:
     """The job has ended and left what the page shows: a previewed or done run's report is written just after
     the run records its outcome."""
+    from imports.tasks import report_path
+
     if run.status in ACTIVE:
         return False
     return run.status not in (ImportRun.Status.PREVIEWED, ImportRun.Status.DONE) or report_path(run).is_file()
 
 
 def _report(run: ImportRun) -> dict | None:
+    from imports.tasks import report_path
+
     try:
         return json.loads(report_path(run).read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError):
         return None
 
 
-def _result(report: dict) -> ImportResult:
+def _result(report: dict):
+    """The report as the ImportResult (imports.loading) the templates show."""
+    from imports.loading import ImportResult
+
     names = ("rows", "created", "updated", "unchanged", "merged_duplicates", "rejected", "ignored_columns")
     return ImportResult(
         **{n: report[n] for n in names},

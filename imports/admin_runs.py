@@ -19,8 +19,6 @@ from core.admin_audit import ReadOnlyAdminMixin
 from core.clock import request_as_of
 from core.db_lock import is_lock_timeout, lock_timeout_message
 from imports.models import ImportChange, ImportRun
-from imports.reverting import CannotRevert, revert_run
-from imports.runs import fail_abandoned_runs
 
 SHOWN_SKIPPED = 50
 
@@ -56,6 +54,8 @@ deleted since the import are left as they are.</p>
 
 @admin.action(description="Revert the selected imports", permissions=["revert"])
 def revert_runs(modeladmin, request, queryset):
+    from imports.reverting import CannotRevert, revert_run  # the engine (pandas): not at the admin's start-up
+
     as_of = request_as_of(request)
     runs = list(queryset.order_by("-pk"))
     if request.POST.get("post") != "yes":
@@ -127,6 +127,8 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm("imports.revert_importrun")
 
     def changelist_view(self, request, extra_context=None):
+        from imports.runs import fail_abandoned_runs  # the engine (pandas): not at the admin's start-up
+
         fail_abandoned_runs(request_as_of(request))  # a run whose process died shows as failed after a restart
         return super().changelist_view(request, extra_context)
 

@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.db_lock import OneLineFailures
-from imports.reading import DEFAULT_CHUNK_ROWS, RefusedFile, check_readable
+from imports.files import RefusedFile, check_readable
+from imports.reading import DEFAULT_CHUNK_ROWS
 from imports.runs import create_run, execute, record_rejects_file
 
 SHOWN_REJECTS = 10

@@ -14,12 +14,16 @@ from pathlib import Path
 from django.core.cache import caches
 
 from core import clock
-from imports.runs import Cancelled
 
 # No expiry: an expiry is a time on the writing process's clock, and the web and the worker may not share one
 # (a few hundred bytes are kept per run).
 KEEP_SECONDS = None
 SAMPLE_BYTES = 1 << 20  # read to estimate the bytes per row
+
+
+class Cancelled(Exception):
+    """Raised by a run's progress callback (Tracker) to stop it: the import rolls back, the run is recorded
+    cancelled (imports.runs)."""
 
 
 def _cache():

@@ -32,6 +32,7 @@ from core import clock, sql
 from imports.history import before_columns
 from imports.loading import ImportResult, load_file
 from imports.models import ImportRun
+from imports.progress import Cancelled
 from imports.reading import DEFAULT_CHUNK_ROWS
 from imports.schema import Schema
 
@@ -40,10 +41,6 @@ Status = ImportRun.Status
 ABANDONED = "the process running it stopped (killed?) before the end; nothing was written"
 INTERRUPTED = "interrupted (Ctrl-C) before the end; nothing was written"
 CANCELLED = "cancelled before the end; nothing was written"
-
-
-class Cancelled(Exception):
-    """Raised by a run's progress callback to stop it: the import rolls back, the run is recorded cancelled."""
 
 
 class NotQueued(Exception):

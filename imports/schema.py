@@ -9,10 +9,9 @@ model field, its migration and one `Field`.
 A schema is plain data (cleaners and key functions are picklable by reference), so it travels to the cleaning
 process with the file.
 
-The registry. An app registers its schema when its importing module is imported (`register(LEAD_SCHEMA)` in
-leads/importing.py), and its AppConfig.ready() imports that module, so every process (web, worker, command)
-knows every kind; the engine then finds a schema by kind (`schema_for("lead")`: a job, a revert) without
-importing any app.
+The registry (imports.registry, re-exported here): an app declares where its schema lives in its AppConfig.ready()
+and registers it where it defines it (`register(LEAD_SCHEMA)` in leads/importing.py); the engine finds a schema
+by kind (`schema_for("lead")`: a job, a revert) without importing any app.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ import pandas as pd
 from django.db.models import Value
 from django.db.models.expressions import DatabaseDefault
 
+from imports.registry import register, schema_for
 from imports.values import Cleaner, Text
 
 AS_WRITTEN = Text()  # the cleaner of a text field kept as written (trimmed)
@@ -205,27 +205,6 @@ class BeforeRestore(Protocol):
     def __call__(self, *, cursor, schema: Schema, run_id: int, before_columns, restoring: str, as_of): ...
 
 
-_REGISTRY: dict[str, Schema] = {}
-
-
-def register(schema: Schema) -> Schema:
-    """Make the schema known by its kind (an app calls it where it declares the schema)."""
-    known = _REGISTRY.get(schema.kind)
-    if known is not None and known.table != schema.table:
-        raise ValueError(f"Two import schemas of kind {schema.kind!r}: {known.table} and {schema.table}.")
-    _REGISTRY[schema.kind] = schema
-    return schema
-
-
-def schema_for(kind: str) -> Schema:
-    """The registered schema of that kind; LookupError naming the known kinds otherwise."""
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise LookupError(f"No import schema of kind {kind!r} (known: {known}).") from None
-
-
 _SQL_TYPES = {
     "CharField": "text",
     "EmailField": "text",
@@ -263,3 +242,16 @@ def _default(model_field):
     if value is not None and not isinstance(value, str | int | float | bool):
         raise TypeError(f"{model_field}: an import cannot store the default {value!r}")
     return value
+
+
+__all__ = [
+    "AS_WRITTEN",
+    "AfterUpsert",
+    "AroundUpsert",
+    "BeforeRestore",
+    "Field",
+    "Key",
+    "Schema",
+    "register",
+    "schema_for",
+]

@@ -20,6 +20,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Case, F, Value, When
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 from pydantic import ConfigDict
 
@@ -62,6 +63,15 @@ def count_request(key: ApiKey, now) -> None:
         raise Throttled(wait=60 - now.second - now.microsecond / 1_000_000)  # until the next minute
 
 
+class OfflineSwagger(Swagger):
+    """ninja's offline Swagger page (its template, Swagger UI from its static files: crm.settings puts both on the
+    paths). ninja renders that template only when it is an installed app, and falls back to a CDN page otherwise;
+    it is no installed app here (its import, pydantic's, would cost every process's start-up), so the fallback is
+    the offline template itself, rendered the same way."""
+
+    template_cdn = str(settings.NINJA_DIR / "templates" / "ninja" / "swagger.html")
+
+
 api = NinjaAPI(
     title="CRM intake API",
     version="1",
@@ -69,6 +79,7 @@ api = NinjaAPI(
     "assigned on arrival.",
     urls_namespace="api-v1",
     auth=BearerKey(),
+    docs=OfflineSwagger(),
 )
 
 

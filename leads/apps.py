@@ -6,4 +6,7 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self):
-        from leads import importing  # noqa: F401 (registers the import schema of its kind: imports.schema)
+        from imports.registry import declare
+
+        # The schema is imported when a job or a revert needs it: it loads the cleaning stack (pandas).
+        declare("lead", "leads.importing.LEAD_SCHEMA")

@@ -16,9 +16,8 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
-from leads.assignment import spread_of
 from leads.classification import LeadClass
-from leads.loads import AgentLoad, team_loads
+from leads.loads import AgentLoad, spread_of, team_loads
 from leads.models import Lead, VerificationRun
 
 

@@ -38,12 +38,12 @@ class SlaStateListFilter(admin.SimpleListFilter):
     parameter_name = "sla"
 
     def lookups(self, request, model_admin):
-        from leads.sla import STATES
+        from leads.sla_states import STATES
 
         return list(STATES.items())
 
     def queryset(self, request, queryset):
-        from leads.sla import STATES, sla_state_condition
+        from leads.sla_states import STATES, sla_state_condition
 
         value = self.value()
         if value is None:

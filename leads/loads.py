@@ -149,3 +149,11 @@ def _read(
             by_class = {c.value: classes.get(agent_id, {}).get(c.value, 0) for c in PRIORITY}
         loads.append(AgentLoad(agent_id, name, email, is_active, capacity, open_leads, new_leads, by_class, updated_at))
     return loads, unassigned
+
+
+def spread_of(loads: list[int], capacities: list[int | None]) -> int:
+    """max(load) - min(load of agents below capacity), over the given (active) agents; 0 if none is below."""
+    below = [load for load, cap in zip(loads, capacities) if cap is None or load < cap]
+    if not loads or not below:
+        return 0
+    return max(loads) - min(below)

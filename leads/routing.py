@@ -10,28 +10,27 @@ compared folded (core.normalize.name_key: case, accents and extra spaces ignored
 The first rule (lowest position) whose every condition holds decides: its team is the lead's pool. A lead
 matching no rule goes to ROUTING_DEFAULT_TEAM: a team's name, or empty for every agent (the pool None).
 
-`RuleSet.route_frame` is vectorized over a frame of leads (a million in seconds; `route_queryset` reads the frame
-from a queryset in one query, `lead_frame`); `route_lead` routes one lead through the same code (a frame of one
-row), so both fold and match alike.
+`RuleSet.route_frame` is vectorized over a frame of leads (a million in seconds, leads.routing_frames; `route_queryset`
+reads the frame from a queryset in one query); `route_lead` and `route_values` route one lead in plain Python, with
+the same folding (core.normalize.name_key) and matching: a test proves they agree. This module loads no pandas, so
+the verification and the admin's pages route their few leads without it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
 from agents.models import Agent, Team
 from core.normalize import name_key
-from imports.reading import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
-from imports.values import STRING, name_keys
+from imports.files import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
 from leads.classification import LeadClass
 from leads.models import RoutingRule
 
@@ -67,6 +66,18 @@ class Rule:
     email_domain: tuple[str, ...] = ()
     company_contains: tuple[str, ...] = ()
     classification: tuple[str, ...] = ()
+
+    def matches(self, folded: dict[str, str]) -> bool:
+        """Every condition holds for one lead's folded values (fold_values)."""
+        for name in ("source", "country", "classification"):
+            wanted = getattr(self, name)
+            if wanted and folded[name] not in wanted:
+                return False
+        if self.email_domain:
+            domain = folded["email_domain"]
+            if not any(domain == d or domain.endswith("." + d) for d in self.email_domain):
+                return False
+        return not self.company_contains or any(part in folded["company_contains"] for part in self.company_contains)
 
     @classmethod
     def of(cls, rule: RoutingRule, team_name: str) -> Rule:
@@ -111,65 +122,54 @@ class RuleSet:
         default_id, default_name = default_team()
         return cls(rules=rules, default_team_id=default_id, default_team_name=default_name)
 
-    def match_frame(self, frame: pd.DataFrame) -> pd.Series:
-        """The position of the rule deciding each lead (<NA>: none matches), for a frame with FRAME_COLUMNS."""
-        folded = _folded(frame, {name for rule in self.rules for name in CONDITION_NAMES if getattr(rule, name)})
-        decided = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-        open_rows = np.ones(len(frame), dtype=bool)
-        for rule in self.rules:
-            if not open_rows.any():
-                break
-            hit = open_rows & _matches(rule, folded, len(frame))
-            decided[hit] = rule.position
-            open_rows &= ~hit
-        return decided
+    @property
+    def condition_names(self) -> set[str]:
+        """The conditions some rule sets: only those columns are folded and read."""
+        return {name for rule in self.rules for name in CONDITION_NAMES if getattr(rule, name)}
 
-    def route_frame(self, frame: pd.DataFrame) -> pd.Series:
+    def match_values(self, values) -> Rule | None:
+        """The rule deciding one lead (None: none matches); `values` maps FRAME_COLUMNS to the lead's values
+        (missing or None: empty). Plain Python, folding and matching as match_frame does."""
+        folded = fold_values(values, self.condition_names)
+        return next((rule for rule in self.rules if rule.matches(folded)), None)
+
+    def route_values(self, values) -> int | None:
+        """One lead's pool (route_frame for one lead): its rule's team, else the default team; None: every agent."""
+        rule = self.match_values(values)
+        return rule.team_id if rule is not None else self.default_team_id
+
+    # The vectorized routing, for a frame of many leads (the assignment): leads.routing_frames, which loads pandas,
+    # imported only by what routes frames.
+
+    def match_frame(self, frame):
+        """The position of the rule deciding each lead (<NA>: none matches), for a frame with FRAME_COLUMNS."""
+        from leads.routing_frames import match_frame
+
+        return match_frame(self, frame)
+
+    def route_frame(self, frame):
         """Each lead's pool: the team id of the rule deciding it, else the default team's; <NA> (None) for the
         pool of every agent. `frame` has the columns FRAME_COLUMNS (classification: the class at the moment of
         routing); missing values are empty."""
-        positions = self.match_frame(frame)
-        teams = {rule.position: rule.team_id for rule in self.rules}
-        pools = positions.map(teams).astype("Int64")
-        if self.default_team_id is not None:
-            pools = pools.fillna(self.default_team_id)
-        return pools
+        from leads.routing_frames import route_frame
 
-    def route_queryset(self, leads, as_of: datetime) -> pd.Series:
+        return route_frame(self, frame)
+
+    def route_queryset(self, leads, as_of: datetime):
         """Each lead's pool (route_frame), indexed by lead id, for a queryset of leads read in one query with
         their class at `as_of` computed by the database."""
+        from leads.routing_frames import lead_frame
+
         frame = lead_frame(leads, as_of)
         return self.route_frame(frame).set_axis(frame["id"].to_numpy())
 
     def route_lead(self, lead, as_of: datetime) -> Route:
         """Where one lead (anything with source, country, email, company, status, created_at) goes at `as_of`."""
-        frame = pd.DataFrame(
-            [
-                {
-                    "source": lead.source,
-                    "country": lead.country,
-                    "email": lead.email,
-                    "company": lead.company,
-                    "classification": lead.classification_at(as_of).value,
-                }
-            ]
-        )
-        position = self.match_frame(frame).iloc[0]
-        if pd.isna(position):
+        values = {name: getattr(lead, name) for name in FRAME_COLUMNS if name != "classification"}
+        rule = self.match_values({**values, "classification": lead.classification_at(as_of).value})
+        if rule is None:
             return Route(None, self.default_team_id, self.default_team_name)
-        rule = next(r for r in self.rules if r.position == position)
         return Route(rule, rule.team_id, rule.team_name)
-
-
-def lead_frame(leads, as_of: datetime) -> pd.DataFrame:
-    """A queryset of leads as the frame routing reads (`id` and FRAME_COLUMNS), in one query, the class at `as_of`
-    from the SQL classification (leads.classification)."""
-    rows = (
-        leads.with_classification(as_of, name="_lead_class")
-        .order_by()
-        .values_list("id", "source", "country", "email", "company", "_lead_class")
-    )
-    return pd.DataFrame(list(rows), columns=["id", *FRAME_COLUMNS])
 
 
 def route_lead(lead, as_of: datetime) -> Route:
@@ -188,44 +188,25 @@ ROUTED_COLUMNS = {
 }
 
 
-def _folded(frame: pd.DataFrame, needed) -> dict[str, pd.Series]:
-    """The frame's columns folded for matching, only those some rule reads (folding a million emails costs
-    seconds)."""
-
-    def column(name: str) -> pd.Series:
-        values = frame[name] if name in frame else pd.Series("", index=frame.index)
-        return name_keys(values.astype(STRING).fillna(""), max_length=1000)
-
-    sources = {
-        "source": lambda: column("source"),
-        "country": lambda: column("country"),
-        "email_domain": lambda: column("email").str.extract(r"@([^@]*)$")[0].fillna("").astype(STRING),
-        "company_contains": lambda: column("company"),
-        "classification": lambda: column("classification"),
-    }
-    return {name: make() for name, make in sources.items() if name in needed}
+DOMAIN = re.compile(r"@([^@]*)$")  # the domain: after the (folded) email's last @
+MAX_FOLDED = 1000  # the longest folded value matched (the longest lead column is shorter)
 
 
-def _matches(rule: Rule, folded: dict[str, pd.Series], rows: int) -> np.ndarray:
-    hit = np.ones(rows, dtype=bool)
-    for name in ("source", "country", "classification"):
-        wanted = getattr(rule, name)
-        if wanted:
-            hit &= folded[name].isin(wanted).to_numpy(dtype=bool, na_value=False)
-    if rule.email_domain:
-        domain = folded["email_domain"]
-        any_domain = np.zeros(len(hit), dtype=bool)
-        for alternative in rule.email_domain:
-            same = (domain == alternative) | domain.str.endswith("." + alternative)
-            any_domain |= same.to_numpy(dtype=bool, na_value=False)
-        hit &= any_domain
-    if rule.company_contains:
-        company = folded["company_contains"]
-        any_part = np.zeros(len(hit), dtype=bool)
-        for alternative in rule.company_contains:
-            any_part |= company.str.contains(alternative, regex=False).to_numpy(dtype=bool, na_value=False)
-        hit &= any_part
-    return hit
+def fold(value) -> str:
+    """A lead's value as the conditions compare it (core.normalize.name_key; missing: empty)."""
+    return name_key(value if isinstance(value, str) else "")[:MAX_FOLDED]
+
+
+def fold_values(values, needed) -> dict[str, str]:
+    """One lead's values folded for matching, by condition name, only those some rule reads."""
+    folded = {}
+    for name in needed:
+        value = fold(values.get(ROUTED_COLUMNS[name]))
+        if name == "email_domain":
+            found = DOMAIN.search(value)
+            value = found.group(1) if found else ""
+        folded[name] = value
+    return folded
 
 
 def default_team() -> tuple[int | None, str | None]:
@@ -374,7 +355,6 @@ __all__ = [
     "default_team",
     "export_rules",
     "import_rules_file",
-    "lead_frame",
     "pool_agents",
     "read_rules_file",
     "replace_rules",

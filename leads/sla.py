@@ -35,22 +35,23 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
-from agents.availability import parse_working_hours, working_time_before
 from agents.models import Agent, Team
 from core import sql
-from leads.assignment import load_agents, lock_assignments
 from leads.assignment.eligibility import EVERY_AGENT, Eligibility, PoolReport, read_eligibility
+from leads.assignment.locking import load_agents, lock_assignments
 from leads.assignment.service import write_moves
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.models import AssignmentRun, Lead, LeadAssignment, Notification
 from leads.notifications import enqueue
 from leads.sla_policies import SlaPolicySet
+from leads.sla_states import (
+    HOLIDAY_LOOKBACK_DAYS,
+    StepBounds,
+)
 
 REASON = LeadAssignment.Reason
 KIND = Notification.Kind
-STEPS = ("remind_at_hours", "escalate_after_hours", "reassign_after_hours")
 MANAGERS_GROUP = "Sales managers"
-HOLIDAY_LOOKBACK_DAYS = 400
 
 
 class SlaError(Exception):
@@ -123,7 +124,7 @@ def _run(result: SlaResult, policies: SlaPolicySet, *, source: str) -> None:
     eligibility = read_eligibility(load_agents(), as_of=as_of)
     team_names = dict(Team.objects.values_list("id", "name"))
     holidays = Agent.objects.all().holiday_dates(as_of.date() - timedelta(days=HOLIDAY_LOOKBACK_DAYS), as_of.date())
-    bounds = _Bounds(eligibility, policies, holidays, as_of)
+    bounds = StepBounds(eligibility, policies, holidays, as_of)
 
     untouched = _history(_untouched_candidates(bounds))
     remind, escalate, move = [], [], []
@@ -182,56 +183,7 @@ def _run(result: SlaResult, policies: SlaPolicySet, *, source: str) -> None:
         transaction.on_commit(lambda: enqueue(ids))
 
 
-# --------------------------------------------------------------------------------------------------
-# When a step is due: one bound per agent, policy and step
-
-
-class _Bounds:
-    """bound(agent, policy, step): the latest assignment moment from which the step's working hours have elapsed
-    by `as_of` in the agent's hours, zone and holidays (agents.availability.working_time_before); a lead is due
-    when its assigned_at is at or before it. `agents`: anything with .agents {id: (working_hours, time_zone,
-    team_ids) as attributes}, such as an Eligibility."""
-
-    def __init__(self, eligibility, policies: SlaPolicySet, holidays, as_of: datetime):
-        self.eligibility, self.policies, self.holidays, self.as_of = eligibility, policies, holidays, as_of
-        self._cache: dict[tuple, datetime | None] = {}
-
-    def bound(self, agent_id: int, policy, step: str, *, hours=None) -> datetime | None:
-        hours = getattr(policy, step) if hours is None else hours
-        if hours is None:
-            return None
-        key = (agent_id, hours)
-        if key not in self._cache:
-            agent = self.eligibility.agents.get(agent_id)
-            if agent is None:
-                self._cache[key] = None
-            else:
-                try:
-                    self._cache[key] = working_time_before(
-                        self.as_of,
-                        hours,
-                        hours_spec=parse_working_hours(agent.working_hours),
-                        tz=agent.time_zone,
-                        holidays=self.holidays.get(agent_id, frozenset()),
-                    )
-                except ValueError:  # hours that never elapse (holidays all the way): never due
-                    self._cache[key] = None
-        return self._cache[key]
-
-    def due(self, agent_id: int, policy, step: str, moment: datetime) -> bool:
-        bound = self.bound(agent_id, policy, step)
-        return bound is not None and moment <= bound
-
-    def latest(self, agent_id: int) -> datetime | None:
-        """The latest bound of any step of any policy that can apply to the agent's leads: a superset filter."""
-        agent = self.eligibility.agents.get(agent_id)
-        candidates = [self.policies.default, *(self.policies.by_team.get(t) for t in (agent.team_ids if agent else ()))]
-        bounds = [self.bound(agent_id, policy, step) for policy in candidates if policy is not None for step in STEPS]
-        bounds = [b for b in bounds if b is not None]
-        return max(bounds) if bounds else None
-
-
-def _untouched_candidates(bounds: _Bounds):
+def _untouched_candidates(bounds: StepBounds):
     """The untouched assigned leads that some step may be due for: one query, one condition per agent."""
     condition = Q()
     for agent_id in bounds.eligibility.agents:
@@ -429,72 +381,3 @@ def _managers(team_ids: set[int | None]) -> dict[int | None, list[tuple[int, str
         out[team_id].append((user_id, email))
     out[None] = list(users.filter(groups__name=MANAGERS_GROUP).order_by("id").values_list("id", "email").distinct())
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# SLA states, in SQL: the lead list's filter, the verification and the overview
-
-
-WITHIN, DUE_SOON, BREACHED = "within", "due-soon", "breached"
-STATES = {WITHIN: "within", DUE_SOON: "due soon", BREACHED: "breached"}
-DUE_SOON_SHARE = Fraction(3, 4)  # without a reminder step, "due soon" starts at 75% of the first-touch time
-
-
-@dataclass
-class _Clockwork:
-    working_hours: str
-    time_zone: str
-    team_ids: frozenset
-
-
-class _Agents:
-    def __init__(self):
-        teams = defaultdict(set)
-        for agent_id, team_id in Agent.teams.through.objects.values_list("agent_id", "team_id"):
-            teams[agent_id].add(team_id)
-        self.agents = {
-            pk: _Clockwork(hours, zone, frozenset(teams[pk]))
-            for pk, hours, zone in Agent.objects.values_list("id", "working_hours", "time_zone")
-        }
-
-
-def sla_state_condition(state: str, *, as_of: datetime) -> Q:
-    """The leads in an SLA state at `as_of`, as a condition on Lead (a few queries to build it, whatever the number
-    of leads): assigned, untouched (`new`) leads whose pool's policy has a first-touch time, counted in their
-    agent's working time since assigned_at:
-    - breached: the first-touch time has elapsed;
-    - due soon: not yet, but the reminder time has (75% of the first-touch time when no reminder is set);
-    - within: neither.
-    Leads worked, unassigned or under no first-touch policy are in no state (Q matching nothing for them)."""
-    if state not in STATES:
-        raise ValueError(f"unknown SLA state {state!r} (states: {', '.join(STATES)})")
-    policies = SlaPolicySet.load()
-    if not any(p.first_touch_hours is not None for p in [policies.default, *policies.by_team.values()] if p):
-        return Q(pk__in=[])  # no first-touch time anywhere: no lead is in any state
-    holidays = Agent.objects.all().holiday_dates(as_of.date() - timedelta(days=HOLIDAY_LOOKBACK_DAYS), as_of.date())
-    bounds = _Bounds(_Agents(), policies, holidays, as_of)
-    own = sorted(policies.by_team)
-    condition = Q(pk__in=[])
-    for agent_id in sorted(bounds.eligibility.agents):
-        scopes = [(Q(assigned_team_id=t), policies.by_team[t]) for t in own]
-        scopes.append((~Q(assigned_team_id__in=own) | Q(assigned_team__isnull=True), policies.default))
-        for scope, policy in scopes:
-            if policy is None or policy.first_touch_hours is None:
-                continue
-            first = bounds.bound(agent_id, policy, "first_touch_hours")
-            soon_hours = (
-                policy.remind_at_hours
-                or policy.first_touch_hours * DUE_SOON_SHARE.numerator / DUE_SOON_SHARE.denominator
-            )
-            soon = bounds.bound(agent_id, policy, "first_touch_hours", hours=soon_hours)
-            mine = Q(assigned_agent_id=agent_id) & scope
-            if state == BREACHED:
-                window = Q(assigned_at__lte=first) if first is not None else Q(pk__in=[])
-            elif state == DUE_SOON:
-                window = Q(assigned_at__lte=soon) if soon is not None else Q(pk__in=[])
-                if first is not None:
-                    window &= Q(assigned_at__gt=first)
-            else:
-                window = Q(assigned_at__gt=soon) if soon is not None else Q()
-            condition |= mine & window
-    return condition & Q(status=LeadStatus.NEW, assigned_agent__isnull=False, assigned_at__isnull=False)

@@ -5,7 +5,7 @@ agent (no team) has the default policy. Enforcing the steps (reminders, escalati
 not done here: this module only holds and checks the data.
 
 The file is a CSV with exactly COLUMNS (any order; headers compared ignoring case, spaces, `-` and `_`), read like
-the routing rules file (imports.reading.read_small_csv): one row per policy, an empty team for the default one, an
+the routing rules file (imports.files.read_small_csv): one row per policy, an empty team for the default one, an
 empty value for a step that is off.
 """
 
@@ -21,7 +21,7 @@ from django.db import transaction
 
 from agents.models import Team
 from core.normalize import name_key
-from imports.reading import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
+from imports.files import RefusedFile, SmallFileProblems, exact_columns, read_small_csv
 from leads.models import SLA_COUNTS, SLA_HOURS, SLA_HOURS_DECIMAL_PLACES, SLA_HOURS_MAX_DIGITS, SlaPolicy
 
 COLUMNS = ("team", *SLA_HOURS, *SLA_COUNTS)

@@ -19,8 +19,8 @@ from django.db.models import Count
 from agents.availability import parse_working_hours, working_time_between
 from agents.models import Agent, Team
 from leads.models import Lead
-from leads.sla import BREACHED, HOLIDAY_LOOKBACK_DAYS, sla_state_condition
 from leads.sla_policies import SlaPolicySet
+from leads.sla_states import BREACHED, HOLIDAY_LOOKBACK_DAYS, sla_state_condition
 
 WINDOWS = (7, 30)
 

@@ -18,22 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-import pandas as pd
 from django.db.models import Count
 
 from agents.availability import as_zone, is_available, parse_working_hours
 from agents.models import WEIGHT_DECIMAL_PLACES, Agent
 from core import clock
 from core.db_lock import read_snapshot
-from leads.assignment import spread_of
 from leads.assignment.eligibility import EVERY_AGENT, Eligibility, PoolAgent, local_day, read_eligibility, receipts
 from leads.choices import CLOSED_STATUSES, OPEN_STATUSES, LeadStatus
 from leads.classification import PRIORITY, Thresholds, band_counts, classes_of_bands
 from leads.load_counts import read_counts
-from leads.loads import AgentLoad
+from leads.loads import AgentLoad, spread_of
 from leads.models import Lead, VerificationRun
 from leads.routing import CONDITION_NAMES, ROUTED_COLUMNS, RoutingError, RuleSet
-from leads.sla import BREACHED, sla_state_condition
+from leads.sla_states import BREACHED, sla_state_condition
 
 FIRST_UNASSIGNED = 10
 
@@ -237,7 +235,7 @@ def _check_pools(report: VerificationReport, eligibility: Eligibility, everyone:
 
 
 def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibility, as_of) -> dict:
-    """Route the open assigned leads by the current rules (vectorized): the agents holding a lead of each pool
+    """Route the open assigned leads by the current rules: the agents holding a lead of each pool
     (team id, None: every agent); counts the misrouted leads into the report."""
     # Only the columns some rule reads; without an email-domain rule the leads are read as their distinct
     # (agent, status, columns) combinations, a few thousand rather than a row per lead, and each is routed once.
@@ -263,29 +261,38 @@ def _route_held(report: VerificationReport, rules: RuleSet, eligibility: Eligibi
 
 def _route_rows(rules: RuleSet, eligibility: Eligibility, columns: list[str], rows: list[tuple]):
     """From rows (agent id, status, *columns, leads): the holders of each pool, the misrouted leads and how many of
-    them are new."""
-    frame = pd.DataFrame(rows, columns=["agent_id", "status", *columns, "n"])
-    if frame.empty:
-        return {}, 0, 0
-    held = pd.DataFrame(
-        {
-            "agent_id": frame["agent_id"],
-            "pool": rules.route_frame(frame).fillna(-1).astype("int64"),
-            "new": frame["status"] == LeadStatus.NEW,
-            "n": frame["n"],
-        }
-    )
+    them are new. Distinct combinations are a few thousand rows, routed one by one in plain Python, each combination
+    of the routed columns once; a row per lead (an email-domain rule) is routed as a frame (leads.routing_frames)."""
+    if "email" in columns:
+        pools = _frame_pools(rules, columns, rows)
+    else:
+        routed: dict[tuple, int | None] = {}
+        pools = []
+        for row in rows:
+            values = row[2:-1]
+            if values not in routed:
+                routed[values] = rules.route_values(dict(zip(columns, values, strict=True)))
+            pools.append(routed[values])
     holders: dict[int | None, set[int]] = defaultdict(set)
     misrouted = misrouted_new = 0
-    for (agent_id, pool, new), n in held.groupby(["agent_id", "pool", "new"])["n"].sum().items():
-        team_id = None if pool == -1 else int(pool)
-        agent = eligibility.agents.get(int(agent_id))
+    for (agent_id, status, *_, n), team_id in zip(rows, pools, strict=True):
+        agent = eligibility.agents.get(agent_id)
         if team_id is None or (agent is not None and team_id in agent.team_ids):
-            holders[team_id].add(int(agent_id))
+            holders[team_id].add(agent_id)
         else:
-            misrouted += int(n)
-            misrouted_new += int(n) if new else 0
+            misrouted += n
+            misrouted_new += n if status == LeadStatus.NEW else 0
     return holders, misrouted, misrouted_new
+
+
+def _frame_pools(rules: RuleSet, columns: list[str], rows: list[tuple]) -> list[int | None]:
+    """Each row's pool (None: every agent), routed as one frame: a row per lead folds a million emails."""
+    import pandas as pd  # only this case needs it: the command and the admin's pages start without it
+
+    if not rows:
+        return []
+    frame = pd.DataFrame([row[2:-1] for row in rows], columns=columns)
+    return [None if pd.isna(pool) else int(pool) for pool in rules.route_frame(frame)]
 
 
 def _pool_balance(eligibility: Eligibility, team_id: int | None, holders: set[int]):

@@ -15,7 +15,7 @@ from agents.models import Agent
 from core.admin_audit import ReadOnlyAdminMixin
 from core.clock import request_as_of
 from core.db_lock import busy_as_message
-from leads.assignment import AssignmentError, assign_leads, assign_to_agent, preview_assign_to_agent, unassign_leads
+from leads import assignment  # its names are read when an action runs: the service loads numpy and pandas
 from leads.models import AssignmentRun, LeadAssignment
 
 
@@ -24,13 +24,13 @@ from leads.models import AssignmentRun, LeadAssignment
 def assign_evenly(modeladmin, request, queryset):
     selected = queryset.count()
     try:
-        result = assign_leads(
+        result = assignment.assign_leads(
             lead_ids=queryset.values("id"),
             source=AssignmentRun.Source.ADMIN,
             user=request.user,
             as_of=request_as_of(request),
         )
-    except AssignmentError as exc:
+    except assignment.AssignmentError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return
     skipped = selected - result.assigned - result.unassigned_left
@@ -58,7 +58,7 @@ def assign_to_one_agent(modeladmin, request, queryset):
         if agent is None:
             modeladmin.message_user(request, "Choose an active agent.", messages.ERROR)
         else:
-            result = assign_to_agent(lead_ids=queryset.values("id"), agent=agent, user=request.user)
+            result = assignment.assign_to_agent(lead_ids=queryset.values("id"), agent=agent, user=request.user)
             text = f"Gave {result.assigned + result.moved} leads to {agent} (run {result.run_id})."
             if result.skipped:
                 text += f" {result.skipped} selected leads were closed or already theirs and were left alone."
@@ -80,7 +80,7 @@ def assign_to_one_agent(modeladmin, request, queryset):
         "queryset": queryset,
         "count": queryset.count(),
         "open_count": queryset.open().count(),
-        **said_once(preview_assign_to_agent(lead_ids=queryset.values("id"))),
+        **said_once(assignment.preview_assign_to_agent(lead_ids=queryset.values("id"))),
         # Re-post what the changelist posted: the ticked ids, and select_across for "all N leads".
         "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across") == "1",
@@ -122,7 +122,7 @@ def said_once(rows: list[dict]) -> dict:
 @admin.action(description="Unassign", permissions=["assign"])
 @busy_as_message("Nothing was unassigned.")
 def unassign(modeladmin, request, queryset):
-    result = unassign_leads(lead_ids=queryset.values("id"), user=request.user)
+    result = assignment.unassign_leads(lead_ids=queryset.values("id"), user=request.user)
     text = f"Took {result.unassigned} open leads away from their agents (run {result.run_id})."
     if result.skipped:
         text += f" {result.skipped} selected leads were closed or unassigned and were left alone."

@@ -11,7 +11,6 @@ from django.utils.html import format_html, format_html_join
 
 from agents.admin import AbsenceInline
 from agents.admin_login import AgentLoginAdminMixin
-from agents.importing import AGENT_SCHEMA
 from agents.models import Agent
 from agents.resources import AgentResource
 from core.admin_lists import NarrowListMixin, text_column
@@ -19,7 +18,7 @@ from core.clock import request_as_of
 from core.db_lock import busy_as_message
 from imports.admin import CleanImportExportMixin
 from imports.admin_runs import import_history_links
-from leads.assignment import lock_assignments
+from leads.assignment.locking import lock_assignments
 from leads.classification import PRIORITY
 from leads.loads import agent_loads, open_leads_count
 
@@ -58,7 +57,7 @@ def lead_list_url(**params) -> str:
 @admin.register(Agent)
 class AgentAdmin(AgentLoginAdminMixin, CleanImportExportMixin, NarrowListMixin, admin.ModelAdmin):
     resource_classes = [AgentResource]
-    import_schema = AGENT_SCHEMA
+    import_kind = "agent"
     command_name = "import_agents"
     # Narrow columns (core/admin_lists.py), so that the loads fit at 1366 px.
     list_display = [

@@ -15,7 +15,6 @@ from leads.admin.actions import LeadAssignmentAdminMixin
 from leads.admin.classification import LeadClassificationAdminMixin
 from leads.explanation import explain_assignment
 from leads.filters import AgentListFilter, CountryListFilter, LeadClassListFilter, SlaStateListFilter
-from leads.importing import LEAD_SCHEMA
 from leads.models import Lead
 from leads.resources import LeadResource
 from leads.scoping import AgentScopedAdminMixin
@@ -37,7 +36,7 @@ class LeadAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [LeadResource]
-    import_schema = LEAD_SCHEMA
+    import_kind = "lead"
     command_name = "import_leads"
     # Narrow columns (core/admin_lists.py), so that the agent column fits at 1366 px.
     list_display = [

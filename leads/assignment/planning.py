@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from leads.loads import AgentLoad
+from leads.loads import AgentLoad, spread_of
 
 # (lead id, from agent id or None, reason): a lead that needs an agent. The mapping's rows add the agent it goes to.
 PoolEntry = tuple[int, int | None, str]
@@ -111,14 +111,6 @@ def _has_room(room: int | None, given: int) -> bool:
 def _take(load: int, room: int | None, level: int) -> int:
     wanted = max(0, level - load)
     return wanted if room is None else min(room, wanted)
-
-
-def spread_of(loads: list[int], capacities: list[int | None]) -> int:
-    """max(load) - min(load of agents below capacity), over the given (active) agents; 0 if none is below."""
-    below = [load for load, cap in zip(loads, capacities) if cap is None or load < cap]
-    if not loads or not below:
-        return 0
-    return max(loads) - min(below)
 
 
 def plan_counts(agents: list[AgentLoad], n: int, rng: np.random.Generator) -> list[int]:

@@ -49,16 +49,16 @@ from leads.assignment.eligibility import (
     PoolReport,
     read_eligibility,
 )
+from leads.assignment.locking import LOCK, load_agents
 from leads.assignment.planning import PoolEntry, deal, plan_moves, plan_pools, spread_of
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.classification import ASSIGNABLE_CLASSES, PRIORITY, LeadClass, most_urgent_first
-from leads.loads import AgentLoad, counted_loads
+from leads.loads import AgentLoad
 from leads.models import AssignmentRun, Lead, LeadAssignment
 from leads.notifications import record_arrivals, record_digests
 from leads.routing import RuleSet
 
 # The named lock (core.sql.LOCKS) that serializes assignment runs, the admin's actions included.
-LOCK = "assignment"
 REASON = LeadAssignment.Reason
 
 
@@ -697,20 +697,6 @@ def preview_assign_to_agent(*, lead_ids) -> list[dict]:
 
 # --------------------------------------------------------------------------------------------------
 # Database helpers
-
-
-def lock_assignments():
-    """A transaction (context manager or decorator) that serializes assignment runs until it ends: the named
-    lock of core.sql (PostgreSQL advisory lock, MariaDB GET_LOCK, SQLite's write lock). Loads must be read
-    inside it. Raises core.sql.LockTimeout when another run holds it longer than the database waits."""
-    return sql.locked(LOCK)
-
-
-def load_agents() -> dict[int, AgentLoad]:
-    """Every agent by id with its load and its count of `new` open leads, from the counters the database keeps
-    (leads.loads.counted_loads: one small query; exact in the reading transaction, which verify_assignments
-    proves against the real aggregate)."""
-    return {agent.id: agent for agent in counted_loads()}
 
 
 def _check_classes(classifications) -> frozenset[str] | None:

@@ -197,7 +197,7 @@ def test_without_any_policy_nothing_happens():
 
 
 def test_sla_states_in_sql_follow_working_time(desk):
-    from leads.sla import sla_state_condition
+    from leads.sla_states import sla_state_condition
 
     _, agents = desk
     within = assign(agents["ana"], paris(1, 11), email="within@client.example")
