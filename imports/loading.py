@@ -210,22 +210,30 @@ def _scalar(sql: str, params=()):
         return cursor.fetchone()[0]
 
 
-def _merge_duplicates(staging: Staging, identities: pd.Series, sample_size: int = 0) -> tuple[int, list[dict]]:
+def _merge_duplicates(
+    staging: Staging, lines: np.ndarray, hashes: np.ndarray, sample_size: int = 0
+) -> tuple[int, list[dict]]:
     """Merge rows sharing an identity (later non-empty values win); return how many rows were merged away and,
     for the first `sample_size` merged identities, what the merge kept and dropped (`_merge_report`).
 
-    `identities` holds every staged row's identity, indexed by line: the duplicated rows are found in memory, fetched
-    and deleted by line (SQLite's staging rowid), merged by the cleaning rules and staged again.
+    `lines` and `hashes` hold every staged row's line and the hash of its identity (16 bytes a row, where the
+    identities themselves would hold the whole column in memory): the rows whose hash repeats are fetched by line
+    (SQLite's staging rowid), those whose identity repeats (two identities may share a hash) are deleted, merged
+    by the cleaning rules and staged again.
     """
-    dup_lines = identities.index[identities.duplicated(keep=False).to_numpy(dtype=bool)]
-    if len(dup_lines) == 0:
+    candidates = lines[pd.Series(hashes).duplicated(keep=False).to_numpy(dtype=bool)]
+    if len(candidates) == 0:
         return 0, []
-    merged_away = int(identities.duplicated().sum())
-    with _marked_lines(staging, dup_lines) as marked:
+    identity = staging.schema.identity
+    with _marked_lines(staging, pd.Index(candidates)) as marked:
         rows = staging.fetch(f"s.line IN {marked}")
+    rows = rows[rows[identity].duplicated(keep=False).to_numpy(dtype=bool)]
+    if rows.empty:
+        return 0, []
+    merged_away = int(rows[identity].duplicated().sum())
+    with _marked_lines(staging, rows.index) as marked:
         staging.delete(f"line IN {marked}")
     rows = rows.map(lambda v: None if _is_missing(v) else v)
-    identity = staging.schema.identity
     merged = merge_duplicates(rows, identity)
     staging.insert_objects(merged)
     fields = [name for name in staging.schema.shown if name != identity]
@@ -325,7 +333,10 @@ def _reject_incomplete_new(staging: Staging, source: SourceFile, kept_raw: list[
     """A new record needs more than its identity (Field.needed_for_new: a lead a name and a created date, an agent
     a name); an existing one is updated from what the row has. Checked after merging duplicates, against the
     database: the rows of a new identity that still lacks a needed value are taken out of the staging table and
-    rejected. Returns them, and how many of them had been counted as merged duplicates."""
+    rejected. Returns them, and how many of them had been counted as merged duplicates.
+
+    `kept_raw` and `identities` are the rows that lack a needed value (CleanChunk.raw_incomplete), by line: every
+    row of an identity still lacking one after the merge lacked it too."""
     schema = staging.schema
     needed, key = schema.needed_for_new, schema.identity
     if not needed:
@@ -426,21 +437,31 @@ def update_records(frame: pd.DataFrame, schema: Schema, now: datetime) -> None:
 def _load_through_staging(
     chunks, source, schema, result, rejects, now, batch_size, sample_size, progress, *, empty_target, run_id
 ):
-    identities: list[pd.Series] = []
+    # Kept for the whole file: a line and an identity hash per row, and the rows lacking a value a new record needs.
+    lines: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
     kept_raw: list[pd.DataFrame] = []
+    incomplete: list[pd.Series] = []
     staging = Staging(schema)
     staging.create()
     for chunk in chunks:
         result.rows += len(chunk.valid) + len(chunk.rejects)
         rejects.append(chunk.rejects)
-        identities.append(chunk.valid[schema.identity])
+        identities = chunk.valid[schema.identity]
+        lines.append(identities.index.to_numpy(dtype=np.int64))
+        hashes.append(pd.util.hash_pandas_object(identities, index=False).to_numpy())
         staging.insert(chunk.valid, batch_size)
-        kept_raw.append(chunk.raw_incomplete)
+        if chunk.raw_incomplete is not None and len(chunk.raw_incomplete):
+            kept_raw.append(chunk.raw_incomplete)
+            incomplete.append(identities.loc[chunk.raw_incomplete.index])
         if progress:
             progress(result.rows)
-    all_identities = pd.concat(identities) if identities else pd.Series(dtype=STRING)
-    result.merged_duplicates, result.merged = _merge_duplicates(staging, all_identities, sample_size)
-    late, merged_back = _reject_incomplete_new(staging, source, kept_raw, all_identities)
+    result.merged_duplicates, result.merged = _merge_duplicates(
+        staging, _joined(lines, np.int64), _joined(hashes, np.uint64), sample_size
+    )
+    late, merged_back = _reject_incomplete_new(
+        staging, source, kept_raw, pd.concat(incomplete) if incomplete else pd.Series(dtype=STRING)
+    )
     if len(late):
         rejects.append(late)
         result.merged_duplicates -= merged_back
@@ -464,6 +485,10 @@ def _load_through_staging(
     if schema.after_upsert:
         _after_upsert(staging, now, result, unchanged)
     staging.drop()
+
+
+def _joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
 
 
 @contextmanager
