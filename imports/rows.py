@@ -298,3 +298,16 @@ def merge_duplicates(rows: pd.DataFrame, identity: str) -> pd.DataFrame:
     merged["line"] = grouped["line"].min()
     merged = merged.reset_index().set_index("line")[list(rows.columns)]
     return pd.concat([rows[~duplicated], merged]).sort_index(kind="stable")
+
+
+def merge_duplicate_rows(rows: list[tuple[int, dict]], identity: str) -> list[tuple[int, dict]]:
+    """merge_duplicates for rows in memory ((line, values) pairs in line order, None where missing): rows sharing
+    an identity become one, later non-empty values winning, at the first line of its identity."""
+    merged: dict[object, tuple[int, dict]] = {}
+    for line, values in rows:
+        known = merged.get(values[identity])
+        if known is None:
+            merged[values[identity]] = (line, dict(values))
+        else:
+            known[1].update({name: value for name, value in values.items() if value is not None})
+    return sorted(merged.values(), key=lambda row: row[0])
