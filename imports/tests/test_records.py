@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from imports import values
 from imports.reading import SourceFile
 from imports.records import check_record_keys, clean_few, clean_records, record_keys
-from imports.rows import Reasons, clean_chunk
+from imports.rows import Reasons, clean_chunk, merge_duplicate_rows, merge_duplicates
 from imports.tests.test_cleaning import date_texts
 from imports.values import Context
 from leads.importing import LEAD_SCHEMA, STATUS_SYNONYMS
@@ -291,3 +291,20 @@ def test_each_cleaner_reads_one_value_as_it_reads_a_column_of_it(cleaner, cell):
     expected = pa.Table.from_pandas(pd.DataFrame({"v": column}), preserve_index=False).column("v").to_pylist()[0]
     assert (value, type(value)) == (expected, type(expected))
     assert messages == [message for added in reasons.messages for message in added]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a@x.org", "b@x.org", "c@x.org"]), *[st.one_of(st.none(), st.text(max_size=3))] * 2),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_rows_in_memory_merge_by_identity_as_a_frame_does(cells):
+    frame = pd.DataFrame(
+        {name: pd.array([row[i] for row in cells], dtype=values.STRING) for i, name in enumerate(["email", "a", "b"])},
+        index=pd.Index(range(1, len(cells) + 1), name="line"),
+    )
+    in_memory = merge_duplicate_rows(_frame_rows(frame), "email")
+    assert in_memory == _frame_rows(merge_duplicates(frame, "email"))
