@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from imports.reading import SourceFile, header_key
-from imports.rows import clean_chunk
+from imports.rows import clean_chunk, clean_row
 from imports.schema import Schema
 from imports.values import STRING, Context
 
@@ -62,9 +62,9 @@ def _type_error(value) -> str | None:
     return f"must be a string, not {_JSON_TYPES.get(type(value), type(value).__name__)}"
 
 
-def clean_records(records: list[dict], schema: Schema, context: Context) -> CleanRecords:
-    """Clean JSON objects (each a dict) by the schema's rules; a record breaking any rule is in `errors` with
-    every rule it breaks, the others in `valid`."""
+def _checked_source(records: list[dict], schema: Schema) -> tuple[SourceFile, dict[int, list[dict]]]:
+    """The keys of the records as a file's columns (the union of their keys, in the schema's order), and what no
+    file can hold, per record: unknown keys and values that are not text."""
     keys = record_keys(schema)
     errors: dict[int, list[dict]] = {}
     columns: list[str] = []
@@ -78,32 +78,81 @@ def clean_records(records: list[dict], schema: Schema, context: Context) -> Clea
             if key in keys and key not in columns:
                 columns.append(key)
     columns.sort(key=list(keys).index)
-    cells = {
-        key: pd.array(
-            [value if _type_error(value := record.get(key, "")) is None else "" for record in records], dtype=STRING
-        )
-        for key in columns
-    }
-    raw = pd.DataFrame(cells, index=pd.RangeIndex(len(records), name="line"))
     own = {keys[key][0]: key for key in columns if keys[key][1] is None}
     parts: dict[str, tuple[str, ...]] = {}
     for key in columns:
         name, part = keys[key]
         if part is not None and name not in own:
             parts[name] = (*parts.get(name, ()), key)
-    source = SourceFile(Path("request"), "utf-8", ",", columns, own, parts)
-    chunk = clean_chunk(raw, source, schema, context)
-    typed = {position: {e["field"] for e in found} for position, found in errors.items()}
-    for position, row in zip(chunk.broken.index, chunk.broken.itertuples(index=False)):
-        # A value refused for its type was cleaned as missing: that it is missing is no news.
-        if row.field not in typed.get(position, ()):
-            errors.setdefault(int(position), []).append({"field": row.field, "message": row.message})
-    # A record with no value at all is a blank line to the rows' cleaning: it lacks its identity.
+    return SourceFile(Path("request"), "utf-8", ",", columns, own, parts), errors
+
+
+def _cells(record: dict, source: SourceFile) -> list[str]:
+    """A record's cells under the source's columns: a key it lacks or a value refused for its type is empty."""
+    return [value if _type_error(value := record.get(key, "")) is None else "" for key in source.headers]
+
+
+def _add_broken(errors: dict[int, list[dict]], typed: dict[int, set], position: int, field: str, message: str):
+    # A value refused for its type was cleaned as missing: that it is missing is no news.
+    if field not in typed.get(position, ()):
+        errors.setdefault(position, []).append({"field": field, "message": message})
+
+
+def _identity_missing(errors, schema: Schema, source: SourceFile, positions) -> None:
+    """A record with no value at all is a blank line to the rows' cleaning: it lacks its identity."""
     identity = schema.field(schema.identity)
-    for position in range(len(records)):
-        if position not in chunk.valid.index and position not in errors:
+    for position in positions:
+        if position not in errors:
             label = source.column_label(identity.name)
             rule = f"missing ({identity.required})" if identity.required else "missing"
             errors[position] = [{"field": label, "message": rule}]
+
+
+def clean_records(records: list[dict], schema: Schema, context: Context) -> CleanRecords:
+    """Clean JSON objects (each a dict) by the schema's rules; a record breaking any rule is in `errors` with
+    every rule it breaks, the others in `valid`."""
+    source, errors = _checked_source(records, schema)
+    rows = [_cells(record, source) for record in records]
+    cells = {key: pd.array([row[i] for row in rows], dtype=STRING) for i, key in enumerate(source.headers)}
+    raw = pd.DataFrame(cells, index=pd.RangeIndex(len(records), name="line"))
+    chunk = clean_chunk(raw, source, schema, context)
+    typed = {position: {e["field"] for e in found} for position, found in errors.items()}
+    for position, row in zip(chunk.broken.index, chunk.broken.itertuples(index=False)):
+        _add_broken(errors, typed, int(position), row.field, row.message)
+    _identity_missing(errors, schema, source, [p for p in range(len(records)) if p not in chunk.valid.index])
     valid = chunk.valid[~chunk.valid.index.isin(list(errors))]
     return CleanRecords(valid=valid, errors={p: errors[p] for p in sorted(errors)}, source=source)
+
+
+@dataclass
+class FewRecords:
+    """clean_records' answer for a few records, in plain Python: `valid` holds (position, values) pairs, each
+    values a dict of the schema's fields and keys as intake reads a cleaned frame back (None where missing)."""
+
+    valid: list[tuple[int, dict]] = field(default_factory=list)
+    errors: dict[int, list[dict]] = field(default_factory=dict)
+    source: SourceFile | None = None
+
+
+def clean_few(records: list[dict], schema: Schema, context: Context) -> FewRecords:
+    """clean_records record by record without pandas (a request of one lead or a few: pandas' fixed cost per
+    call is most of the work there): the same rules in the same order, through each cleaner's clean_value and
+    the rows' rules of imports.rows.clean_chunk (test_records proves the two agree on every record)."""
+    source, errors = _checked_source(records, schema)
+    typed = {position: {e["field"] for e in found} for position, found in errors.items()}
+    valid: list[tuple[int, dict]] = []
+    blank: list[int] = []
+    for position, record in enumerate(records):
+        cells = dict(zip(source.headers, _cells(record, source), strict=True))
+        # A frame of no columns is empty, and clean_chunk drops blank lines only from one that is not.
+        if cells and all(cell.strip() == "" for cell in cells.values()):
+            blank.append(position)
+            continue
+        values, broken = clean_row(cells, source, schema, context)
+        for about, message in broken:
+            _add_broken(errors, typed, position, about, message)
+        if not broken:
+            valid.append((position, values))
+    _identity_missing(errors, schema, source, blank)
+    valid = [(position, values) for position, values in valid if position not in errors]
+    return FewRecords(valid=valid, errors={p: errors[p] for p in sorted(errors)}, source=source)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from imports.reading import DELIMITER_NAMES, EXTRA_CELLS, EXTRA_COLUMN, SourceFile, may_hold_newlines
 from imports.schema import Schema
-from imports.values import STRING, Context, missing_to_na
+from imports.values import STRING, Context, missing_or_trimmed, missing_to_na
 
 
 @dataclass
@@ -225,6 +225,56 @@ def clean_chunk(raw: pd.DataFrame, source: SourceFile, schema: Schema, context: 
     )
 
 
+def clean_row(cells: dict[str, str], source: SourceFile, schema: Schema, context: Context) -> tuple[dict, list]:
+    """clean_chunk's rules for one row that is not blank and has no cells beyond the header, in plain Python:
+    (the fields and keys as intake reads them back, None where missing; every rule the row breaks, in rule
+    order, as (the label it is about or None, the message as Reasons.listed gives it))."""
+    broken: list[tuple[str | None, str]] = []
+
+    def add(about: str | None, text: str) -> None:
+        prefix = f"{about}: "
+        broken.append((about, text[len(prefix) :] if about is not None and text.startswith(prefix) else text))
+
+    for column, cell in cells.items():
+        if "\x00" in cell:
+            add(column, f"{column}: contains a NUL byte (binary data)")
+    out: dict[str, object] = {}
+    for f in schema.fields:
+        label = source.column_label(f.name)
+        given = _given_one(cells, source, f.name)
+        if given is None:
+            if f.required:
+                add(label, f"{label}: missing ({f.required})")
+            out[f.name] = None
+            continue
+        out[f.name], messages = f.cleaner.clean_value(given, label, context)
+        for message in messages:
+            add(label, message)
+    for f in schema.fields:
+        if f.max_length is not None and isinstance(out[f.name], str) and len(out[f.name]) > f.max_length:
+            label = source.column_label(f.name)
+            add(label, f"{label}: longer than {f.max_length} characters")
+    for key in schema.keys:
+        value = out[key.source]
+        if value is None:
+            out[key.name] = None
+        elif key.derive_one is not None:
+            out[key.name] = key.derive_one(value)
+        else:
+            out[key.name] = key.derive(pd.Series([value], dtype=STRING)).iloc[0]
+    return out, broken
+
+
+def _given_one(cells: dict[str, str], source: SourceFile, name: str) -> str | None:
+    """_given for one row: the field's cell or its parts joined, trimmed; None when missing or not in the file."""
+    if name in source.columns:
+        return missing_or_trimmed(cells[source.columns[name]])
+    if name in source.parts:
+        joined = " ".join(missing_or_trimmed(cells[h]) or "" for h in source.parts[name]).strip()
+        return joined or None
+    return None
+
+
 def _incomplete(raw_valid: pd.DataFrame, valid: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     lacking = np.zeros(len(valid), dtype=bool)
     for name in schema.needed_for_new:
@@ -248,3 +298,16 @@ def merge_duplicates(rows: pd.DataFrame, identity: str) -> pd.DataFrame:
     merged["line"] = grouped["line"].min()
     merged = merged.reset_index().set_index("line")[list(rows.columns)]
     return pd.concat([rows[~duplicated], merged]).sort_index(kind="stable")
+
+
+def merge_duplicate_rows(rows: list[tuple[int, dict]], identity: str) -> list[tuple[int, dict]]:
+    """merge_duplicates for rows in memory ((line, values) pairs in line order, None where missing): rows sharing
+    an identity become one, later non-empty values winning, at the first line of its identity."""
+    merged: dict[object, tuple[int, dict]] = {}
+    for line, values in rows:
+        known = merged.get(values[identity])
+        if known is None:
+            merged[values[identity]] = (line, dict(values))
+        else:
+            known[1].update({name: value for name, value in values.items() if value is not None})
+    return sorted(merged.values(), key=lambda row: row[0])

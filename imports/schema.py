@@ -64,6 +64,8 @@ class Key:
     derive: Callable[[pd.Series], pd.Series]
     max_length: int | None = None
     default: object = ""
+    # `derive` for one value, in plain Python (imports.records.clean_few); None: `derive` over a column of one.
+    derive_one: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)

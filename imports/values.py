@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -105,6 +105,16 @@ _OFFSET = r"(?:[T ][0-9:.,]+) *[+-](?P<h>[0-9]{2}):?(?P<m>[0-9]{2})?$"
 _PLAIN_DATE = "[!-~]+(?: [!-~]+)*"  # printable ASCII, single spaces: what the exact shapes may read
 _MAYBE_OFFSET = "[T ][0-9:.,]+ *[+-][0-9]{2}"  # in every value _OFFSET matches (RE2 reads it alike)
 _EMAIL = f"{_NOT_WS_OR_AT}+@[^@.{WHITESPACE}]+(?:[.][^@.{WHITESPACE}]+)+"
+_EMAIL_RE = re.compile(_EMAIL)
+_WHOLE, _POINT_ZEROS = r"[0-9]+(?:[.]0*)?", r"\.0*$"  # a whole number (12, 12.0); what is cut off it
+_WHOLE_RE, _POINT_ZEROS_RE = re.compile(_WHOLE), re.compile(_POINT_ZEROS)
+# A decimal number, its whole part (no sign, no leading zeros) and its fraction (no trailing zeros).
+_DECIMAL, _DECIMAL_WHOLE, _DECIMAL_FRACTION = r"\+?[0-9]*(?:[.][0-9]*)?", r"^\+?0*([0-9]*)", r"[.]([0-9]*?)0*$"
+_DECIMAL_RE, _DECIMAL_WHOLE_RE, _DECIMAL_FRACTION_RE = (
+    re.compile(_DECIMAL),
+    re.compile(_DECIMAL_WHOLE),
+    re.compile(_DECIMAL_FRACTION),
+)
 
 
 def missing_to_na(values: pd.Series) -> pd.Series:
@@ -115,6 +125,37 @@ def missing_to_na(values: pd.Series) -> pd.Series:
 
 def collapse_spaces(values: pd.Series) -> pd.Series:
     return values.str.replace(_WS + "+", " ", regex=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One value at a time: the same rules in plain Python, for a request of a few records (imports.records), where a
+# pandas call's fixed cost outweighs the work. Each helper matches its column's twin exactly (test_records
+# proves the two agree); the patterns are the same ones, compiled.
+
+_SPACES = re.compile(_WS + "+")
+_CHOICE_HYPHEN = " ?- ?"
+_CHOICE_HYPHEN_RE = re.compile(_CHOICE_HYPHEN)
+
+
+def lower(text: str) -> str:
+    """`str.lower` as pyarrow's (utf8proc) does it: Python's own for ASCII, pyarrow's for the rest (their Unicode
+    tables differ, and Python lowers a final sigma and İ by context)."""
+    return text.lower() if text.isascii() else pc.utf8_lower(pa.scalar(text, pa.string())).as_py()
+
+
+def missing_or_trimmed(value: str) -> str | None:
+    """missing_to_na for one cell: trimmed, None for an empty cell or a missing marker."""
+    trimmed = value.strip()  # pyarrow's utf8_trim_whitespace trims the same characters
+    return None if lower(trimmed) in MISSING_MARKERS else trimmed
+
+
+def collapse_spaces_of(value: str) -> str:
+    return _SPACES.sub(" ", value)
+
+
+def name_key_of(name: str, max_length: int = 200) -> str:
+    """name_keys for one name (its ASCII path reads an ASCII name exactly as core.normalize.name_key does)."""
+    return name_key(name)[:max_length]
 
 
 _ASCII_WHITESPACE = "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ]+"
@@ -134,7 +175,7 @@ def per_distinct(values: pd.Series, function: Callable[[pd.Series], pd.Series]) 
     return pd.Series(taken, index=values.index)
 
 
-def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:
+def name_keys(names: pd.Series, max_length: int = 200) -> pd.Series:  # name_key_of for one name
     """`core.normalize.name_key` over a column: ASCII names vectorized, the rest mapped per distinct name."""
     return per_distinct(names, lambda column: _name_keys(column, max_length))
 
@@ -352,6 +393,98 @@ def dayfirst_only(values: pd.Series, *, time_zone: str) -> pd.Series:
     return (month_first.isna() & day_first.notna()).astype(bool)
 
 
+_ISO_DATE_RE, _SLASH_DATE_RE, _DOT_DATE_RE = (re.compile(p) for p in (_ISO_DATE, _SLASH_DATE, _DOT_DATE))
+_OFFSET_RE = re.compile(_OFFSET)
+_UTC = zoneinfo.ZoneInfo("UTC")  # what pyarrow hands back a UTC timestamp in
+_EARLIEST = EARLIEST_DATE.to_pydatetime()
+
+
+def parse_datetime(value: str, *, dayfirst: bool, time_zone: str) -> datetime | None:
+    """parse_datetimes for one value, by the patterns (what the exact shapes read, they read alike): an aware
+    datetime in UTC, None where unreadable."""
+    iso, slash, dot = _ISO_DATE_RE.search(value), _SLASH_DATE_RE.search(value), _DOT_DATE_RE.search(value)
+    if iso:
+        year, month, day = iso["y"], iso["m"], iso["d"]
+    elif slash:
+        year, month, day = slash["y"], *((slash["b"], slash["a"]) if dayfirst else (slash["a"], slash["b"]))
+    elif dot:
+        year, month, day = dot["y"], dot["m"], dot["d"]
+    else:
+        return None
+    parts = iso or slash or dot
+    hour, minute, second = (int(parts[g] or 0) for g in ("H", "M", "S"))
+    meridiem = lower(slash["p"]) if slash and slash["p"] else None
+    if meridiem is not None and not 1 <= hour <= 12:
+        return None
+    if meridiem == "pm" and hour != 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    micros = int((iso["f"] or "").ljust(9, "0")[:6]) if iso else 0
+    try:
+        naive = datetime(int(year), int(month), int(day), hour, minute, second, micros)
+    except ValueError:
+        # pandas reads year 0 (a leap year, like year 4), which Python's datetime cannot hold: before 1900.
+        if int(year) == 0 and _is_date(4, int(month), int(day)):
+            return datetime.min.replace(tzinfo=_UTC)
+        return None
+    zone = iso["z"].upper() if iso and iso["z"] else None
+    if zone is None:
+        return _localized(naive, time_zone)
+    offset_minutes = re.sub("[^0-9]", "", zone)[2:4]
+    minutes = int(zone[1:3] or 0) * 60 + int(offset_minutes or 0)
+    if minutes > MAX_OFFSET_MINUTES or (offset_minutes and int(offset_minutes) > 59):
+        return None
+    sign = {"+": 1, "-": -1, "Z": 0}[zone[0]]
+    try:
+        return (naive - timedelta(minutes=sign * minutes)).replace(tzinfo=_UTC)
+    except OverflowError:  # beyond year 1 or 9999: pandas holds it, and it is before 1900 or in the future anyway
+        return datetime.min.replace(tzinfo=_UTC) if sign > 0 else datetime.max.replace(tzinfo=_UTC)
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        datetime(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _localized(naive: datetime, time_zone: str) -> datetime:
+    """tz_localize as parse_datetimes calls it: an ambiguous time read as summer time (fold 0), a time in a gap
+    moved forward to the gap's end (the transition itself)."""
+    if time_zone == "UTC":
+        return naive.replace(tzinfo=_UTC)
+    zone = zoneinfo.ZoneInfo(time_zone)
+    utc = naive.replace(tzinfo=zone).astimezone(_UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) == naive:
+        return utc
+    # In a gap: the transition (at a whole second) lies between the instants read by the offset after it (fold 1:
+    # earlier, still under the old offset) and by the offset before it (fold 0: later, under the new one).
+    low = naive.replace(tzinfo=zone, fold=1).astimezone(_UTC).replace(microsecond=0)
+    high = utc.replace(microsecond=0) + timedelta(seconds=1 if utc.microsecond else 0)
+    after = utc.astimezone(zone).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) // 2
+        middle = middle.replace(microsecond=0)
+        if middle.astimezone(zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def offset_out_of_range(value: str) -> bool:
+    """offsets_out_of_range for one value."""
+    found = _OFFSET_RE.search(value)
+    if found is None:
+        return False
+    minutes = int(found["h"]) * 60 + int(found["m"] or 0)
+    return minutes > MAX_OFFSET_MINUTES or (found["m"] is not None and int(found["m"]) > 59)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Rows
 
@@ -379,6 +512,15 @@ class Cleaner:
     def clean(self, given: pd.Series, label: str, reasons, context: Context) -> pd.Series:
         return given
 
+    def clean_value(self, given: str, label: str, context: Context) -> tuple[object, list[str]]:
+        """`clean` for one present cell (trimmed, no missing marker), in plain Python: the value to load as the
+        cleaned column's pyarrow form reads back (str, int, bool, an aware UTC datetime; None where missing) and
+        the messages of the rules it breaks, in rule order. This default runs `clean` over a column of that one
+        cell; the cleaners below do it without pandas (test_records proves they agree)."""
+        collected = _Collected()
+        out = self.clean(pd.Series([given], dtype=STRING), label, collected, context)
+        return _plain(out.iloc[0]), collected.messages
+
     def empty(self, index: pd.Index) -> pd.Series:
         """The column of a file that has none: every value missing."""
         return pd.Series(pd.NA, index=index, dtype=self.dtype)
@@ -393,6 +535,9 @@ class Text(Cleaner):
     def clean(self, given, label, reasons, context):
         return collapse_spaces(given) if self.collapse else given
 
+    def clean_value(self, given, label, context):
+        return (collapse_spaces_of(given) if self.collapse else given), []
+
 
 @dataclass(frozen=True)
 class Email(Cleaner):
@@ -403,6 +548,10 @@ class Email(Cleaner):
         plausible = email.str.fullmatch(_EMAIL).fillna(False).astype(bool)
         reasons.add(email.notna() & ~plausible, f"{label}: {{}} is not a valid email address", given)
         return email
+
+    def clean_value(self, given, label, context):
+        email = lower(given)
+        return email, [] if _EMAIL_RE.fullmatch(email) else [f"{label}: '{given}' is not a valid email address"]
 
 
 def _mapped(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
@@ -415,7 +564,11 @@ def _mapped(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
 
 def choice_key(values: pd.Series) -> pd.Series:
     """How a choice is compared: lower case, single spaces, a hyphen between spaces (`Closed-Won`)."""
-    return collapse_spaces(values.str.lower()).str.replace(" ?- ?", " - ", regex=True)
+    return collapse_spaces(values.str.lower()).str.replace(_CHOICE_HYPHEN, " - ", regex=True)
+
+
+def choice_key_of(value: str) -> str:
+    return _CHOICE_HYPHEN_RE.sub(" - ", collapse_spaces_of(lower(value)))
 
 
 @dataclass(frozen=True)
@@ -433,6 +586,14 @@ class Choice(Cleaner):
         reasons.add(given.notna() & out.isna(), f"{label}: {{}} is not a known {self.noun} ({known})", given)
         return out
 
+    def clean_value(self, given, label, context):
+        by_word = {word: value for value, words in self.synonyms for word in words}
+        value = by_word.get(choice_key_of(given))
+        if value is not None:
+            return value, []
+        known = ", ".join(value for value, _words in self.synonyms)
+        return None, [f"{label}: '{given}' is not a known {self.noun} ({known})"]
+
 
 @dataclass(frozen=True)
 class YesNo(Cleaner):
@@ -448,6 +609,14 @@ class YesNo(Cleaner):
         reasons.add(given.notna() & out.isna(), f"{label}: {{}} is not {written}", given)
         return out
 
+    def clean_value(self, given, label, context):
+        words = {**{yes: True for yes, _no in self.pairs}, **{no: False for _yes, no in self.pairs}}
+        value = words.get(lower(given))
+        if value is not None:
+            return value, []
+        written = ", ".join(f"{yes}/{no}" for yes, no in self.pairs)
+        return None, [f"{label}: '{given}' is not {written}"]
+
 
 @dataclass(frozen=True)
 class WholeNumber(Cleaner):
@@ -457,11 +626,16 @@ class WholeNumber(Cleaner):
     dtype = "Int64"
 
     def clean(self, given, label, reasons, context):
-        whole = given.str.fullmatch(r"[0-9]+(?:[.]0*)?").fillna(False).astype(bool)
-        number = pd.to_numeric(given.where(whole).str.replace(r"\.0*$", "", regex=True), errors="coerce")
+        whole = given.str.fullmatch(_WHOLE).fillna(False).astype(bool)
+        number = pd.to_numeric(given.where(whole).str.replace(_POINT_ZEROS, "", regex=True), errors="coerce")
         too_big = number > self.maximum
         reasons.add(given.notna() & (~whole | too_big), f"{label}: {{}} is not a whole number 0 or more", given)
         return number.where(~too_big).astype("Int64")
+
+    def clean_value(self, given, label, context):
+        if _WHOLE_RE.fullmatch(given) and (number := int(_POINT_ZEROS_RE.sub("", given))) <= self.maximum:
+            return number, []
+        return None, [f"{label}: '{given}' is not a whole number 0 or more"]
 
 
 @dataclass(frozen=True)
@@ -483,6 +657,18 @@ class DateTime(Cleaner):
         reasons.add(stamps > pd.Timestamp(context.now).tz_convert("UTC"), f"{label}: {{}} is in the future", given)
         return stamps
 
+    def clean_value(self, given, label, context):
+        stamp = parse_datetime(given, dayfirst=context.dayfirst, time_zone=context.time_zone)
+        if stamp is None:
+            if offset_out_of_range(given):
+                return None, [f"{label}: '{given}' has a time zone offset beyond ±14:00"]
+            return None, [f"{label}: '{given}' is not a readable date"]
+        if stamp < _EARLIEST:
+            return stamp, [f"{label}: '{given}' is before {EARLIEST_DATE:%Y-%m-%d}"]
+        if stamp > context.now:
+            return stamp, [f"{label}: '{given}' is in the future"]
+        return stamp, []
+
     def empty(self, index):
         return pd.Series(pd.NaT, index=index, dtype=self.dtype)
 
@@ -498,10 +684,9 @@ class DecimalNumber(Cleaner):
 
     def clean(self, given, label, reasons, context):
         text = given.str.replace(",", ".", regex=False)
-        shape = r"\+?[0-9]*(?:[.][0-9]*)?"
-        number_like = text.str.fullmatch(shape).fillna(False).astype(bool) & text.str.contains("[0-9]").fillna(False)
-        whole = text.str.extract(r"^\+?0*([0-9]*)")[0].fillna("")
-        fraction = text.str.extract(r"[.]([0-9]*?)0*$")[0].fillna("")
+        number_like = text.str.fullmatch(_DECIMAL).fillna(False).astype(bool) & text.str.contains("[0-9]").fillna(False)
+        whole = text.str.extract(_DECIMAL_WHOLE)[0].fillna("")
+        fraction = text.str.extract(_DECIMAL_FRACTION)[0].fillna("")
         too_precise = number_like & (fraction.str.len() > self.decimal_places)
         too_big = number_like & (whole.str.len() > self.max_digits - self.decimal_places)
         value = pd.to_numeric(text.where(number_like), errors="coerce")
@@ -514,6 +699,25 @@ class DecimalNumber(Cleaner):
         reasons.add(too_big & ~below, f"{label}: {{}} is larger than {largest}", given)
         canonical = whole.where(whole != "", "0") + ("." + fraction).where(fraction != "", "")
         return canonical.where(number_like).astype(STRING)
+
+    def clean_value(self, given, label, context):
+        text = given.replace(",", ".")
+        bound = "above 0" if self.positive else "0 or more"
+        if not (_DECIMAL_RE.fullmatch(text) and re.search("[0-9]", text)):
+            return None, [f"{label}: '{given}' is not a number {bound}"]
+        whole = _DECIMAL_WHOLE_RE.search(text)[1]  # the pattern matches every text
+        fraction = found[1] if (found := _DECIMAL_FRACTION_RE.search(text)) else ""
+        value = float(text)
+        if value <= 0 if self.positive else value < 0:
+            messages = [f"{label}: '{given}' is not a number {bound}"]
+        else:
+            messages = []
+            if len(fraction) > self.decimal_places:
+                messages.append(f"{label}: '{given}' has more than {self.decimal_places} decimals")
+            if len(whole) > self.max_digits - self.decimal_places:
+                largest = "9" * (self.max_digits - self.decimal_places)
+                messages.append(f"{label}: '{given}' is larger than {largest}")
+        return (whole or "0") + ("." + fraction if fraction else ""), messages
 
 
 @dataclass(frozen=True)
@@ -537,6 +741,12 @@ class Checked(Cleaner):
             reasons.add_messages(given[given.isin(list(bad))].map(bad).astype(object))
         return given.map(good).astype(STRING)
 
+    def clean_value(self, given, label, context):
+        try:
+            return self.check(given), []
+        except ValueError as exc:
+            return None, [f"{label}: {exc}"]
+
 
 @dataclass(frozen=True)
 class NameList(Cleaner):
@@ -548,9 +758,12 @@ class NameList(Cleaner):
     max_length: int = 100
     JOINED = "; "
 
+    @property
+    def _separator(self) -> str:
+        return "[" + "".join("\\" + s for s in self.separators) + "]"
+
     def clean(self, given, label, reasons, context):
-        pattern = "[" + "".join("\\" + s for s in self.separators) + "]"
-        names = collapse_spaces(given).str.split(pattern, regex=True)
+        names = collapse_spaces(given).str.split(self._separator, regex=True)
         exploded = names.explode().str.strip()
         exploded = exploded[exploded.notna() & (exploded != "")]
         long = exploded[exploded.str.len() > self.max_length]
@@ -561,3 +774,33 @@ class NameList(Cleaner):
             )
         joined = exploded.groupby(level=0).agg(self.JOINED.join) if len(exploded) else pd.Series(dtype=object)
         return joined.reindex(given.index).astype(STRING)
+
+    def clean_value(self, given, label, context):
+        names = [name.strip() for name in re.split(self._separator, collapse_spaces_of(given))]
+        names = [name for name in names if name]
+        long = [name for name in names if len(name) > self.max_length]
+        messages = [f"{label}: the name '{long[0]}' is longer than {self.max_length} characters"] if long else []
+        return (self.JOINED.join(names) or None), messages
+
+
+class _Collected:
+    """What a cleaner's `clean` rejects in a column of one cell (Cleaner.clean_value): the messages."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def add(self, mask, text: str, values=None) -> None:
+        if bool(pd.Series(mask).fillna(False).iloc[0]):
+            self.messages.append(text if values is None else text.replace("{}", f"'{values.iloc[0]}'", 1))
+
+    def add_messages(self, messages: pd.Series) -> None:
+        self.messages += [str(m) for m in messages]
+
+
+def _plain(value) -> object:
+    """A cleaned cell as pyarrow reads it back (intake's form): None for <NA>, Python scalars, UTC datetimes."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime().astimezone(_UTC)
+    return value.item() if isinstance(value, np.generic) else value

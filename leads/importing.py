@@ -3,9 +3,10 @@ service behind `manage.py import_leads` and the admin import."""
 
 from functools import partial
 
+from core.normalize import phone_key
 from imports.loading import load_file
 from imports.schema import Field, Key, Schema, register
-from imports.values import Choice, DateTime, Email, Text, name_keys, phone_keys
+from imports.values import Choice, DateTime, Email, Text, name_key_of, name_keys, phone_keys
 from leads.models import Lead
 from leads.status_history import FIRST_TOUCH_ON_INSERT
 
@@ -58,9 +59,9 @@ LEAD_SCHEMA = Schema.for_model(
         ),
     ],
     keys=[
-        Key("name_key", "name", name_keys),
-        Key("company_key", "company", name_keys),
-        Key("phone_key", "phone", phone_keys),
+        Key("name_key", "name", name_keys, derive_one=name_key_of),
+        Key("company_key", "company", name_keys, derive_one=name_key_of),
+        Key("phone_key", "phone", phone_keys, derive_one=phone_key),
     ],
     new_record_rule="a new lead needs a name and a created date",
     # Every lead the import creates or updates was active then; its status changes are recorded, set-based,

@@ -1,17 +1,18 @@
 """The intake: leads posted to the API (leads.api), one or a batch per request, saved by the CSV import's rules.
 
 Cleaning is the import's own code (imports.records over LEAD_SCHEMA: status synonyms, date formats, email
-normalization, lengths, missing markers). Saving is set-based, one transaction per request, with no model
-instances: one query reads the stored leads of the request's emails (values only), one multi-row INSERT creates
-the new ones and hands back their ids (INSERT ... RETURNING; one SELECT by email where the engine has none), and
-the import's own UPDATE through a staging table (imports.loading.update_records) changes the others where a
-value differs (an empty value never erases a stored one; rows of one email are merged as in the import, later
-values winning). Each creation and change of status is recorded by the request's key (leads.status_history:
-one bulk INSERT, one UPDATE of first_touched_at); last_activity_at comes with the INSERT and the UPDATE (a
-stamped column of the lead schema). A new lead needs a name; its created date defaults to the request's moment
-and its source to the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an agent in the same
-transaction (leads.assignment.assign_on_arrival); an update never moves a lead. The answer is built from what the
-request holds in memory; only the agents given on arrival are read back.
+normalization, lengths, missing markers): vectorized for a batch, value by value for a request of a few leads
+(clean_few, the same rules without pandas' fixed cost per call, which was most of a single POST's time). Saving is
+set-based, one transaction per request, with no model instances: one query reads the stored leads of the request's
+emails (values only), one multi-row INSERT creates the new ones and hands back their ids (INSERT ... RETURNING; one
+SELECT by email where the engine has none), and the import's own UPDATE through a staging table
+(imports.loading.update_records) changes the others where a value differs (an empty value never erases a stored one;
+rows of one email are merged as in the import, later values winning). Each creation and change of status is recorded
+by the request's key (leads.status_history: one bulk INSERT, one UPDATE of first_touched_at); last_activity_at comes
+with the INSERT and the UPDATE (a stamped column of the lead schema). A new lead needs a name; its created date
+defaults to the request's moment and its source to the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an
+agent in the same transaction (leads.assignment.assign_on_arrival); an update never moves a lead. The answer is
+built from what the request holds in memory; only the agents given on arrival are read back.
 
 The whole request runs under the assignment lock: requests for one new email queue behind each other, so the
 first creates the lead and the others update it, and no two arrivals plan on the same loads. A lead created
@@ -30,8 +31,9 @@ from django.db import IntegrityError, connection
 
 from core import sql
 from imports.loading import staged_columns, update_records
-from imports.records import clean_records
-from imports.rows import merge_duplicates
+from imports.reading import SourceFile
+from imports.records import clean_few, clean_records
+from imports.rows import merge_duplicate_rows, merge_duplicates
 from imports.values import STRING, Context
 from leads.assignment import assign_on_arrival, lock_assignments
 from leads.classification import Thresholds, classify
@@ -40,6 +42,7 @@ from leads.models import Lead
 from leads.status_history import CREATED as CREATED_STATUS
 from leads.status_history import Source, StatusChange, record_status_changes
 
+FEW_LEADS = 20  # a request of at most this many leads is cleaned value by value (_cleaned)
 ATTEMPTS = 3  # runs of one request whose insert met a lead created meanwhile by another writer
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 _FIELDS = [f.name for f in LEAD_SCHEMA.fields if f.name != LEAD_SCHEMA.identity]
@@ -83,14 +86,15 @@ def intake_leads(
     ASSIGN_ON_ARRIVAL). Rejected leads (every rule each breaks) are left out; the others are saved, their
     creations and changes of status recorded by the key (leads.status_history)."""
     assign = settings.ASSIGN_ON_ARRIVAL if assign is None else assign
-    cleaned = clean_records(leads, LEAD_SCHEMA, Context(now=as_of, time_zone=settings.TIME_ZONE))
-    name_label = cleaned.source.column_label("name")
+    valid, merged, errors, source = _cleaned(leads, Context(now=as_of, time_zone=settings.TIME_ZONE))
+    name_label = source.column_label("name")
     for attempt in range(ATTEMPTS):
-        result = IntakeResult(rejected=dict(cleaned.errors))
+        result = IntakeResult(rejected=dict(errors))
         try:
             with lock_assignments():
                 _save(
-                    cleaned.valid,
+                    valid,
+                    merged,
                     result,
                     as_of=as_of,
                     default_source=default_source,
@@ -106,21 +110,50 @@ def intake_leads(
     return result
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, list]:
-    """A cleaned frame's columns as Python lists (None where missing), converted column by column in C."""
+Rows = list[tuple[int, dict]]  # (the lead's position in the request, its cleaned values; None where missing)
+
+
+def _cleaned(leads: list[dict], context: Context) -> tuple[Rows, Rows, dict[int, list[dict]], SourceFile]:
+    """The valid leads, the same merged by email (imports.rows.merge_duplicates), the rejected ones' errors, and
+    the request's keys as a file's columns. A few leads are cleaned value by value (clean_few: pandas' fixed cost
+    per call would be most of a single POST's time), more by the vectorized cleaning, faster per lead."""
+    if len(leads) <= FEW_LEADS:
+        few = clean_few(leads, LEAD_SCHEMA, context)
+        return few.valid, merge_duplicate_rows(few.valid, LEAD_SCHEMA.identity), few.errors, few.source
+    cleaned = clean_records(leads, LEAD_SCHEMA, context)
+    merged = merge_duplicates(cleaned.valid, LEAD_SCHEMA.identity)
+    return _rows(cleaned.valid), _rows(merged), cleaned.errors, cleaned.source
+
+
+def _rows(frame: pd.DataFrame) -> Rows:
+    """A cleaned frame's rows as Python values (None where missing), converted column by column in C."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    return {name: table.column(name).to_pylist() for name in table.column_names}
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    return [(line, {name: columns[name][i] for name in columns}) for i, line in enumerate(frame.index.tolist())]
+
+
+def _frame(rows: Rows) -> pd.DataFrame:
+    """Rows as the cleaned frame they would come from (each column of its cleaner's dtype, indexed by line): what
+    the import's UPDATE through a staging table reads."""
+    dtypes = {**{f.name: f.cleaner.dtype for f in LEAD_SCHEMA.fields}, **{k.name: STRING for k in LEAD_SCHEMA.keys}}
+    index = pd.Index([line for line, _values in rows], name="line")
+    return pd.DataFrame(
+        {name: pd.array([values[name] for _line, values in rows], dtype=dtype) for name, dtype in dtypes.items()},
+        index=index,
+    )
 
 
 def _save(
-    valid: pd.DataFrame, result: IntakeResult, *, as_of, default_source: str, assign: bool, name: str, api_key
+    valid: Rows, records: Rows, result: IntakeResult, *, as_of, default_source: str, assign: bool, name: str, api_key
 ) -> None:
-    if valid.empty:
+    if not valid:
         return
     identity = LEAD_SCHEMA.identity
-    records = merge_duplicates(valid, identity)
-    columns = _columns(records)
+    columns = {key: [values[key] for _line, values in records] for key in records[0][1]}
     emails = columns[identity]
+    positions: dict[str, list[int]] = {}  # email -> the positions of the request's leads with it
+    for position, given in valid:
+        positions.setdefault(given[identity], []).append(position)
     stored = {
         row[0]: row[1:]
         for row in Lead.objects.filter(email__in=emails).values_list("email", "id", *_FIELDS, "assigned_agent__email")
@@ -135,8 +168,8 @@ def _save(
         if lead is None:
             if values["name"] is None:
                 rule = "missing (a new lead needs a name)"  # its created date defaults to now, unlike in a file
-                for position in valid.index[valid[identity] == email]:
-                    result.rejected[int(position)] = [{"field": name, "message": rule}]
+                for position in positions[email]:
+                    result.rejected[position] = [{"field": name, "message": rule}]
                 continue
             values["created_at"] = values["created_at"] or as_of
             values["source"] = values["source"] or default_source
@@ -162,7 +195,7 @@ def _save(
         for email, lead_id in _insert(new, as_of):
             saved[email][0] = lead_id
     if changed:
-        update = records.iloc[changed].copy()
+        update = _frame([records[i] for i in changed])
         update["source"] = pd.array([columns["source"][i] for i in changed], dtype=STRING)
         update_records(update, LEAD_SCHEMA, as_of)
     created_changes = [StatusChange(saved[v[identity]][0], CREATED_STATUS, v["status"]) for v in new]
@@ -180,7 +213,8 @@ def _save(
         counts[kind] += 1
     result.created, result.updated, result.unchanged = counts[CREATED], counts[UPDATED], counts[UNCHANGED]
     thresholds = Thresholds.from_settings()
-    for position, email in zip(valid.index.tolist(), _columns(valid[[identity]])[identity], strict=True):
+    for position, given in valid:
+        email = given[identity]
         if email not in saved:
             continue
         lead_id, kind, status, created_at, agent = saved[email]

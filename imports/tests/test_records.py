@@ -4,13 +4,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from imports import values
 from imports.reading import SourceFile
-from imports.records import check_record_keys, clean_records, record_keys
-from imports.rows import Reasons, clean_chunk
+from imports.records import check_record_keys, clean_few, clean_records, record_keys
+from imports.rows import Reasons, clean_chunk, merge_duplicate_rows, merge_duplicates
+from imports.tests.test_cleaning import date_texts
 from imports.values import Context
-from leads.importing import LEAD_SCHEMA
+from leads.importing import LEAD_SCHEMA, STATUS_SYNONYMS
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CONTEXT = Context(now=NOW)
@@ -142,3 +147,164 @@ def test_a_file_chunk_lists_its_broken_rules_by_column_label():
         3: "Lead Status: 'weird' is not a known status (new, contacted, qualified, converted, lost)",
     }
     assert chunk.broken[["field"]].reset_index().values.tolist() == [[2, "E-mail"], [3, "Lead Status"]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A few records, value by value (clean_few): the same answer as the vectorized cleaning, on every record
+
+
+def _frame_rows(valid: pd.DataFrame) -> list[tuple[int, dict]]:
+    """A cleaned frame's rows as intake reads them back (through pyarrow, as leads.intake._columns does)."""
+    table = pa.Table.from_pandas(valid, preserve_index=False)
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    return [(int(p), {name: columns[name][i] for name in columns}) for i, p in enumerate(valid.index)]
+
+
+def assert_agree(records, schema=LEAD_SCHEMA, context=CONTEXT):
+    vectorized = clean_records(records, schema, context)
+    few = clean_few(records, schema, context)
+    assert few.errors == vectorized.errors
+    assert few.valid == _frame_rows(vectorized.valid)
+    for (_p, mine), (_q, theirs) in zip(few.valid, _frame_rows(vectorized.valid)):
+        assert [type(v) for v in mine.values()] == [type(v) for v in theirs.values()]
+
+
+_SPACES = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000", "\n", "\x1f", ""])
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+_MARKERS = st.sampled_from([*sorted(values.MISSING_MARKERS), "NULL", "N/A", " None ", "NaN"])
+_WORDS = st.sampled_from([*sorted({w for _v, words in STATUS_SYNONYMS.items() for w in words}), "nope", "Closed-Won"])
+
+
+@st.composite
+def _dirty(draw, strategy) -> str:
+    """A value as a client may send it: spaces around and inside, any case, now and then a marker or junk."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return draw(_MARKERS)
+    if kind == 1:
+        return draw(_TEXT)
+    text = draw(strategy)
+    text = draw(st.sampled_from([text, text.upper(), text.lower(), text.title(), text.replace(" ", "  ")]))
+    return draw(_SPACES) + text + draw(_SPACES)
+
+
+_EMAILS = st.one_of(
+    st.emails().map(str),
+    st.sampled_from(["a@b", "a b@c.org", "@x.org", "a@@b.org", "ΑΣ@Ünï.org", "İ@x.org", "a@b..org", "x@y.c\u00a0om"]),
+)
+_NAMES = st.one_of(_TEXT, st.sampled_from(["Ada  Lovelace", "Zoë Ó'Brien", "ÅSA  ØST", "x" * 300, "Σ ΑΣ"]))
+_PHONES = st.one_of(st.from_regex(r"\+?[0-9 ()-]{0,16}", fullmatch=True), _TEXT)
+_DATES = st.one_of(
+    date_texts(),
+    st.sampled_from(
+        [
+            "now",
+            "today",
+            "1677-09-21",
+            "0001-01-01T00:00+01:00",
+            "9999-12-31T23:59-01:00",
+            "0000-01-01",
+            "29.02.0000",
+            "02/30/0000 10:00",
+        ]
+    ),
+    st.sampled_from(["2026-03-29 02:30", "2026-10-25 02:30", "2026-03-08 02:15", "2026-11-01 01:30", "2026-11-25"]),
+)
+_FIELDS = {
+    "email": _EMAILS,
+    "name": _NAMES,
+    "first_name": _NAMES,
+    "last_name": _NAMES,
+    "phone": _PHONES,
+    "company": _NAMES,
+    "source": st.one_of(_TEXT, st.just("y" * 120)),
+    "country": _TEXT,
+    "status": _WORDS,
+    "created_at": _DATES,
+}
+_ODD = st.sampled_from([None, 5, 1.5, True, [], {}, "\ud800", "a\x00b", "x" * 260])
+
+
+@st.composite
+def dirty_records(draw) -> dict:
+    keys = draw(st.lists(st.sampled_from([*_FIELDS, "colour"]), unique=True, max_size=len(_FIELDS)))
+    record = {}
+    for key in keys:
+        if key == "colour" or draw(st.integers(0, 19)) == 0:
+            record[key] = draw(_ODD)
+        else:
+            record[key] = draw(_dirty(_FIELDS[key]))
+    return record
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    st.lists(dirty_records(), min_size=1, max_size=3),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+    st.booleans(),
+)
+def test_a_few_records_cleaned_value_by_value_agree_with_the_vectorized_cleaning(records, time_zone, dayfirst):
+    assert_agree(records, context=Context(now=NOW, dayfirst=dayfirst, time_zone=time_zone))
+
+
+def test_a_record_cleaned_value_by_value_reads_the_same_values():
+    few = clean_few(
+        [{"email": " Ann@Example.ORG ", "first_name": "Ann ", "last_name": " Lee", "status": "Closed Won"}],
+        LEAD_SCHEMA,
+        CONTEXT,
+    )
+    assert few.errors == {}
+    assert few.valid[0][1]["name"] == "Ann Lee"
+    assert few.valid[0][1]["status"] == "converted"
+    assert few.valid[0][1]["name_key"] == "ann lee"
+
+
+def _upper_code(text: str) -> str:
+    if not text.isalpha():
+        raise ValueError(f"{text!r} is not a code")
+    return text.upper()
+
+
+_CLEANERS = [
+    values.YesNo((("yes", "no"), ("true", "false"), ("1", "0"))),
+    values.WholeNumber(500),
+    values.DecimalNumber(max_digits=5, decimal_places=2),
+    values.DecimalNumber(max_digits=4, decimal_places=1, positive=False),
+    values.NameList(separators=",;", max_length=8),
+    values.Text(),
+    values.Checked(_upper_code),
+]
+_CELLS = st.one_of(
+    _TEXT,
+    st.from_regex(r"\+?[0-9]{0,5}([.,][0-9]{0,4})?", fullmatch=True),
+    st.from_regex(r"[0-9]{1,22}(\.0*)?", fullmatch=True),
+    st.sampled_from(["Yes", "NO", "True", "1", "x", "Europe/Berlin", "Mars/Base", "EMEA; Key accounts;;", "a,,b"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_CLEANERS), _CELLS.map(str.strip).filter(lambda v: values.missing_or_trimmed(v) is not None))
+def test_each_cleaner_reads_one_value_as_it_reads_a_column_of_it(cleaner, cell):
+    reasons = Reasons(pd.RangeIndex(1))
+    column = cleaner.clean(pd.Series([cell], dtype=values.STRING), "X", reasons.about("X"), CONTEXT)
+    value, messages = cleaner.clean_value(cell, "X", CONTEXT)
+    expected = pa.Table.from_pandas(pd.DataFrame({"v": column}), preserve_index=False).column("v").to_pylist()[0]
+    assert (value, type(value)) == (expected, type(expected))
+    assert messages == [message for added in reasons.messages for message in added]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a@x.org", "b@x.org", "c@x.org"]), *[st.one_of(st.none(), st.text(max_size=3))] * 2),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_rows_in_memory_merge_by_identity_as_a_frame_does(cells):
+    frame = pd.DataFrame(
+        {name: pd.array([row[i] for row in cells], dtype=values.STRING) for i, name in enumerate(["email", "a", "b"])},
+        index=pd.Index(range(1, len(cells) + 1), name="line"),
+    )
+    in_memory = merge_duplicate_rows(_frame_rows(frame), "email")
+    assert in_memory == _frame_rows(merge_duplicates(frame, "email"))
