@@ -48,7 +48,10 @@ def register_lazy_formats() -> None:
     each in its place in the order of detection."""
     from tablib.formats import registry
 
+    formats = getattr(registry, "_formats", None)  # tablib's own table: if a release renames it, load eagerly
+    if not isinstance(formats, dict):
+        return
     for key, extensions in LAZY_FORMATS.items():
-        path = registry._formats.get(key)  # a dotted path until tablib first loads the format
+        path = formats.get(key)  # a dotted path until tablib first loads the format
         if isinstance(path, str):
             registry.register(key, LazyFormat(path, title=key, extensions=extensions))
