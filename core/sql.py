@@ -250,7 +250,21 @@ class Dialect:
         """Around a bulk load into an empty table: where it pays, its secondary indexes are dropped before and
         built once after (SQLite, PostgreSQL: several times faster than maintaining them row by row; their DDL
         is transactional, so a rollback restores them). MariaDB's DDL commits, so it keeps them."""
+        indexes = self.droppable_indexes(cursor, table)
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
         yield
+        if indexes:
+            self.before_index_builds(cursor)
+            for _name, sql in indexes:
+                cursor.execute(sql)
+
+    def droppable_indexes(self, cursor, table: str) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of each index indexes_built_after drops and builds again: none here."""
+        return []
+
+    def before_index_builds(self, cursor) -> None:
+        pass
 
     # -- Locks and waits ----------------------------------------------------------------------------------
 
@@ -313,18 +327,13 @@ class SQLiteDialect(Dialect):
             params = [value for row in chunk for value in row]
             raw.execute(full if len(chunk) == per else head + ", ".join([row_sql] * len(chunk)), params)
 
-    @contextmanager
-    def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
+    def droppable_indexes(self, cursor, table: str) -> list[tuple[str, str]]:
+        """Every index declared by a CREATE INDEX (a constraint's own index has no `sql`)."""
         cursor.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
             [table],
         )
-        indexes = cursor.fetchall()
-        for name, _sql in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-        yield
-        for _name, sql in indexes:
-            cursor.execute(sql)
+        return cursor.fetchall()
 
     def lock_wait_text(self) -> str:
         return f"more than {connection.settings_dict['OPTIONS'].get('timeout', 5)} s"
@@ -361,29 +370,23 @@ class PostgreSQLDialect(Dialect):
     def analyze_table(self, cursor, table: str) -> None:
         cursor.execute(f"ANALYZE {table}")
 
-    @contextmanager
-    def indexes_built_after(self, cursor, table: str) -> Iterator[None]:
-        """The indexes that back no constraint (the primary key and the unique identity stay, for the
-        INSERT's own checks) are dropped and built again after the load, several times faster than inserting
-        into each. DDL is transactional here too. DROP INDEX locks the table until the commit: readers of the
-        table, which was empty, wait for the load instead of seeing it empty."""
+    def droppable_indexes(self, cursor, table: str) -> list[tuple[str, str]]:
+        """The indexes that back no constraint (the primary key and the unique identity stay, for the INSERT's
+        own checks). DROP INDEX locks the table until the commit: readers of the table, which was empty, wait for
+        the load instead of seeing it empty."""
         cursor.execute(
             "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE x.indrelid = %s::regclass "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
             [table],
         )
-        indexes = cursor.fetchall()
-        for name, _sql in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-        yield
-        if indexes:
-            # A table with pending deferred foreign-key checks cannot be indexed: they run now instead of at the
-            # commit (Django declares every foreign key DEFERRABLE INITIALLY DEFERRED, as it is again after).
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for _name, sql in indexes:
-                cursor.execute(sql)
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        return cursor.fetchall()
+
+    def before_index_builds(self, cursor) -> None:
+        # A table with pending deferred foreign-key checks cannot be indexed: they run now instead of at the commit
+        # (Django declares every foreign key DEFERRABLE INITIALLY DEFERRED, as it is again after).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def count_triggers(self, spec: CountedRows) -> list[str]:
         """Updates and deletes: a statement-level trigger reading the statement's rows from transition tables,
