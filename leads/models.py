@@ -5,7 +5,7 @@ from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connections, models
 from django.utils import timezone
 
 from agents.models import Agent, Team, TeamScoped, team_scope_field
@@ -63,8 +63,9 @@ class LeadQuerySet(models.QuerySet):
         at ten million leads)."""
         if self.query.where:
             return list(self.exclude(country="").order_by("country").values_list("country", flat=True).distinct())
-        table = connection.ops.quote_name(self.model._meta.db_table)
-        with connection.cursor() as cursor:
+        conn = connections[self.db]
+        table = conn.ops.quote_name(self.model._meta.db_table)
+        with conn.cursor() as cursor:
             cursor.execute(
                 f"WITH RECURSIVE found (country) AS ("
                 f"SELECT MIN(country) FROM {table} WHERE country > '' UNION ALL "
