@@ -183,6 +183,28 @@ class Dialect:
         for start in range(0, len(rows), batch_size):
             raw.executemany(sql, rows[start : start + batch_size])
 
+    def insert_rows(
+        self, cursor, model, names: Sequence[str], rows: Sequence[Sequence], returning: Sequence[str] = ()
+    ) -> list[tuple]:
+        """Insert rows (values in the order of `names`, columns of `model`'s table, adapted for the driver) in
+        as few statements as the engine allows; the `returning` columns of each inserted row, where the engine
+        can return them from a multi-row INSERT ([] where it cannot). Multi-row VALUES, as many rows per
+        statement as the parameter limit takes."""
+        ops = connection.ops
+        table = ops.quote_name(model._meta.db_table)
+        into = f"INSERT INTO {table} ({', '.join(ops.quote_name(n) for n in names)}) VALUES "
+        returns = bool(returning) and connection.features.can_return_rows_from_bulk_insert
+        tail = f" RETURNING {', '.join(ops.quote_name(n) for n in returning)}" if returns else ""
+        group = f"({', '.join(['%s'] * len(names))})"
+        per_statement = max(1, self.max_query_params() // max(len(names), 1))
+        returned: list[tuple] = []
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            cursor.execute(into + ", ".join([group] * len(part)) + tail, [v for row in part for v in row])
+            if returns:
+                returned += cursor.fetchall()
+        return returned
+
     def copy_frame(self, cursor, table: str, frame: pd.DataFrame, batch_size: int) -> None:
         """Insert a frame's rows (columns named as in the table, missing values NULL) in bulk."""
         names = list(frame.columns)
@@ -363,6 +385,24 @@ class PostgreSQLDialect(Dialect):
 
     def create_temporary_table(self, cursor, name: str, columns: str) -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
+
+    def insert_rows(
+        self, cursor, model, names: Sequence[str], rows: Sequence[Sequence], returning: Sequence[str] = ()
+    ) -> list[tuple]:
+        """One INSERT ... SELECT FROM unnest() of one array per column: a statement of fixed size, whatever the
+        number of rows (the driver parses a multi-row VALUES of thousands of placeholders slower than the
+        server inserts the rows)."""
+        if not rows:
+            return []
+        ops, fields = connection.ops, {f.column: f for f in model._meta.concrete_fields}
+        arrays = ", ".join(f"%s::{fields[n].db_type(connection)}[]" for n in names)
+        tail = f" RETURNING {', '.join(ops.quote_name(n) for n in returning)}" if returning else ""
+        cursor.execute(
+            f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({', '.join(ops.quote_name(n) for n in names)}) "
+            f"SELECT * FROM unnest({arrays}){tail}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+        return cursor.fetchall() if returning else []
 
     def analyze(self, cursor, table: str) -> None:
         cursor.execute(f"ANALYZE {table}")

@@ -231,9 +231,9 @@ def _save(
 
 
 def _insert(leads: list[dict], as_of) -> list[tuple[str, int]]:
-    """Insert the new leads (each a dict of every staged column) by multi-row INSERTs; (email, id) of each.
-    The ids come back from INSERT ... RETURNING where the engine has it, else from one SELECT by email."""
-    ops, features = connection.ops, connection.features
+    """Insert the new leads (each a dict of every staged column) in bulk (core.sql's insert_rows); (email, id)
+    of each. The ids come back from INSERT ... RETURNING where the engine has it, else from one SELECT by email."""
+    ops = connection.ops
     names = [*_COLUMNS, *LEAD_SCHEMA.insert_timestamps]
     stamp = ops.adapt_datetimefield_value(as_of)
     stamps = [stamp] * len(LEAD_SCHEMA.insert_timestamps)
@@ -245,20 +245,12 @@ def _insert(leads: list[dict], as_of) -> list[tuple[str, int]]:
         return adapted[value]
 
     rows = [[adapt(lead[n]) if n in _DATETIMES else lead[n] for n in _COLUMNS] + stamps for lead in leads]
-    returning = features.can_return_rows_from_bulk_insert
-    table = ops.quote_name(LEAD_SCHEMA.table)
-    into = f"INSERT INTO {table} ({', '.join(ops.quote_name(n) for n in names)}) VALUES "
-    tail = f" RETURNING {ops.quote_name(LEAD_SCHEMA.pk)}, {ops.quote_name(LEAD_SCHEMA.identity)}" if returning else ""
-    group = f"({', '.join(['%s'] * len(names))})"
-    per_statement = max(1, sql.dialect().max_query_params() // len(names))
-    ids: list[tuple[str, int]] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            part = rows[start : start + per_statement]
-            cursor.execute(into + ", ".join([group] * len(part)) + tail, [v for row in part for v in row])
-            if returning:
-                ids += [(email, lead_id) for lead_id, email in cursor.fetchall()]
-    if not returning:
+        returned = sql.dialect().insert_rows(
+            cursor, Lead, names, rows, returning=(LEAD_SCHEMA.pk, LEAD_SCHEMA.identity)
+        )
+    ids = [(email, lead_id) for lead_id, email in returned]
+    if len(ids) < len(leads):  # an engine that returns no rows from a multi-row INSERT
         emails = [lead[LEAD_SCHEMA.identity] for lead in leads]
         ids = list(Lead.objects.filter(email__in=emails).values_list("email", "id"))
     return ids

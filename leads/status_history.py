@@ -9,15 +9,14 @@ active. The rules live here, and every path that writes a lead's status calls th
   activity (leads.assignment keeps its own audit, LeadAssignment).
 
 The admin (one lead) and the intake API (a request of up to 1,000 leads) know the old statuses already and call
-record_status_changes: one bulk INSERT and one UPDATE whatever the number of leads; their last_activity_at is
-written with the lead itself (the admin's save, the intake's INSERT and UPDATE through the import's stamped
-columns). The import calls import_status_changes around its upsert (imports.schema.AroundUpsert): a few
-INSERT ... SELECT and UPDATE statements over its staging table, never a query per row; its last_activity_at is a
-stamped column of the lead schema and a new lead's first_touched_at an inserted one, written by the upsert
-itself; a revert restores first_touched_at and
-last_activity_at with the other columns. A revert deletes the history of the leads it deletes (CASCADE), keeps
-that of the leads it restores (the changes did happen) and records the statuses it puts back
-(revert_status_changes, source `revert`).
+record_status_changes: one bulk INSERT (core.sql's insert_rows) and one UPDATE whatever the number of leads; their
+last_activity_at is written with the lead itself (the admin's save, the intake's INSERT and UPDATE through the
+import's stamped columns). The import calls import_status_changes around its upsert (imports.schema.AroundUpsert):
+a few INSERT ... SELECT and UPDATE statements over its staging table, never a query per row; its last_activity_at
+is a stamped column of the lead schema and a new lead's first_touched_at an inserted one, written by the upsert
+itself; a revert restores first_touched_at and last_activity_at with the other columns. A revert deletes the
+history of the leads it deletes (CASCADE), keeps that of the leads it restores (the changes did happen) and records
+the statuses it puts back (revert_status_changes, source `revert`).
 """
 
 from __future__ import annotations
@@ -61,23 +60,23 @@ def record_status_changes(
     """Record the changes (those whose status really differs; a creation always): their history rows, and
     first_touched_at of the leads they touch for the first time. Returns how many rows were written. Two
     queries whatever the number of changes; call it in the transaction that changed the statuses."""
-    rows = [
-        LeadStatusChange(
-            lead_id=change.lead_id,
-            from_status=change.from_status,
-            to_status=change.to_status,
-            changed_at=as_of,
-            source=source,
-            user=user if user is not None and user.is_authenticated else None,
-            api_key=api_key,
-            import_run_id=import_run_id,
-        )
-        for change in changes
-        if change.from_status != change.to_status
-    ]
+    rows = [change for change in changes if change.from_status != change.to_status]
     if not rows:
         return 0
-    LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    api_key_id = api_key.pk if api_key is not None else None
+    stamp = connection.ops.adapt_datetimefield_value(as_of)
+    columns = ("lead_id", "from_status", "to_status", "changed_at", "source", "user_id", "api_key_id", "import_run_id")
+    with connection.cursor() as cursor:
+        sql.dialect().insert_rows(
+            cursor,
+            LeadStatusChange,
+            columns,
+            [
+                (row.lead_id, row.from_status, row.to_status, stamp, source, user_id, api_key_id, import_run_id)
+                for row in rows
+            ],
+        )
     touched = sorted({row.lead_id for row in rows if row.to_status != UNTOUCHED})
     if touched:
         # The UPDATE leaves updated_at alone (QuerySet.update): the path that changed the status stamped it.

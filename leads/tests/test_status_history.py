@@ -16,8 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conftest import FROZEN_AT
+from core import sql
 from imports.models import ImportRun
 from leads.models import ApiKey, Lead, LeadStatusChange
+from leads.status_history import StatusChange, record_status_changes
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -227,6 +229,34 @@ def test_a_batch_records_each_lead_once(post):
     assert moments("new@example.org") == (NOW, NOW)
     assert moments("old@example.org") == (NOW, NOW)  # touched before the history: stamped when next changed
     assert moments("same@example.org")[1] is None  # nothing happened to it
+
+
+def test_the_history_rows_hold_every_value_given_whatever_the_number_of_statements(monkeypatch, admin_user):
+    leads = LeadFactory.create_batch(7)
+    key = ApiKey.issue(name="Form", source="web")[0]
+    # Two rows per statement where the engine writes a multi-row VALUES (PostgreSQL writes one statement anyway).
+    monkeypatch.setattr(type(sql.dialect()), "max_query_params", lambda self: 16)
+    changes = [StatusChange(lead.pk, "new", "contacted") for lead in leads[:5]]
+    changes += [StatusChange(leads[5].pk, "", "new"), StatusChange(leads[6].pk, "lost", "lost")]  # the last: none
+    with CaptureQueriesContext(connection) as queries:
+        written = record_status_changes(changes=changes, as_of=LATER, source="admin", user=admin_user, api_key=key)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert written == 6
+    assert len(inserts) == (1 if connection.vendor == "postgresql" else 3)
+    rows = LeadStatusChange.objects.order_by("lead_id").values_list(
+        "lead_id", "from_status", "to_status", "changed_at", "source", "user_id", "api_key_id", "import_run_id"
+    )
+    expected = [(c.lead_id, c.from_status, c.to_status, LATER, "admin", admin_user.pk, key.pk, None) for c in changes]
+    assert list(rows) == sorted(expected[:6])
+    assert set(Lead.objects.filter(first_touched_at=LATER).values_list("pk", flat=True)) == {
+        lead.pk for lead in leads[:5]
+    }
+
+
+def test_a_history_row_without_a_login_or_key_leaves_both_empty():
+    lead = LeadFactory()
+    record_status_changes(changes=[StatusChange(lead.pk, "new", "qualified")], as_of=LATER, source="admin")
+    assert LeadStatusChange.objects.values_list("user_id", "api_key_id", "import_run_id").get() == (None, None, None)
 
 
 def batch(size: int, start: int) -> list[dict]:
