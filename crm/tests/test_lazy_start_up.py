@@ -37,3 +37,22 @@ def test_the_start_up_and_the_report_commands_load_neither_pandas_nor_openpyxl_n
 def test_the_probe_sees_a_heavy_module_once_something_imports_it():
     # The probe itself can fail: importing the import engine brings pandas in.
     assert probe(PROBE.replace("print(", "import imports.loading\nprint(")) == "pandas,numpy,pyarrow"
+
+
+CHECKS = """
+import sys
+import django
+django.setup()
+from django.core.management import load_command_class
+for app, name in [("leads", "import_leads"), ("agents", "import_agents"), ("leads", "verify_assignments"),
+                  ("leads", "classify_leads")]:
+    command = load_command_class(app, name)
+    command.check(tags=command.requires_system_checks)  # what execute() runs before handle()
+print("crm.urls" in sys.modules)
+"""
+
+
+def test_the_imports_and_the_report_commands_run_no_url_checks():
+    assert probe(CHECKS) == "False"
+    # The probe can fail: every check imports the URLconf.
+    assert probe(CHECKS.replace("tags=command.requires_system_checks", "")) == "True"
