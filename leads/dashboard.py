@@ -1,8 +1,9 @@
-"""Selectors for the admin's Lead overview: three small queries, whatever the number of leads.
+"""Selectors for the admin's Lead overview: three small queries (four after a verification), whatever the number
+of leads.
 
 1. the latest stored verification,
 2. the leads grouped by status only, with a count per age band (leads.classification.band_counts) that
-   classes_of_bands() splits into classes, the leads changed since that verification, and the counters' open
+   classes_of_bands() splits into classes, and the counters' open
    leads summed over the agents: one pass that walks the (status, created_at) index and evaluates no CASE per
    lead (grouping by the classification expression sorts or hashes every row by it),
 3. the agents to show (active ones, and inactive ones still holding open leads) with their loads from the
@@ -17,7 +18,7 @@ longer matches the leads says so instead of sitting beside contradicting numbers
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Func, Q, Subquery
+from django.db.models import F, Func, Subquery
 from django.db.models.functions import Coalesce
 
 from agents.models import Agent
@@ -144,18 +145,19 @@ def lead_overview(*, as_of: datetime) -> LeadOverview:
         .values("status")
         .annotate(
             **band_counts(as_of, thresholds),
-            _changed=Count("pk", filter=Q(updated_at__gt=checked_at)),
             _counted_open=Subquery(counted_open),
         )
     )
     class_counts = dict.fromkeys(LeadClass, 0)
-    leads_changed = open_leads = counted = 0
+    open_leads = counted = 0
     for row in rows:
         for lead_class, n in classes_of_bands(row["status"], row, thresholds).items():
             class_counts[lead_class] += n
-        leads_changed += row["_changed"]
         open_leads += row["_leads"] if row["status"] in OPEN_STATUSES else 0
         counted = row["_counted_open"]
+    # Its own count, one plain scan: in the pass above it costs a table read per lead (SQLite and
+    # MariaDB walk the (status, created_at) index; 1.6 s and 15 s at 1M leads instead of 0.16 s).
+    leads_changed = Lead.objects.filter(updated_at__gt=checked_at).count() if latest else 0
     agents = counted_team()
     agents_changed = sum(agent.updated_at > checked_at for agent in agents)
     return LeadOverview(
@@ -164,6 +166,6 @@ def lead_overview(*, as_of: datetime) -> LeadOverview:
         agents=agents,
         unassigned_open=open_leads - counted,
         latest_verification=latest,
-        leads_changed_since_verification=leads_changed if latest else 0,
+        leads_changed_since_verification=leads_changed,
         agents_changed_since_verification=agents_changed if latest else 0,
     )
