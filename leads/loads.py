@@ -84,7 +84,18 @@ def counted_loads() -> list[AgentLoad]:
     """Every agent with its loads from the counters (AgentLoadCount, kept by triggers; no row: none), by id: one
     query joining the agents, however many leads there are. Exact as the leads are, in the same transaction
     (verify_assignments proves they agree with agent_loads)."""
-    rows = Agent.objects.order_by("id").values_list(
+    return _counted(Agent.objects.order_by("id"))
+
+
+def counted_team() -> list[AgentLoad]:
+    """The team as pages show it (the active agents and the inactive ones still holding open leads, by name and
+    email, as team_loads has them) with its loads from the counters: one query joining the agents."""
+    held = Q(is_active=True) | Q(load_count__open_leads__gt=0)
+    return _counted(Agent.objects.filter(held).order_by("name", "email"))
+
+
+def _counted(agents) -> list[AgentLoad]:
+    rows = agents.values_list(
         "id", "name", "email", "is_active", "capacity", "updated_at", "load_count__open_leads", "load_count__new_leads"
     )
     return [
