@@ -97,6 +97,11 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
+# Persistent connections: each server thread keeps its connection for this many seconds (0: a new connection per
+# request, which costs PostgreSQL a backend process each time), and checks it before reusing it after an idle spell,
+# so a restarted database costs one failed check, not an error page.
+DATABASES["default"]["CONN_MAX_AGE"] = env_seconds("DB_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # How long a writer waits for SQLite's one write lock before it gives up with a message (core/db_lock.py).
     DATABASES["default"]["OPTIONS"]["timeout"] = env_positive_int("SQLITE_BUSY_TIMEOUT", 30)

@@ -144,6 +144,8 @@ def run_check(*flags, **environ):
         ({"IMPORT_MAX_UPLOAD_MB": "1 GB"}, "IMPORT_MAX_UPLOAD_MB"),
         ({"ADMIN_EXACT_COUNT_UP_TO": "999"}, "ADMIN_EXACT_COUNT_UP_TO"),
         ({"ADMIN_EXACT_COUNT_UP_TO": "many"}, "ADMIN_EXACT_COUNT_UP_TO"),
+        ({"DB_CONN_MAX_AGE": "-1"}, "DB_CONN_MAX_AGE"),
+        ({"DB_CONN_MAX_AGE": "a minute"}, "DB_CONN_MAX_AGE"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message_naming_the_variable(environ, named):
@@ -226,6 +228,7 @@ SETTINGS_VARIABLES = [
     "API_RATE_LIMIT",
     "STATIC_ROOT",
     "ADMIN_EXACT_COUNT_UP_TO",
+    "DB_CONN_MAX_AGE",
 ]
 SETTINGS_DUMP = """
 import json, os
@@ -257,6 +260,13 @@ def settings_seen_with(environ: dict) -> dict:
 def test_every_variable_set_but_empty_gets_its_default(given):
     empty = {name: "" for name in SETTINGS_VARIABLES if name not in given}
     assert settings_seen_with({**given, **empty}) == settings_seen_with(given)
+
+
+@pytest.mark.parametrize(("given", "kept"), [({}, 60), ({"DB_CONN_MAX_AGE": "0"}, 0), ({"DB_CONN_MAX_AGE": "600"}, 600)])
+def test_database_connections_persist_and_are_checked_before_reuse(given, kept):
+    database = settings_seen_with({"DEBUG": "1", **given})["DATABASES"]
+    assert f"'CONN_MAX_AGE': {kept}," in database
+    assert "'CONN_HEALTH_CHECKS': True" in database
 
 
 def test_debug_is_off_unless_asked_for():
