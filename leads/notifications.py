@@ -6,8 +6,10 @@ Recording is set-based and runs in the assignment's own transaction (a rollback 
   copy);
 - an arrival run (the intake API) makes ONE INSERT ... SELECT of one arrival email per placed lead, for the
   agents who want them (Agent.arrival_emails).
-Once the transaction commits, a job (leads.tasks.send_notifications) is enqueued for the new rows; a queue that
-cannot take it (Redis down) is logged and the rows stay pending for `manage.py send_notifications`.
+A job (leads.tasks.send_notifications) is queued for the new rows (queue_sending): by the default queue, kept in
+this database, inside the same transaction (one commit for both, and no window where rows have no job); by a queue
+elsewhere (Redis) once the transaction commits. A queue that cannot take it (Redis down) is logged and the rows
+stay pending for `manage.py send_notifications`.
 
 Sending claims rows with one UPDATE (claimed_by, claimed_at) that only pending, due rows not claimed by a live
 job pass, a few at a time: two jobs given the same ids send each email once, and rows claimed by a job that died
@@ -88,21 +90,49 @@ def _insert(*, run_id, as_of, kind, select, columns, where, group, where_params=
         )
     ids = list(Notification.objects.filter(run_id=run_id).order_by("id").values_list("id", flat=True))
     if ids:
-        transaction.on_commit(lambda: enqueue(ids))
+        queue_sending(ids)
     return ids
+
+
+def queue_sending(ids: list[int]) -> None:
+    """Queue the sending of these notifications with the transaction that records them. The default queue lives
+    in this database: its job row is written in the same transaction (a savepoint, so a failure to queue never
+    fails the caller), committed with the rows and never before them, which spares an intake request a commit of
+    its own. Any other queue takes the job once the transaction commits: a worker must not look for rows that may
+    still roll back."""
+    if connection.in_atomic_block and _queue_in_this_database():
+        try:
+            with transaction.atomic():
+                _enqueue(ids)
+        except Exception:
+            logger.exception("Could not queue the sending of %d notifications; they stay pending.", len(ids))
+        return
+    transaction.on_commit(lambda: enqueue(ids))
+
+
+def _queue_in_this_database() -> bool:
+    """Whether the jobs' queue (the default backend, send_notifications' own) is a table of this database."""
+    from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
 def enqueue(ids: list[int]) -> bool:
     """Queue the job that sends these notifications; a queue that fails is logged, never raised: the rows stay
     pending for the next `send_notifications`."""
-    from leads.tasks import send_notifications  # the task module imports this one
-
     try:
-        send_notifications.enqueue(ids)
+        _enqueue(ids)
     except Exception:
         logger.exception("Could not queue the sending of %d notifications; they stay pending.", len(ids))
         return False
     return True
+
+
+def _enqueue(ids: list[int]) -> None:
+    from leads.tasks import send_notifications  # the task module imports this one
+
+    send_notifications.enqueue(ids)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,7 +256,7 @@ def send_again(queryset) -> list[int]:
         Notification.objects.filter(id__in=ids, status=STATUS.FAILED).update(
             status=STATUS.PENDING, attempts=0, next_attempt_at=None, claimed_by="", claimed_at=None
         )
-        transaction.on_commit(lambda: enqueue(ids))
+        queue_sending(ids)
     return ids
 
 

@@ -42,7 +42,7 @@ from leads.assignment.locking import load_agents, lock_assignments
 from leads.assignment.service import write_moves
 from leads.choices import OPEN_STATUSES, LeadStatus
 from leads.models import AssignmentRun, Lead, LeadAssignment, Notification
-from leads.notifications import enqueue
+from leads.notifications import queue_sending
 from leads.sla_policies import SlaPolicySet
 from leads.sla_states import (
     HOLIDAY_LOOKBACK_DAYS,
@@ -180,7 +180,7 @@ def _run(result: SlaResult, policies: SlaPolicySet, *, source: str) -> None:
     created = Notification.objects.bulk_create(notes)
     ids = [n.pk for n in created if n.pk is not None]
     if ids and not result.dry_run:
-        transaction.on_commit(lambda: enqueue(ids))
+        queue_sending(ids)
 
 
 def _untouched_candidates(bounds: StepBounds):

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from agents.tests.factories import AgentFactory
 from core import clock
@@ -311,6 +312,54 @@ def test_the_request_only_queues_the_job_once_it_has_committed(api, ann, committ
     note = Notification.objects.get()
     assert queued == [[note.pk]]
     assert (note.status, note.attempts) == (STATUS.PENDING, 0)
+
+
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def test_the_default_queue_takes_the_job_in_the_requests_own_transaction(
+    api, ann, settings, django_capture_on_commit_callbacks
+):
+    # The default queue is a table of this database: its job row is written with the notification, so one commit
+    # makes both and nothing is left to run after it.
+    settings.TASKS = DATABASE_QUEUE
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api("leads", {"email": "jo@example.org", "name": "Jo"})
+    assert response.status_code == 201 and callbacks == []
+    note = Notification.objects.get()
+    [job] = DBTaskResult.objects.all()
+    assert (job.task_path, job.args_kwargs, job.status) == (
+        "leads.tasks.send_notifications",
+        {"args": [[note.pk]], "kwargs": {}},
+        "READY",
+    )
+    assert (note.status, note.attempts) == (STATUS.PENDING, 0) and mail.outbox == []
+
+
+def test_an_arrival_rolled_back_leaves_no_job_in_the_default_queue(ann, settings):
+    settings.TASKS = DATABASE_QUEUE
+    with pytest.raises(RuntimeError), transaction.atomic():
+        LeadFactory.create_batch(2)
+        assign_on_arrival(lead_ids=list(Lead.objects.values_list("id", flat=True)), as_of=clock.now())
+        assert DBTaskResult.objects.count() == 1 and Notification.objects.count() == 2
+        raise RuntimeError("the caller's transaction fails after the assignment")
+    assert DBTaskResult.objects.count() == 0 and Notification.objects.count() == 0
+
+
+def test_a_default_queue_that_fails_loses_neither_the_lead_nor_its_email(api, ann, settings, monkeypatch, caplog):
+    # A failing statement inside the request's transaction: the savepoint around the queueing keeps the
+    # transaction usable (PostgreSQL refuses every later statement of a transaction whose statement failed).
+    settings.TASKS = DATABASE_QUEUE
+
+    def broken(ids):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM leads_notification")
+
+    monkeypatch.setattr(notifications, "_enqueue", broken)
+    response = api("leads", {"email": "jo@example.org", "name": "Jo"})
+    assert response.status_code == 201 and response.json()["agent"] == ann.email
+    assert Lead.objects.get().assigned_agent == ann and DBTaskResult.objects.count() == 0
+    assert Notification.objects.get().status == STATUS.PENDING and "stay pending" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------------------
