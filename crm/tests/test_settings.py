@@ -262,7 +262,9 @@ def test_every_variable_set_but_empty_gets_its_default(given):
     assert settings_seen_with({**given, **empty}) == settings_seen_with(given)
 
 
-@pytest.mark.parametrize(("given", "kept"), [({}, 60), ({"DB_CONN_MAX_AGE": "0"}, 0), ({"DB_CONN_MAX_AGE": "600"}, 600)])
+@pytest.mark.parametrize(
+    ("given", "kept"), [({}, 60), ({"DB_CONN_MAX_AGE": "0"}, 0), ({"DB_CONN_MAX_AGE": "600"}, 600)]
+)
 def test_database_connections_persist_and_are_checked_before_reuse(given, kept):
     database = settings_seen_with({"DEBUG": "1", **given})["DATABASES"]
     assert f"'CONN_MAX_AGE': {kept}," in database

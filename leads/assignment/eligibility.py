@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Count
@@ -93,6 +94,13 @@ class PoolAgent:
         return min(rooms) if rooms else None
 
 
+@lru_cache(maxsize=1024)
+def _exact(weight: Decimal) -> Fraction:
+    """A weight as an exact fraction, made once per distinct weight (a Fraction from a Decimal costs more than
+    the rest of share(), which a run calls a few times per agent)."""
+    return Fraction(weight)
+
+
 @dataclass
 class Eligibility:
     as_of: datetime
@@ -114,7 +122,7 @@ class Eligibility:
 
     def share(self, agent: PoolAgent) -> Fraction:
         """What the load is divided by: the weight (x the part of the window present, for `received`)."""
-        weight = Fraction(agent.weight)
+        weight = _exact(agent.weight)
         return weight * agent.present if self.policy == RECEIVED else weight
 
     def next_available(self, team_id: int | None) -> datetime | None:

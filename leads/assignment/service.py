@@ -415,7 +415,8 @@ def _plan_routed(result, eligibility, rules, candidates, pool, keys, rng, *, lim
 
 
 def _team_names(team_ids) -> dict[int, str]:
-    return dict(Team.objects.filter(pk__in=[t for t in team_ids if t is not None]).values_list("id", "name"))
+    ids = [t for t in team_ids if t is not None]
+    return dict(Team.objects.filter(pk__in=ids).values_list("id", "name")) if ids else {}  # no query for none
 
 
 def _routed_frame(

@@ -338,11 +338,18 @@ def test_the_default_queue_takes_the_job_in_the_requests_own_transaction(
 
 def test_an_arrival_rolled_back_leaves_no_job_in_the_default_queue(ann, settings):
     settings.TASKS = DATABASE_QUEUE
-    with pytest.raises(RuntimeError), transaction.atomic():
+    seen = []
+
+    @transaction.atomic
+    def arrive_then_fail():
         LeadFactory.create_batch(2)
         assign_on_arrival(lead_ids=list(Lead.objects.values_list("id", flat=True)), as_of=clock.now())
-        assert DBTaskResult.objects.count() == 1 and Notification.objects.count() == 2
+        seen.append((DBTaskResult.objects.count(), Notification.objects.count()))
         raise RuntimeError("the caller's transaction fails after the assignment")
+
+    with pytest.raises(RuntimeError):
+        arrive_then_fail()
+    assert seen == [(1, 2)]
     assert DBTaskResult.objects.count() == 0 and Notification.objects.count() == 0
 
 
