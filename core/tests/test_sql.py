@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from core.sql import (
@@ -276,3 +276,29 @@ def test_an_estimated_count_binds_the_querys_parameters(five_users):
 def test_only_postgresql_reads_a_planner_estimate():
     assert PostgreSQLDialect.estimated_count_is_lower_bound is False
     assert SQLiteDialect.estimated_count_is_lower_bound is MySQLDialect.estimated_count_is_lower_bound is True
+
+
+def durability(cursor) -> str:
+    """How this session's commits reach the disk, in the engine's own terms."""
+    query = {
+        "sqlite": "PRAGMA synchronous",  # 1: NORMAL (no sync at a commit in WAL mode)
+        "postgresql": "SHOW synchronous_commit",
+        "mysql": "SELECT @@innodb_flush_log_at_trx_commit",  # the server's: a session cannot change it
+    }[connection.vendor]
+    cursor.execute(query)
+    return str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_without_flush_is_asked_for_one_transaction_only(cursor):
+    before = durability(cursor)
+    with transaction.atomic():
+        dialect().commit_without_flush(cursor)
+        inside = durability(cursor)
+    after = durability(cursor)
+    if connection.vendor == "postgresql":
+        assert (before, inside, after) == ("on", "off", "on")
+    elif connection.vendor == "sqlite":
+        assert (before, inside, after) == ("1", "1", "1")
+    else:
+        assert before == inside == after
