@@ -12,7 +12,7 @@ by the request's key (leads.status_history: one bulk INSERT, one UPDATE of first
 with the INSERT and the UPDATE (a stamped column of the lead schema). A new lead needs a name; its created date
 defaults to the request's moment and its source to the key's. With ASSIGN_ON_ARRIVAL on, each new open lead gets an
 agent in the same transaction (leads.assignment.assign_on_arrival); an update never moves a lead. The answer is
-built from what the request holds in memory; only the agents given on arrival are read back.
+built from what the request holds in memory and the agents the arrival run placed the leads with.
 
 The whole request runs under the assignment lock: requests for one new email queue behind each other, so the
 first creates the lead and the others update it, and no two arrivals plan on the same loads. A lead created
@@ -201,13 +201,9 @@ def _save(
     created_changes = [StatusChange(saved[v[identity]][0], CREATED_STATUS, v["status"]) for v in new]
     record_status_changes(changes=[*created_changes, *moved], as_of=as_of, source=Source.API, api_key=api_key)
     if assign and new:
-        created = [saved[values[identity]][0] for values in new]
-        assign_on_arrival(lead_ids=created, as_of=as_of)
-        agents = Lead.objects.filter(id__in=created, assigned_agent__isnull=False).values_list(
-            "email", "assigned_agent__email"
-        )
-        for email, agent in agents:
-            saved[email][4] = agent
+        placed = assign_on_arrival(lead_ids=[saved[values[identity]][0] for values in new], as_of=as_of).placed
+        for values in new:
+            saved[values[identity]][4] = placed.get(saved[values[identity]][0])
     counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
     for _id, kind, *_rest in saved.values():
         counts[kind] += 1

@@ -79,16 +79,19 @@ def _insert(*, run_id, as_of, kind, select, columns, where, group, where_params=
     qn = connection.ops.quote_name
     table, history, agents = (qn(m._meta.db_table) for m in (Notification, LeadAssignment, Agent))
     stamp = connection.ops.adapt_datetimefield_value(as_of)
+    returning = connection.features.can_return_rows_from_bulk_insert  # else one SELECT of the run's rows
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns.format(to=qn('to'))}, kind, run_id, status, attempts, created_at, "
             "claimed_by, subject, last_error) "
             f"SELECT {select}, %s, %s, %s, 0, %s, '', '', '' "
             f"FROM {history} c JOIN {agents} a ON a.id = c.to_agent_id "
-            f"WHERE c.run_id = %s AND {where} {group}",
+            f"WHERE c.run_id = %s AND {where} {group}" + (f" RETURNING {qn('id')}" if returning else ""),
             [kind, run_id, STATUS.PENDING, stamp, run_id, *where_params],
         )
-    ids = list(Notification.objects.filter(run_id=run_id).order_by("id").values_list("id", flat=True))
+        ids = sorted(row[0] for row in cursor.fetchall()) if returning else None
+    if ids is None:
+        ids = list(Notification.objects.filter(run_id=run_id).order_by("id").values_list("id", flat=True))
     if ids:
         queue_sending(ids)
     return ids

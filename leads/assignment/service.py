@@ -94,6 +94,7 @@ class AssignmentResult:
     notes: list[str] = field(default_factory=list)
     pools: dict[str, PoolReport] = field(default_factory=dict)  # by pool label: what each pool looked like
     balance: str = "open_load"  # ROUTING_BALANCE at the run
+    placed: dict[int, str] = field(default_factory=dict)  # arrivals: lead id -> its agent's email
 
     @property
     def waiting(self) -> dict[str, int]:
@@ -636,6 +637,7 @@ def assign_on_arrival(*, lead_ids, as_of: datetime, seed: int | None = None) -> 
         )
         _count(result, mapping, agents, unplaced=unplaced)
         _write_arrivals(result, mapping, as_of=as_of)
+        result.placed = {row[0]: agents[row[2]].email for row in mapping if row[2] is not None}
     return result
 
 
