@@ -302,6 +302,16 @@ class Dialect:
     def _lock_in_transaction(self, lock: NamedLock) -> None:
         pass
 
+    def update_returning(
+        self, cursor, table: str, assignments: str, params: Sequence, *, key: tuple[str, object], returning: str
+    ) -> list:
+        """`UPDATE table SET assignments` of the rows whose column key[0] equals key[1], giving back the `returning`
+        column of each: one statement where the engine has UPDATE ... RETURNING (PostgreSQL, SQLite), else the
+        UPDATE and a SELECT in the caller's transaction, whose row locks keep the values its own."""
+        column, value = key
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {column} = %s RETURNING {returning}", [*params, value])
+        return [row[0] for row in cursor.fetchall()]
+
     def commit_without_flush(self, cursor) -> None:
         """Let the current transaction's commit return before its log reaches the disk: a crash of the server
         may then lose the last fraction of a second of such commits (whole, never half of one), never corrupts.
@@ -652,6 +662,14 @@ class MySQLDialect(Dialect):
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+
+    def update_returning(
+        self, cursor, table: str, assignments: str, params: Sequence, *, key: tuple[str, object], returning: str
+    ) -> list:
+        column, value = key  # MariaDB has no UPDATE ... RETURNING
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {column} = %s", [*params, value])
+        cursor.execute(f"SELECT {returning} FROM {table} WHERE {column} = %s", [value])
+        return [row[0] for row in cursor.fetchall()]
 
     def lock_name(self, key: str) -> str:
         """GET_LOCK names are the server's, not one database's: each database gets its own."""

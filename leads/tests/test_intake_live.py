@@ -182,7 +182,7 @@ def server(tmp_path):
 STATE = """
 import json
 from django.db.models import Count
-from leads.models import Lead, LeadAssignment
+from leads.models import ApiKey, Lead, LeadAssignment
 from leads.verification import verify_assignments
 from core import clock
 report = verify_assignments(as_of=clock.now())
@@ -192,6 +192,7 @@ print(json.dumps({
     "changes": LeadAssignment.objects.count(),
     "leads_changed": LeadAssignment.objects.order_by().values("lead").distinct().count(),
     "changed_twice": Lead.objects.annotate(n=Count("assignment_history")).filter(n__gt=1).count(),
+    "requests": list(ApiKey.objects.values_list("requests", "window_requests")),
     "ok": report.ok,
     "counters_ok": report.counters_ok,
     "problems": report.problems,
@@ -222,6 +223,9 @@ def test_fifty_clients_posting_new_leads_at_once_leave_the_team_balanced(server)
     seen = state(env)
     assert (seen["leads"], seen["assigned"], seen["changes"], seen["leads_changed"]) == (50, 50, 50, 50)
     assert seen["changed_twice"] == 0
+    # Every request counted once on the key, in one clock minute or across two (a window that turned meanwhile).
+    [(requests, in_window)] = seen["requests"]
+    assert requests == CLIENTS and 0 < in_window <= CLIENTS
     assert seen["ok"] and seen["counters_ok"], seen["problems"]  # balanced: spread at most 1, nobody above capacity
 
 
