@@ -214,16 +214,17 @@ def read_eligibility(
     for agent_id, team_id in Agent.teams.through.objects.values_list("agent_id", "team_id"):
         teams.setdefault(agent_id, set()).add(team_id)
     absences = Absences.overlapping(min(window_start, as_of), None)
-    rows = Agent.objects.order_by("pk").values_list(
-        "pk", "weight", "daily_cap", "time_zone", "working_hours", "created_at"
-    )
+    # created_at only for the received balance's presence (a timestamp per agent to parse on SQLite otherwise).
+    names = ["pk", "weight", "daily_cap", "time_zone", "working_hours"]
+    rows = Agent.objects.order_by("pk").values_list(*names, *(["created_at"] if policy == RECEIVED else []))
     agents: dict[int, PoolAgent] = {}
     created: dict[int, datetime] = {}
-    for pk, weight, daily_cap, zone, hours, created_at in rows:
+    for pk, weight, daily_cap, zone, hours, *created_at in rows:
         load = loads.get(pk)
         if load is None:
             continue
-        created[pk] = created_at
+        if created_at:
+            created[pk] = created_at[0]
         agents[pk] = PoolAgent(
             id=pk,
             name=load.name,
