@@ -215,11 +215,14 @@ def plan_pools(
     the members; a member never both gives up and receives in one pool.
     """
     loads, rooms = list(loads), list(rooms)
-    w = [Fraction(s) for s in shares]
-    given, held = [], []
+    w = [s if type(s) is Fraction else Fraction(s) for s in shares]  # the eligibility's shares are Fractions
+    given, held, uniform = [], [], []
     for members, n, movable in pools:
         sub_loads, sub_rooms = [loads[i] for i in members], [rooms[i] for i in members]
-        if len({w[i] for i in members}) <= 1:
+        # Equal weights are mostly one object (eligibility._exact): compared without hashing a Fraction each.
+        first = w[members[0]] if members else None
+        uniform.append(all(w[i] is first or w[i] == first for i in members))
+        if uniform[-1]:
             gives, ties, rest = fill_counts(sub_loads, sub_rooms, n)
         else:
             gives, ties, rest = weighted_fill_counts(sub_loads, [w[i] for i in members], sub_rooms, n)
@@ -240,8 +243,12 @@ def plan_pools(
             targets = [k for k, i in enumerate(members) if rooms[i] is None or rooms[i] > 0]
             if not holders or not targets:
                 continue
-            hi = max(holders, key=lambda k: (Fraction(loads[members[k]]) / w[members[k]], -k))
-            lo = min(targets, key=lambda k: (Fraction(loads[members[k]] + 1) / w[members[k]], k))
+            if uniform[p]:  # one weight: the weighted loads are ordered as the loads (no Fraction per member)
+                hi = max(holders, key=lambda k: (loads[members[k]], -k))
+                lo = min(targets, key=lambda k: (loads[members[k]], k))
+            else:
+                hi = max(holders, key=lambda k: (Fraction(loads[members[k]]) / w[members[k]], -k))
+                lo = min(targets, key=lambda k: (Fraction(loads[members[k]] + 1) / w[members[k]], k))
             i, j = members[hi], members[lo]
             if i == j or Fraction(loads[i]) / w[i] <= Fraction(loads[j] + 1) / w[j]:
                 continue

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from agents.models import Absence, Agent, Team
 from leads.assignment import assign_leads, assign_on_arrival
 from leads.assignment.eligibility import local_day, receipts
+from leads.assignment.service import FEW_ARRIVALS
 from leads.models import AssignmentRun, Lead, LeadAssignment, LeadStatus, RoutingRule
 from leads.tests.scenarios import AS_OF, loads
 
@@ -182,6 +183,32 @@ def test_reroute_moves_unworked_leads_to_the_pool_their_rule_now_names(territori
         "us@x.test"
     }
     assert set(LeadAssignment.objects.filter(reason="rerouted").values_list("pool", flat=True)) == {"EMEA"}
+
+
+def test_a_few_arrivals_are_routed_as_a_batch_of_arrivals_is(territories):
+    # A few leads are routed in Python, more through the frame: the same pools and rules, classes included.
+    emea, americas = territories
+    RoutingRule.objects.create(position=3, name="Old ones", team=americas, classification="stale")
+    agent("eu@x.test", emea)
+    agent("us@x.test", americas)
+    agent("other@x.test")
+    shapes = [("Germany", 1), ("Germany", 40), ("Canada", 1), ("Japan", 1), ("Japan", 40), ("France", 2)]
+
+    def arrive(prefix, copies):
+        made = [
+            lead
+            for k, (country, days) in enumerate(shapes * copies)
+            for lead in leads(1, country=country, age_days=days, prefix=f"{prefix}-{k}-")
+        ]
+        assign_on_arrival(lead_ids=[lead.id for lead in made], as_of=AS_OF, seed=3)
+        rows = LeadAssignment.objects.filter(lead__in=made).order_by("lead_id").values_list("pool", "rule")
+        return list(rows)[: len(shapes)]
+
+    few = arrive("few", 1)
+    assert len(shapes) <= FEW_ARRIVALS < len(shapes) * 4
+    assert few == arrive("many", 4)
+    expected = ["EMEA/Europe", "EMEA/Europe", "Americas/North America", "/", "Americas/Old ones", "EMEA/Europe"]
+    assert [f"{pool}/{rule}" for pool, rule in few] == expected
 
 
 def test_an_arrival_is_routed_and_audited_with_its_rule(territories):
