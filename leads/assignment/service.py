@@ -613,19 +613,19 @@ def assign_on_arrival(*, lead_ids, as_of: datetime, seed: int | None = None) -> 
     _, seed = _check_arguments(classifications=None, limit=None, seed=seed)
     lead_ids = list(lead_ids)
     with sql.locked(LOCK):
-        rules = RuleSet.load()
         # Read by primary key, the conditions checked here: for `status IN (...) AND assigned_agent_id IS NULL
         # AND id IN (1,000 ids)` SQLite's planner walks the (agent, status) index over every open unassigned lead
         # (71 ms at 1M leads, twice per batch) instead of probing the ids. A few leads are routed here, in
         # Python, from the same rows (the frame's fixed cost was most of routing a single arrival).
         few = len(lead_ids) <= FEW_ARRIVALS
-        routed = _ROUTED_NAMES if few and rules.rules else ()
+        routed = _ROUTED_NAMES if few else ()
         arrived = Lead.objects.filter(id__in=lead_ids).values_list("id", "status", "assigned_agent_id", *routed)
         arrived = [row for row in arrived if row[1] in OPEN_STATUSES and row[2] is None]
         placeable = sorted(row[0] for row in arrived)
         result = AssignmentResult(seed=seed, dry_run=False, action="assign-on-arrival")
         if not placeable:
             return result
+        rules = RuleSet.load()  # after the early return: a misconfigured default team fails only a run with leads
         routes = _route_few(arrived, rules, as_of) if few else None
         candidates = Lead.objects.filter(id__in=placeable)
         agents = load_agents()
@@ -658,8 +658,8 @@ _ROUTED_NAMES = ("source", "country", "email", "company", "created_at")  # what 
 
 
 def _route_few(rows, rules: RuleSet, as_of: datetime) -> dict[int, tuple[int | None, str]]:
-    """lead id -> (pool, deciding rule's name) of a few leads: (id, status, agent, *_ROUTED_NAMES) rows, or
-    (id, status, agent) without rules. The rules' own one-lead matching (RuleSet.match_values), which a test
+    """lead id -> (pool, deciding rule's name) of a few leads, from (id, status, agent, *_ROUTED_NAMES) rows.
+    The rules' own one-lead matching (RuleSet.match_values), which a test
     proves routes as the frame does."""
     if not rules.rules:
         return {row[0]: (rules.default_team_id, "") for row in rows}
