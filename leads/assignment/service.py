@@ -455,22 +455,28 @@ def _routed_frame(
     frame = pd.DataFrame(list(ranked.values_list(*names)), columns=[renamed.get(n, n) for n in names])
     if frame.empty:
         return pd.DataFrame({"id": [], "agent": [], "team_id": [], "rule": [], "key": []})
-    positions = rules.match_frame(frame)
-    rule_names = {r.position: r.name for r in rules.rules}
-    teams = {r.position: r.team_id for r in rules.rules}
-    decided = positions.notna().to_numpy()
-    team_ids = [
-        int(teams[int(p)]) if hit else rules.default_team_id for p, hit in zip(positions.tolist(), decided, strict=True)
-    ]
+    team_ids, rule_names = _match(frame, rules)
     routed = {
         "id": frame["id"],
         "agent": frame["agent"],
         "team_id": pd.Series(team_ids, dtype=object),
-        "rule": [rule_names[int(p)] if hit else "" for p, hit in zip(positions.tolist(), decided, strict=True)],
+        "rule": rule_names,
     }
     if keys:
         routed["key"] = list(zip(frame["rank"].tolist(), frame["created"].tolist(), frame["id"].tolist(), strict=True))
     return pd.DataFrame(routed)
+
+
+def _match(frame: pd.DataFrame, rules: RuleSet) -> tuple[list[int | None], list[str]]:
+    """Each lead's pool (its rule's team, else the default team) and deciding rule's name ("": none), for a frame
+    with the routing columns (leads.routing.FRAME_COLUMNS), by column."""
+    positions = rules.match_frame(frame)
+    rule_names = {r.position: r.name for r in rules.rules}
+    teams = {r.position: r.team_id for r in rules.rules}
+    decided = positions.notna().to_numpy()
+    pairs = list(zip(positions.tolist(), decided, strict=True))
+    team_ids = [int(teams[int(p)]) if hit else rules.default_team_id for p, hit in pairs]
+    return team_ids, [rule_names[int(p)] if hit else "" for p, hit in pairs]
 
 
 def _priority_keys(leads, as_of: datetime) -> dict[int, tuple]:
@@ -617,16 +623,14 @@ def assign_on_arrival(*, lead_ids, as_of: datetime, seed: int | None = None) -> 
         # AND id IN (1,000 ids)` SQLite's planner walks the (agent, status) index over every open unassigned lead
         # (71 ms at 1M leads, twice per batch) instead of probing the ids. A few leads are routed here, in
         # Python, from the same rows (the frame's fixed cost was most of routing a single arrival).
-        few = len(lead_ids) <= FEW_ARRIVALS
-        routed = _ROUTED_NAMES if few else ()
-        arrived = Lead.objects.filter(id__in=lead_ids).values_list("id", "status", "assigned_agent_id", *routed)
+        arrived = Lead.objects.filter(id__in=lead_ids).values_list("id", "status", "assigned_agent_id", *_ROUTED_NAMES)
         arrived = [row for row in arrived if row[1] in OPEN_STATUSES and row[2] is None]
         placeable = sorted(row[0] for row in arrived)
         result = AssignmentResult(seed=seed, dry_run=False, action="assign-on-arrival")
         if not placeable:
             return result
         rules = RuleSet.load()  # after the early return: a misconfigured default team fails only a run with leads
-        routes = _route_few(arrived, rules, as_of) if few else None
+        routes = _route_arrivals(arrived, rules, as_of)
         candidates = Lead.objects.filter(id__in=placeable)
         agents = load_agents()
         _describe_before(result, agents)
@@ -653,21 +657,27 @@ def assign_on_arrival(*, lead_ids, as_of: datetime, seed: int | None = None) -> 
     return result
 
 
-FEW_ARRIVALS = 20  # arrivals routed in Python (_route_few), as the intake cleans a request of this many leads
+FEW_ARRIVALS = 20  # arrivals routed one by one in Python, as the intake cleans a request of this many leads
 _ROUTED_NAMES = ("source", "country", "email", "company", "created_at")  # what a rule reads, with the status
 
 
-def _route_few(rows, rules: RuleSet, as_of: datetime) -> dict[int, tuple[int | None, str]]:
-    """lead id -> (pool, deciding rule's name) of a few leads, from (id, status, agent, *_ROUTED_NAMES) rows.
-    The rules' own one-lead matching (RuleSet.match_values), which a test
-    proves routes as the frame does."""
+def _route_arrivals(rows, rules: RuleSet, as_of: datetime) -> dict[int, tuple[int | None, str]]:
+    """lead id -> (pool, deciding rule's name) of the arrivals, from their (id, status, agent, *_ROUTED_NAMES)
+    rows: the run's one read of them. A few are matched one by one (RuleSet.match_values: a frame's fixed cost was
+    most of routing a single arrival), more by column (match_frame); a property test proves both route alike."""
     if not rules.rules:
         return {row[0]: (rules.default_team_id, "") for row in rows}
     thresholds = Thresholds.from_settings()
-    routes = {}
+    leads = []
     for lead_id, status, _agent, *values in rows:
         values = dict(zip(_ROUTED_NAMES, values, strict=True))
         values["classification"] = classify(status, values.pop("created_at"), as_of, thresholds).value
+        leads.append((lead_id, values))
+    if len(leads) > FEW_ARRIVALS:
+        frame = pd.DataFrame([values for _, values in leads])
+        return dict(zip([lead_id for lead_id, _ in leads], zip(*_match(frame, rules), strict=True), strict=True))
+    routes = {}
+    for lead_id, values in leads:
         rule = rules.match_values(values)
         routes[lead_id] = (rule.team_id, rule.name) if rule is not None else (rules.default_team_id, "")
     return routes
