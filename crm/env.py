@@ -171,6 +171,7 @@ def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict:
     if engine.endswith("sqlite3"):
         if not config.get("NAME"):
             raise SettingsError(f"{name}={url!r} names no SQLite file (use sqlite:////absolute/path.sqlite3).")
+        config["ENGINE"] = "core.backends.sqlite3"  # Django's, with a first-come, first-served writer queue
         config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
     elif engine.endswith("postgresql"):
         if not config.get("NAME"):

@@ -25,6 +25,7 @@ def test_it_parses_a_mysql_url_with_utf8mb4():
 def test_it_gives_sqlite_wal_and_a_busy_timeout():
     config = env.parse_database_url("sqlite:////tmp/x.sqlite3")
     assert config["NAME"] == "/tmp/x.sqlite3"
+    assert config["ENGINE"] == "core.backends.sqlite3"  # Django's, its writers queued first come, first served
     assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
     assert config["OPTIONS"]["timeout"] >= 5
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
