@@ -25,7 +25,7 @@ def setup_django(db_path: Path | None = None, database_url: str | None = None):
     if database_url is None:
         db_path = db_path or OUT / "bench.sqlite3"
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-writers"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite:///{db_path}"
     os.environ["DATABASE_URL"] = database_url
