@@ -96,4 +96,4 @@ lint-format: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var .pytest_cache .hypothesis .ruff_cache .import_linter_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3-writers var .pytest_cache .hypothesis .ruff_cache .import_linter_cache
