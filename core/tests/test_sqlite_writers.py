@@ -76,7 +76,8 @@ def test_a_killed_writer_never_blocks_the_queue(path):
     script = (
         "import sys, time\n"
         "from core.backends.sqlite3.writers import WriterQueue\n"
-        "WriterQueue(sys.argv[1]).acquire(1)\n"
+        "queue = WriterQueue(sys.argv[1])\n"
+        "queue.acquire(1)\n"
         "print('held', flush=True)\n"
         "time.sleep(60)\n"
     )

@@ -82,6 +82,9 @@ class WriterQueue:
             os.close(self._fd)  # drops this file's locks too
             self._fd = None
 
+    def __del__(self):  # a connection dropped without being closed (its thread gone) leaves no file open
+        self.close()
+
     def open(self) -> int:
         """The queue's file (created when missing), open for this connection; OSError when it cannot be."""
         if self._fd is None:
